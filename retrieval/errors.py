@@ -1,0 +1,51 @@
+"""Errors raised by the retrieval package.
+
+Hierarchy::
+
+    RetrievalError                 base class; catch this to handle any retrieval failure
+    ├── BulletinParseError         a bulletin file cannot be read or parsed (carries file and line)
+    ├── IndexNotFoundError         no index generation exists in the data directory yet
+    ├── IndexMismatchError         an index generation is inconsistent (counts, ids, model, dimension)
+    └── ConfigurationError         a bad argument or setting (e.g. top_k <= 0, unknown filter)
+
+Every message is one sentence a user can act on; none carries a traceback's worth of detail.
+"""
+
+from __future__ import annotations
+
+
+class RetrievalError(Exception):
+    """Base class of every error the retrieval package raises on purpose."""
+
+
+class BulletinParseError(RetrievalError):
+    """A bulletin file could not be read or parsed.
+
+    Attributes:
+        file: path of the offending file, as given.
+        line: 1-based line number where the problem lies, or None when it concerns the whole file.
+        reason: the problem, without the location.
+    """
+
+    def __init__(self, file: str, reason: str, line: int | None = None):
+        self.file = str(file)
+        self.line = line
+        self.reason = reason
+        where = f"{self.file}:{line}" if line is not None else self.file
+        super().__init__(f"{where}: {reason}")
+
+
+class IndexNotFoundError(RetrievalError):
+    """No index generation exists yet in the data directory."""
+
+    def __init__(self, data_dir: str):
+        self.data_dir = str(data_dir)
+        super().__init__("no bulletins indexed yet — run `bulletin-bot ingest`" f" (data directory: {self.data_dir})")
+
+
+class IndexMismatchError(RetrievalError):
+    """An index generation failed its consistency checks and must not be served."""
+
+
+class ConfigurationError(RetrievalError, ValueError):
+    """A bad argument or setting; the message names it and echoes the bad value."""
