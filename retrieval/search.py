@@ -35,11 +35,16 @@ MAX_TOP_K = 50
 
 @dataclass(frozen=True)
 class Hit:
-    """One retrieved passage with its score (cosine similarity in [-1, 1]) and 1-based rank."""
+    """One retrieved passage with its score and 1-based rank.
+
+    ``highlight`` is the (start, end) character span, within ``text``, of the sentence that best
+    answers the query, or None when not computed.
+    """
 
     passage: Passage
     score: float
     rank: int
+    highlight: tuple[int, int] | None = None
 
     @property
     def text(self) -> str:

@@ -1,0 +1,34 @@
+# The two commands a new user needs:  make demo  (set up, ingest corpus/, answer three questions)
+#                                     make test  (set up, run the test suite)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install demo test bench clean
+
+# torch is installed first and pinned: its CPU wheel lies on this machine's disk, while an
+# unpinned install (or one pulled in by sentence-transformers) fetches a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/bulletin-bot ingest corpus/
+	$(BIN)/bulletin-bot ask "what fine did the school in Nantong get"
+	$(BIN)/bulletin-bot ask "how big were the DMA fines on apple and meta"
+	$(BIN)/bulletin-bot ask "who do PIMS providers apply to for recognition in germany?"
+
+test: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: install
+	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_query.py
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,37 @@
+"""Shared fixtures: a deterministic fake encoder and data directories ingested from the shipped corpus."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from retrieval.ingest import ingest
+from tests.fakes import HashEncoder
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+
+
+@pytest.fixture
+def encoder() -> HashEncoder:
+    """A fresh hash-seeded fake encoder (64 dimensions)."""
+    return HashEncoder()
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A writable copy of the shipped corpus/ (bulletins and their .meta.toml sidecars)."""
+    dst = tmp_path / "corpus"
+    shutil.copytree(CORPUS, dst)
+    return dst
+
+
+@pytest.fixture
+def indexed(tmp_path: Path, corpus_copy: Path, encoder: HashEncoder) -> Path:
+    """A data directory holding an index of the whole shipped corpus, built with the fake encoder."""
+    data_dir = tmp_path / "data"
+    report = ingest([corpus_copy], data_dir, encoder)
+    assert not report.errors, report.errors
+    return data_dir
