@@ -286,7 +286,7 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None) ->
     elif "\n" not in first.text:
         if title:
             a, b = normalise_space(first.text).lower(), normalise_space(title).lower()
-            first_is_title = a == b or (len(a) > 20 and (a in b or b in a))
+            first_is_title = a == b or (min(len(a), len(b)) > 20 and (a in b or b in a))
         elif first.kind in ("heading", "numbered") or (len(first.text) <= 200 and not first.text.endswith(".")):
             first_is_title, title = True, first.text
     if not title:

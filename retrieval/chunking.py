@@ -22,6 +22,8 @@ from .bulletin import Bulletin, Item, Paragraph, Section
 
 #: Default passage length limit, in word pieces of the embedding model's tokenizer.
 DEFAULT_MAX_TOKENS = 200
+#: The model's input window in word pieces, special tokens included (all-MiniLM-L6-v2: 256).
+MODEL_WINDOW = 256
 
 # A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before whitespace,
 # or at a line break. Abbreviations such as "e.g." or "Art." may cause an early split; the pieces
@@ -182,7 +184,9 @@ def passages_from(bulletin: Bulletin, max_tokens: int = DEFAULT_MAX_TOKENS,
     out: list[Passage] = []
     for section, item, para in bulletin.paragraphs():
         context = passage_context(bulletin, section, item, para)
-        spans = split_paragraph(para.text, max_tokens, count_tokens)
+        # context + newline + text + [CLS]/[SEP] must fit the window, or the end of the text is cut off
+        budget = max(32, min(max_tokens, MODEL_WINDOW - 3 - count_tokens(context)))
+        spans = split_paragraph(para.text, budget, count_tokens)
         for part, (s, e) in enumerate(spans, start=1):
             start, end = para.char_start + s, para.char_start + e
             text = bulletin.source_text[start:end]

@@ -114,6 +114,7 @@ class SentenceTransformerEncoder:
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar on stderr
             from sentence_transformers import SentenceTransformer  # slow import: deliberately lazy
 
             log.info("loading embedding model %s from %s", self.name, self._location)

@@ -1,0 +1,162 @@
+"""Parsing of every shipped bulletin into sections, items and paragraphs, and of bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval.bulletin import decode_bulletin_bytes, parse_bulletin, read_bulletin
+from retrieval.errors import BulletinParseError
+from tests.conftest import CORPUS
+
+SEED = "china-cybersecurity-data-protection-2019-08.txt"
+
+
+def _shape(name: str) -> list[tuple[str | None, int, int]]:
+    b = read_bulletin(CORPUS / name)
+    return [(s.title, len(s.items), len(s.paragraphs)) for s in b.sections]
+
+
+def test_seed_sections_and_restarting_item_numbers():
+    b = read_bulletin(CORPUS / SEED)
+    assert [s.title for s in b.sections] == [
+        None, "Our insight", "Regulatory developments", "Enforcement developments", "Industry developments"]
+    counts = {s.title: len(s.items) for s in b.sections}
+    assert counts["Regulatory developments"] == 11
+    assert counts["Enforcement developments"] == 3
+    assert counts["Industry developments"] == 5
+    enforcement = b.sections[3]
+    assert [i.number for i in enforcement.items] == [1, 2, 3]
+    assert enforcement.items[2].title == "Nantong City middle school penalised after hack for spreading illegal information"
+    # item 7 has three paragraphs; headings are not paragraphs
+    item7 = b.sections[2].items[6]
+    assert item7.number == 7 and len(item7.paragraphs) == 3
+    assert all(not p.text.startswith("7.") for p in item7.paragraphs)
+    # metadata comes from the sidecar: the seed has no title or date line of its own
+    assert b.title.startswith("China Cybersecurity and Data Protection") and b.date == "2019-09"
+    assert b.url and b.url.startswith("https://")
+
+
+def test_seed_insight_lines_are_paragraphs():
+    b = read_bulletin(CORPUS / SEED)
+    insight = b.sections[1]
+    assert insight.items == [] and len(insight.paragraphs) == 2
+    assert "data localisation regime" in insight.paragraphs[1].text
+
+
+def test_securiti_items_continue_numbering_across_regions_and_keep_fields():
+    assert _shape("securiti-privacy-roundup-2025-04.txt") == [
+        ("North and South America Jurisdiction", 11, 0), ("Europe and Africa Jurisdiction", 9, 0), ("Asia Jurisdiction", 8, 0)]
+    b = read_bulletin(CORPUS / "securiti-privacy-roundup-2025-04.txt")
+    first = b.sections[0].items[0]
+    assert first.number == 1 and first.title == "Oklahoma and Alabama Move Toward Comprehensive Privacy Laws"
+    assert first.fields == ["Date: April 24, 2025", "State: Oklahoma; Alabama, United States"]
+    assert b.sections[1].items[0].number == 12
+    assert b.byline == "Yasir Nawaz"
+    all_text = [p.text for _, _, p in b.paragraphs()]
+    assert not any(t.startswith("Date:") for t in all_text)
+
+
+def test_mofo_table_of_contents_dropped_and_subheadings_kept_as_context():
+    assert _shape("mofo-european-digital-compliance-2025-05.txt") == [(None, 0, 1), ("EU", 5, 0), ("UK", 3, 0), ("Germany", 3, 0)]
+    b = read_bulletin(CORPUS / "mofo-european-digital-compliance-2025-05.txt")
+    dora = b.sections[1].items[4]
+    assert dora.title == "DORA Updates"
+    assert [p.subheading for p in dora.paragraphs] == [None, "Delegated and Implementing Regulation", "Additional Updates", "What’s Next"]
+    texts = [p.text for _, _, p in b.paragraphs()]
+    assert "Back to Top" not in texts and "What’s New?" not in texts
+
+
+def test_markdown_digest_items_are_bullets_with_bold_titles():
+    assert _shape("privacy-news-digest-2024-10.txt") == [
+        ("CJEU decisions", 2, 0), ("EDPB and DPA guidance", 6, 0), ("Enforcement", 7, 0), ("Misc", 3, 0)]
+    b = read_bulletin(CORPUS / "privacy-news-digest-2024-10.txt")
+    linkedin = b.sections[2].items[0]
+    assert linkedin.title == "Irish Data Protection Commission fines LinkedIn Ireland €310 million"
+    # the bullet with its nested sub-bullets is one paragraph
+    assert len(linkedin.paragraphs) == 1 and "\n" in linkedin.paragraphs[0].text
+    assert _shape("privacy-news-digest-2024-11.txt") == [("Guides, Methodologies & Reports", 14, 0), ("Enforcement", 11, 0)]
+    assert _shape("privacy-news-digest-2024-02.txt") == [(None, 13, 0)]
+
+
+def test_techgdpr_headings_are_sections_and_checklists_are_paragraphs():
+    b = read_bulletin(CORPUS / "techgdpr-digest-2025-05-03-16.txt")
+    titles = [s.title for s in b.sections]
+    assert titles[:4] == ["IAB Europe case results in mixed decision", "More official guidance", "NIS2 guidance", "Cookie consent"]
+    assert "Don’t use pre-ticked boxes or acceptance by inaction" not in titles
+    cookie = b.sections[3]
+    assert len(cookie.paragraphs) == 10
+    assert cookie.paragraphs[5].text == "Don’t use pre-ticked boxes or acceptance by inaction"
+    assert b.byline == "Olya Vasylyk"
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.txt")), ids=lambda p: p.name)
+def test_every_paragraph_is_a_verbatim_slice(path: Path):
+    b = read_bulletin(path)
+    paragraphs = b.paragraphs()
+    assert paragraphs
+    for _, _, p in paragraphs:
+        assert b.source_text[p.char_start:p.char_end] == p.text
+        assert p.text == p.text.strip()
+
+
+def test_no_metadata_title_from_first_line_and_date_unknown(tmp_path: Path):
+    f = tmp_path / "plain.txt"
+    f.write_text("Weekly privacy notes\n\nSection A\n\n1. First thing\n\nThe first thing happened on Monday.\n")
+    b = read_bulletin(f)
+    assert b.title == "Weekly privacy notes" and b.date is None and not b.has_metadata
+    assert b.sections[0].title == "Section A" and b.sections[0].items[0].paragraphs[0].text.startswith("The first thing")
+
+
+def test_front_matter_sets_metadata_and_offsets_stay_in_the_file(tmp_path: Path):
+    text = "---\ntitle: Front Matter Bulletin\ndate: 2024-03\nurl: https://example.org/b\n---\nIntro paragraph here.\n"
+    b = parse_bulletin(text, "fm.md")
+    assert (b.title, b.date, b.url) == ("Front Matter Bulletin", "2024-03", "https://example.org/b")
+    (_, _, p), = b.paragraphs()
+    assert text[p.char_start:p.char_end] == "Intro paragraph here."
+
+
+def test_bad_metadata_date_is_reported_with_the_file(tmp_path: Path):
+    f = tmp_path / "b.txt"
+    f.write_text("Title\n\nSome paragraph.\n")
+    (tmp_path / "b.meta.toml").write_text('title = "B"\ndate = "March 2024"\n')
+    with pytest.raises(BulletinParseError, match="YYYY-MM"):
+        read_bulletin(f)
+
+
+def test_invalid_sidecar_toml_names_file_and_line(tmp_path: Path):
+    f = tmp_path / "b.txt"
+    f.write_text("Title\n\nSome paragraph.\n")
+    (tmp_path / "b.meta.toml").write_text('title = "B"\ndate = \n')
+    with pytest.raises(BulletinParseError) as exc:
+        read_bulletin(f)
+    assert exc.value.file.endswith("b.meta.toml") and exc.value.line == 2
+
+
+@pytest.mark.parametrize("data,reason,line", [
+    (b"", "empty", None),
+    (b"   \n\n  ", "empty", None),
+    (b"abc\x00\x01\x02", "binary", None),
+    (b"line one\nline two \xff\xfe bad\n", "not UTF-8", 2),
+])
+def test_unreadable_bytes_get_their_own_error(data: bytes, reason: str, line: int | None):
+    with pytest.raises(BulletinParseError, match=reason) as exc:
+        decode_bulletin_bytes(data, "x.txt")
+    assert exc.value.line == line
+
+
+def test_headings_only_file_is_unparseable():
+    with pytest.raises(BulletinParseError, match="no paragraphs"):
+        parse_bulletin("# Title\n\n## Section\n", "h.md")
+
+
+def test_unclosed_front_matter_is_an_error():
+    with pytest.raises(BulletinParseError, match="never closed"):
+        parse_bulletin("---\ntitle: x\ndate: 2024\n", "f.md")
+
+
+def test_malformed_front_matter_line_names_its_line():
+    with pytest.raises(BulletinParseError) as exc:
+        parse_bulletin("---\ntitle: x\nno colon here\n---\nBody.\n", "f.md")
+    assert exc.value.line == 3 and exc.value.file == "f.md"

@@ -1,0 +1,99 @@
+"""The bulletin-bot command line: ingest, ask, stats (fake encoder), and a real subprocess run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot import cli
+from tests.fakes import HashEncoder
+
+
+@pytest.fixture
+def runner(monkeypatch) -> CliRunner:
+    shared = HashEncoder()
+    monkeypatch.setattr(cli, "make_encoder", lambda model: shared)
+    return CliRunner()
+
+
+def test_ingest_json_then_ask_json(runner: CliRunner, tmp_path: Path, corpus_copy: Path):
+    data = str(tmp_path / "data")
+    res = runner.invoke(cli.main, ["ingest", str(corpus_copy), "--json", "--data-dir", data])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["added"] == 7 and summary["errors"] == [] and summary["passages"] > 300
+    res = runner.invoke(cli.main, ["ask", "Nantong middle school fined", "--top-k", "2", "--json", "--data-dir", data])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["query"] == "Nantong middle school fined" and isinstance(out["answered"], bool)
+    assert len(out["hits"]) == 2
+    assert set(out["hits"][0]["citation"]) == {"bulletin", "publisher", "date", "section", "item_number", "item_title",
+                                               "paragraph", "url", "source_file", "char_start", "char_end"}
+    c = out["hits"][0]["citation"]
+    source = (corpus_copy / c["source_file"]).read_text()
+    assert source[c["char_start"]:c["char_end"]] == out["hits"][0]["text"]
+
+
+def test_data_dir_from_environment(runner: CliRunner, tmp_path: Path, corpus_copy: Path):
+    env = {"BULLETIN_BOT_DATA_DIR": str(tmp_path / "envdata")}
+    res = runner.invoke(cli.main, ["ingest", str(corpus_copy), "--json"], env=env)
+    assert res.exit_code == 0
+    assert (tmp_path / "envdata" / "CURRENT").exists()
+    res = runner.invoke(cli.main, ["stats", "--json"], env=env)
+    assert json.loads(res.stdout)["bulletins"] == 7
+
+
+def test_ingest_reports_bad_file_with_line_and_still_ingests(runner: CliRunner, tmp_path: Path, corpus_copy: Path):
+    (corpus_copy / "bad.txt").write_bytes(b"Title\n\nok line\n\xff bad\n")
+    res = runner.invoke(cli.main, ["ingest", str(corpus_copy), "--data-dir", str(tmp_path / "d")])
+    assert res.exit_code == 0
+    assert "7 added" in res.stdout
+    assert f"{corpus_copy / 'bad.txt'}:4: not UTF-8" in res.stderr
+    res = runner.invoke(cli.main, ["ingest", str(corpus_copy), "--json", "--data-dir", str(tmp_path / "d")])
+    errors = json.loads(res.stdout)["errors"]
+    assert errors == [{"file": str(corpus_copy / "bad.txt"), "error": errors[0]["error"]}]
+
+
+def test_ingest_of_missing_path_fails(runner: CliRunner, tmp_path: Path):
+    res = runner.invoke(cli.main, ["ingest", str(tmp_path / "nope.txt"), "--json", "--data-dir", str(tmp_path / "d")])
+    assert res.exit_code == 1
+    assert json.loads(res.stdout)["errors"][0]["file"] == str(tmp_path / "nope.txt")
+
+
+def test_ask_on_empty_index_says_so_and_exits_non_zero(runner: CliRunner, tmp_path: Path):
+    res = runner.invoke(cli.main, ["ask", "anything", "--data-dir", str(tmp_path / "empty")])
+    assert res.exit_code == 2
+    assert "no bulletins indexed yet — run `bulletin-bot ingest`" in res.stderr
+
+
+def test_top_k_larger_than_corpus_returns_what_exists(runner: CliRunner, tmp_path: Path):
+    d = tmp_path / "c"
+    d.mkdir()
+    (d / "t.txt").write_text("T\n\nFirst paragraph on fines.\n\nSecond paragraph on cookies.\n\nThird on transfers.\n")
+    runner.invoke(cli.main, ["ingest", str(d), "--data-dir", str(tmp_path / "data")])
+    res = runner.invoke(cli.main, ["ask", "fines", "--top-k", "50", "--json", "--data-dir", str(tmp_path / "data")])
+    hits = json.loads(res.stdout)["hits"]
+    assert len(hits) == 3 and len({h["text"] for h in hits}) == 3
+
+
+def test_ask_human_output_quotes_and_cites(runner: CliRunner, tmp_path: Path, corpus_copy: Path):
+    data = str(tmp_path / "data")
+    runner.invoke(cli.main, ["ingest", str(corpus_copy), "--data-dir", data])
+    res = runner.invoke(cli.main, ["ask", "Nantong middle school fined RMB30,000", "--data-dir", data])
+    assert res.exit_code == 0
+    assert "[1] score" in res.stdout and "“" in res.stdout and "chars " in res.stdout
+
+
+def test_stats_and_ask_without_index_in_a_subprocess(tmp_path: Path):
+    """The installed console script: a clear sentence and exit 2, no traceback, no model load."""
+    env = {**os.environ, "BULLETIN_BOT_DATA_DIR": str(tmp_path / "none")}
+    bin_dir = Path(sys.executable).parent
+    res = subprocess.run([str(bin_dir / "bulletin-bot"), "stats"], capture_output=True, text=True, env=env, timeout=60)
+    assert res.returncode == 2
+    assert "no bulletins indexed yet" in res.stderr and "Traceback" not in res.stderr

@@ -1,0 +1,122 @@
+"""Index generations: consistency checks on load, -1 padding, atomic switch, crash mid-build."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+from retrieval import index as index_mod
+from retrieval.errors import IndexMismatchError, IndexNotFoundError
+from retrieval.index import PassageIndex, current_generation
+from retrieval.ingest import ingest
+from retrieval.search import Searcher
+
+
+def _gen_path(data_dir: Path) -> Path:
+    return data_dir / "generations" / current_generation(data_dir)
+
+
+def test_empty_data_dir_raises_index_not_found(tmp_path: Path, encoder):
+    with pytest.raises(IndexNotFoundError, match="no bulletins indexed yet — run `bulletin-bot ingest`"):
+        PassageIndex.load(tmp_path / "nothing")
+    with pytest.raises(IndexNotFoundError):
+        Searcher(tmp_path / "nothing", encoder).search("anything")
+
+
+def test_load_checks_model(indexed: Path):
+    idx = PassageIndex.load(indexed, model="test/hash-encoder")
+    assert len(idx) == idx.manifest["passage_count"] > 0
+    with pytest.raises(IndexMismatchError, match="built with model 'test/hash-encoder'.*configured model is 'other'"):
+        PassageIndex.load(indexed, model="other")
+
+
+def test_count_mismatch_between_faiss_and_store_is_refused(indexed: Path):
+    store = _gen_path(indexed) / "passages.sqlite"
+    conn = sqlite3.connect(store)
+    conn.execute("DELETE FROM passages WHERE id = (SELECT id FROM passages LIMIT 1)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(IndexMismatchError, match="store holds"):
+        PassageIndex.load(indexed)
+
+
+def test_id_mismatch_is_refused(indexed: Path):
+    store = _gen_path(indexed) / "passages.sqlite"
+    conn = sqlite3.connect(store)
+    conn.execute("UPDATE passages SET id = 12345 WHERE id = (SELECT id FROM passages LIMIT 1)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(IndexMismatchError, match="passage ids differ"):
+        PassageIndex.load(indexed)
+
+
+def test_corrupt_faiss_file_is_refused(indexed: Path):
+    (_gen_path(indexed) / "index.faiss").write_bytes(b"not a faiss index")
+    with pytest.raises(IndexMismatchError, match="cannot read index.faiss"):
+        PassageIndex.load(indexed)
+
+
+def test_missing_manifest_is_refused(indexed: Path):
+    (_gen_path(indexed) / "manifest.json").unlink()
+    with pytest.raises(IndexMismatchError, match="manifest"):
+        PassageIndex.load(indexed)
+
+
+def test_faiss_padding_never_becomes_a_hit(tmp_path: Path, encoder):
+    f = tmp_path / "c" / "tiny.txt"
+    f.parent.mkdir()
+    f.write_text("Tiny bulletin\n\nOnly one paragraph about cookies.\n\nAnd a second about fines.\n")
+    data = tmp_path / "data"
+    ingest([f.parent], data, encoder)
+    idx = PassageIndex.load(data)
+    assert len(idx) == 2
+    # ask FAISS directly for more than exists: it pads with -1, which search() must drop
+    raw_scores, raw_ids = idx._faiss.search(encoder.encode(["cookies"]), 5)
+    assert (raw_ids == -1).sum() == 3
+    hits = idx.search(encoder.encode(["cookies"]), 50)[0]
+    assert len(hits) == 2 and all(pid >= 0 for pid, _ in hits)
+    answer = Searcher(data, encoder).search("cookies", top_k=50)
+    assert len(answer.hits) == 2
+    assert len({h.passage.id for h in answer.hits}) == 2
+    assert answer.hits[0].text == "Only one paragraph about cookies."
+
+
+def test_crash_between_faiss_write_and_store_write_keeps_previous_generation(
+        indexed: Path, corpus_copy: Path, encoder, monkeypatch):
+    before = current_generation(indexed)
+    count_before = len(PassageIndex.load(indexed))
+    (corpus_copy / "new.txt").write_text("New bulletin\n\nSection\n\n1. Item\n\nA brand new paragraph about zebras.\n")
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("simulated crash after index.faiss was written")
+
+    monkeypatch.setattr(index_mod, "_write_store", crash)
+    with pytest.raises(KeyboardInterrupt):
+        ingest([corpus_copy], indexed, encoder)
+    assert current_generation(indexed) == before
+    idx = PassageIndex.load(indexed)
+    assert len(idx) == count_before
+    assert not [d for d in (indexed / "generations").iterdir() if d.name.endswith(".partial")]
+    monkeypatch.undo()
+    report = ingest([corpus_copy], indexed, encoder)
+    assert report.added == ["new.txt"] and current_generation(indexed) != before
+
+
+def test_manifest_records_the_build(indexed: Path):
+    manifest = json.loads((_gen_path(indexed) / "manifest.json").read_text())
+    for key in ("model", "dimension", "passage_count", "versions", "corpus_fingerprint", "created_at", "ids_sha256"):
+        assert key in manifest
+    assert manifest["dimension"] == 64 and manifest["versions"]["faiss"] == faiss.__version__
+
+
+def test_vectors_round_trip_by_id(indexed: Path, encoder):
+    idx = PassageIndex.load(indexed)
+    some = list(idx.iter_passages())[:5]
+    vecs = idx.vectors(p.id for p in some)
+    expected = encoder.encode([p.embedding_text for p in some])
+    assert np.allclose(vecs, expected, atol=1e-6)

@@ -1,0 +1,126 @@
+"""Incremental, idempotent ingest: re-ingest, update, removal, duplicates and per-file errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from retrieval.index import PassageIndex, current_generation
+from retrieval.ingest import ingest
+from retrieval.search import Searcher
+
+SEED = "china-cybersecurity-data-protection-2019-08.txt"
+
+
+def _assert_ids_and_metadata_in_step(data_dir: Path) -> None:
+    """Every stored vector, searched for, returns its own passage first (ids and metadata agree)."""
+    idx = PassageIndex.load(data_dir)
+    passages = list(idx.iter_passages())
+    assert len(passages) == len(idx)
+    vectors = idx.vectors(p.id for p in passages)
+    results = idx.search(vectors, 1)
+    for p, row in zip(passages, results):
+        top_id, score = row[0]
+        if top_id != p.id:  # an exact duplicate embedding may tie; it must then have the same text
+            assert idx.passages([top_id])[top_id].embedding_text == p.embedding_text
+        assert score > 0.999
+
+
+def test_reingest_of_unchanged_corpus_embeds_nothing(indexed: Path, corpus_copy: Path, encoder):
+    generation = current_generation(indexed)
+    encoder.encoded = 0
+    report = ingest([corpus_copy], indexed, encoder)
+    assert report.to_dict() == {"added": 0, "updated": 0, "removed": 0, "unchanged": 7,
+                                "passages": len(PassageIndex.load(indexed)), "errors": []}
+    assert encoder.encoded == 0
+    assert current_generation(indexed) == generation  # nothing changed: no new generation
+
+
+def test_changed_bulletin_replaces_its_passages(indexed: Path, corpus_copy: Path, encoder):
+    seed = corpus_copy / SEED
+    seed.write_text(seed.read_text().replace("RMB30,000", "RMB45,000"))
+    encoder.encoded = 0
+    report = ingest([corpus_copy], indexed, encoder)
+    assert report.updated == [SEED] and len(report.unchanged) == 6
+    assert 0 < encoder.encoded < 10  # only the changed paragraph (and its later neighbours' ids) re-embedded
+    answer = Searcher(indexed, encoder).search("middle school Nantong fined RMB", top_k=10)
+    texts = " ".join(h.text for h in answer.hits)
+    assert "RMB45,000" in texts and "RMB30,000" not in texts
+    _assert_ids_and_metadata_in_step(indexed)
+
+
+def test_removed_bulletin_leaves_the_index(indexed: Path, corpus_copy: Path, encoder):
+    before = len(PassageIndex.load(indexed))
+    (corpus_copy / SEED).unlink()
+    report = ingest([corpus_copy], indexed, encoder)
+    assert report.removed == [SEED]
+    idx = PassageIndex.load(indexed)
+    assert SEED not in {b.source_file for b in idx.bulletins()}
+    assert all(p.citation.source_file != SEED for p in idx.iter_passages())
+    assert len(idx) < before
+    answer = Searcher(indexed, encoder).search("Nantong middle school RMB30,000", top_k=10)
+    assert all(h.citation.source_file != SEED for h in answer.hits)
+    _assert_ids_and_metadata_in_step(indexed)
+
+
+def test_same_bulletin_twice_never_gives_duplicate_hits(indexed: Path, corpus_copy: Path, encoder):
+    ingest([corpus_copy], indexed, encoder)
+    (corpus_copy / "copy-of-seed.txt").write_text((corpus_copy / SEED).read_text())
+    report = ingest([corpus_copy], indexed, encoder)
+    assert [e["file"] for e in report.errors] == [str(corpus_copy / "copy-of-seed.txt")]
+    assert "same text as" in report.errors[0]["error"]
+    answer = Searcher(indexed, encoder).search("Nantong middle school fined", top_k=20)
+    texts = [h.text for h in answer.hits]
+    assert len(texts) == len(set(texts))
+
+
+def test_bad_files_are_reported_and_the_others_ingest(tmp_path: Path, corpus_copy: Path, encoder):
+    (corpus_copy / "empty.txt").write_bytes(b"")
+    (corpus_copy / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    (corpus_copy / "latin1.txt").write_bytes("Titre\n\nCaf\xe9 cr\xe8me.\n".encode("latin-1"))
+    (corpus_copy / "headings.md").write_text("# Only a title\n\n## And a section\n")
+    report = ingest([corpus_copy], tmp_path / "data", encoder)
+    errors = {Path(e["file"]).name: e for e in report.errors}
+    assert set(errors) == {"empty.txt", "binary.txt", "latin1.txt", "headings.md"}
+    assert "empty" in errors["empty.txt"]["error"]
+    assert "binary" in errors["binary.txt"]["error"]
+    assert "not UTF-8" in errors["latin1.txt"]["error"] and errors["latin1.txt"]["line"] == 3
+    assert "no paragraphs" in errors["headings.md"]["error"]
+    assert len(report.added) == 7
+
+
+def test_a_broken_new_version_keeps_the_last_good_one(indexed: Path, corpus_copy: Path, encoder):
+    before = {p.id for p in PassageIndex.load(indexed).iter_passages(SEED)}
+    (corpus_copy / SEED).write_bytes(b"\xff\xfe broken")
+    report = ingest([corpus_copy], indexed, encoder)
+    assert report.errors and report.removed == [] and report.updated == []
+    assert {p.id for p in PassageIndex.load(indexed).iter_passages(SEED)} == before
+
+
+def test_file_without_metadata_ingests_with_a_warning(tmp_path: Path, encoder):
+    d = tmp_path / "c"
+    d.mkdir()
+    (d / "bare.txt").write_text("Bare Bulletin Title\n\nA paragraph with content.\n")
+    report = ingest([d], tmp_path / "data", encoder)
+    assert report.added == ["bare.txt"]
+    assert any("no metadata" in w and "date unknown" in w for w in report.warnings)
+    b, = PassageIndex.load(tmp_path / "data").bulletins()
+    assert b.title == "Bare Bulletin Title" and b.date is None
+
+
+def test_ingesting_one_file_does_not_remove_the_others(indexed: Path, corpus_copy: Path, encoder):
+    extra = corpus_copy.parent / "extra"
+    extra.mkdir()
+    (extra / "one.txt").write_text("One\n\nA single paragraph about quokkas.\n")
+    report = ingest([extra / "one.txt"], indexed, encoder)
+    assert report.added == ["one.txt"] and report.removed == []
+    assert len(PassageIndex.load(indexed).bulletins()) == 8
+
+
+def test_model_change_reembeds_everything(indexed: Path, corpus_copy: Path):
+    from tests.fakes import HashEncoder
+
+    other = HashEncoder(dimension=32, name="test/other")
+    report = ingest([corpus_copy], indexed, other)
+    assert any("rebuilding" in w for w in report.warnings)
+    idx = PassageIndex.load(indexed, model="test/other")
+    assert idx.dimension == 32 and other.encoded == len(idx)
