@@ -1,0 +1,345 @@
+"""Pure rendering: an :class:`~retrieval.search.Answer` → Block Kit blocks + a plain ``text`` fallback.
+
+Every quoted passage and every echoed question is escaped (``&`` ``<`` ``>``), so corpus text such as
+``<!channel>``, ``<@U123>`` or ``<https://evil|gov.cn>`` shows as text and never pings anyone or
+disguises a link; quotes are also sent with ``verbatim: true`` so Slack does not auto-link names.
+
+Slack's limits (https://api.slack.com/reference/block-kit/blocks): at most 50 blocks per message,
+3,000 characters in a section's text, 10 elements in a context block; Slack rejects a message whose
+blocks hold much more than ~12,000 characters (``msg_blocks_too_long``), so all the text in one
+message's blocks is kept within :data:`MAX_MESSAGE_CHARS`. A quote that does not fit is cut at a word
+boundary with an ellipsis and a link to the source, never dropped silently and never sent too long.
+
+Incoming text arrives with ``&amp; &lt; &gt;`` escaped and with ``<@U…>`` / ``<#C…|name>`` /
+``<url|label>`` markup: :func:`clean_query` turns it into the plain query the search sees.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+#: At most this many blocks in a message (https://api.slack.com/reference/block-kit/blocks).
+MAX_BLOCKS = 50
+#: At most this many characters in a section block's text (same page).
+MAX_SECTION_CHARS = 3000
+#: At most this many elements in a context block (https://api.slack.com/reference/block-kit/blocks#context).
+MAX_CONTEXT_ELEMENTS = 10
+#: Text characters kept across all blocks of one message (Slack fails beyond ~12,000: msg_blocks_too_long).
+MAX_MESSAGE_CHARS = 11_000
+#: The plain ``text`` fallback (notifications, screen readers) is kept this short.
+MAX_FALLBACK_CHARS = 3000
+#: Button text ≤ 75 and value ≤ 2000 characters (https://api.slack.com/reference/block-kit/block-elements#button).
+MAX_BUTTON_VALUE = 2000
+#: A question echoed back is cut to this many characters.
+MAX_ECHO_CHARS = 300
+#: Titles, sections and other citation parts are cut to this many characters each.
+MAX_CITATION_PART = 200
+#: The smallest share of the budget worth giving a quote; fewer hits are shown rather than smaller ones.
+MIN_QUOTE_CHARS = 300
+
+ACTION_UP = "feedback_up"
+ACTION_DOWN = "feedback_down"
+ACTION_MORE = "more_results"
+ACTION_SHARE = "share_answer"
+
+USAGE = ("Ask me about the regulatory bulletins and I quote the passages that answer, with citations.\n"
+         "• Mention me in a channel: `@bulletin-bot what fines did the CNIL impose?` (I answer in the thread)\n"
+         "• Send me a direct message with your question\n"
+         "• `/bulletin your question` answers privately, with a button to share the answer in the channel")
+
+
+@dataclass(frozen=True)
+class Message:
+    """A Slack message: ``blocks`` (Block Kit dicts) and the plain ``text`` fallback sent beside them."""
+
+    text: str
+    blocks: list[dict] = field(default_factory=list)
+    passage_ids: tuple[int, ...] = ()
+
+    def kwargs(self) -> dict:
+        """``{"text": …, "blocks": …}`` for ``chat.postMessage`` or ``respond``."""
+        return {"text": self.text, "blocks": self.blocks}
+
+
+# -- text safety ----------------------------------------------------------------------------
+def escape(text: str) -> str:
+    """Escape ``&``, ``<`` and ``>`` as Slack requires (https://api.slack.com/reference/surfaces/formatting#escaping)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape(text: str) -> str:
+    """Undo Slack's escaping of incoming text (``&lt;`` ``&gt;`` then ``&amp;``)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+_MARKUP = re.compile(r"<([^<>]*)>")
+
+
+def clean_query(text: str | None, bot_user_id: str | None = None) -> str:
+    """The plain query in an incoming Slack text.
+
+    Removes mentions of the bot (``<@UBOT>``, ``<@UBOT|name>``) and other user mentions and
+    broadcasts; keeps the label (or the address) of links and channel references; decodes
+    ``&amp; &lt; &gt;``; collapses whitespace. ``""`` when nothing is left.
+    """
+
+    def replace(match: re.Match) -> str:
+        inner = match.group(1)
+        target, _, label = inner.partition("|")
+        if target.startswith("@"):
+            return " " if (bot_user_id is None or target[1:] == bot_user_id or not label) else f" {label} "
+        if target.startswith("!"):
+            return f" {label} " if label else " "
+        if target.startswith("#"):
+            return f" #{label} " if label else " "
+        return f" {label or target} "
+
+    plain = unescape(_MARKUP.sub(replace, text or ""))
+    return " ".join(plain.split())
+
+
+def _link(url: str | None, label: str) -> str:
+    """``<url|label>`` for an http(s) URL, else the escaped label alone."""
+    label = escape(label)
+    if not url:
+        return label
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return label
+    safe = url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20").replace("&", "&amp;")
+    return f"<{safe}|{label}>"
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# -- quotes -----------------------------------------------------------------------------------
+def _format_quote(text: str, highlight: tuple[int, int] | None) -> str:
+    """The verbatim text as an escaped mrkdwn block quote, the highlighted sentence in bold."""
+    spans: list[tuple[str, bool]] = [(text, False)]
+    if highlight is not None:
+        start, end = max(0, highlight[0]), min(len(text), highlight[1])
+        if start < end and "*" not in text[start:end]:
+            spans = [(text[:start], False), (text[start:end], True), (text[end:], False)]
+    out: list[str] = []
+    for chunk, bold in spans:
+        for i, line in enumerate(chunk.split("\n")):
+            if i:
+                out.append("\n")
+            if bold and line.strip():
+                lead = line[: len(line) - len(line.lstrip())]
+                trail = line[len(line.rstrip()):]
+                out.append(f"{escape(lead)}*{escape(line.strip())}*{escape(trail)}")
+            else:
+                out.append(escape(line))
+    return "\n".join("> " + line for line in "".join(out).split("\n"))
+
+
+def quote(text: str, budget: int, highlight: tuple[int, int] | None = None, url: str | None = None,
+          source_file: str | None = None) -> str:
+    """The passage as a block quote of at most ``budget`` characters (mrkdwn, escaped).
+
+    A passage too long is cut at a word boundary and ends with "…" and a line linking to the
+    source (or naming the source file when no URL is known).
+    """
+    full = _format_quote(text, highlight)
+    if len(full) <= budget:
+        return full
+    where = _link(url, "read the whole passage") if url else escape(f"the whole passage is in {source_file or 'the bulletin'}")
+    note = f"…\n_(quote cut at {{n:,}} of {len(text):,} characters — {where})_"
+    room = budget - len(note.format(n=len(text)))
+    lo, hi = 0, len(text)  # the longest prefix whose rendering fits
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if len(_format_quote(text[:mid], highlight)) <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    n = lo
+    space = max(text.rfind(" ", 0, n), text.rfind("\n", 0, n))
+    if space > n * 0.8:
+        n = space
+    body = _format_quote(text[:n].rstrip(), highlight)
+    return body + note.format(n=len(text[:n].rstrip()))
+
+
+def _share(budgets: list[int], total: int, cap: int) -> list[int]:
+    """Water-filling: each wants budgets[i]; short ones get what they need, long ones share the rest (≤ cap)."""
+    out = [0] * len(budgets)
+    left, remaining = total, len(budgets)
+    for i in sorted(range(len(budgets)), key=lambda i: budgets[i]):
+        fair = left // remaining
+        out[i] = min(budgets[i], fair, cap)
+        left -= out[i]
+        remaining -= 1
+    return out
+
+
+def similarity(hit) -> float:
+    """The score shown: the cosine similarity in [-1, 1] between question and passage (``hit.cosine``
+    when the search fuses scores, else ``hit.score``, which is then that cosine)."""
+    cosine = getattr(hit, "cosine", None)
+    return float(hit.score if cosine is None else cosine)
+
+
+def passage_ids(hit) -> tuple[int, ...]:
+    """Ids of the indexed passages a hit quotes (``hit.passage_ids`` when the span has several)."""
+    return tuple(int(i) for i in (getattr(hit, "passage_ids", None) or (hit.passage.id,)))
+
+
+def citation_line(hit) -> str:
+    """mrkdwn: ``*[rank]* <url|bulletin> · date · section · item N: title · ¶N · similarity 0.62``, escaped."""
+    c = hit.citation
+    parts = [f"*[{hit.rank}]* " + _link(c.url, _cut(c.bulletin, MAX_CITATION_PART))]
+    parts.append(escape(c.date) if c.date else "date unknown")
+    if c.section:
+        parts.append(escape(_cut(c.section, MAX_CITATION_PART)))
+    if c.item_number is not None:
+        parts.append(f"item {c.item_number}" + (f": {escape(_cut(c.item_title, MAX_CITATION_PART))}" if c.item_title else ""))
+    elif c.item_title:
+        parts.append(escape(_cut(c.item_title, MAX_CITATION_PART)))
+    parts.append(f"¶{c.paragraph}")
+    parts.append(f"similarity {similarity(hit):.2f}")
+    return " · ".join(parts)
+
+
+# -- messages -----------------------------------------------------------------------------------
+def _section(text: str, verbatim: bool = False) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": verbatim}}
+
+
+def _context(*texts: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": t} for t in texts[:MAX_CONTEXT_ELEMENTS]]}
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
+    b = {"type": "button", "text": {"type": "plain_text", "text": text, "emoji": True}, "action_id": action_id,
+         "value": value[:MAX_BUTTON_VALUE]}
+    if style:
+        b["style"] = style
+    return b
+
+
+def message_chars(blocks: list[dict]) -> int:
+    """All the characters of text in the blocks (every ``text`` string, nested), as counted against the limit."""
+    total = 0
+
+    def walk(node) -> None:
+        nonlocal total
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == "text" and isinstance(v, str):
+                    total += len(v)
+                else:
+                    walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(blocks)
+    return total
+
+
+def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more: bool = False,
+                  share: bool = False, shared_by: str | None = None) -> Message:
+    """Blocks and fallback text for an answer.
+
+    Args:
+        answer: a :class:`~retrieval.search.Answer` (its hits are quoted, best first).
+        answer_id: the stored answer's id; when given, 👍/👎 buttons (and "More results") carry it.
+        offset: how many hits earlier pages showed (a "More results" page has offset > 0).
+        more: offer a "More results" button (value ``"<answer_id>:<next offset>"``).
+        share: offer a "Share in channel" button (for private, slash-command answers).
+        shared_by: user id who shared the answer in a channel, credited in a context line.
+
+    Returns:
+        A :class:`Message` within every Slack limit whatever the passage lengths: the hits that
+        fit (at most 23), each quote cut to its share of :data:`MAX_MESSAGE_CHARS`.
+    """
+    q = escape(_cut(answer.query, MAX_ECHO_CHARS))
+    hits = list(answer.hits)
+    if not hits:
+        headline = f"I found no passage in the bulletins for “{q}”."
+        return Message(_plain(headline), [_section(headline), _context(escape(USAGE.splitlines()[0]))])
+    if answer.answered:
+        headline = (f"*More passages* for “{q}”" if offset else f"*Passages that answer* “{q}”") + " (verbatim quotes):"
+    else:
+        headline = (f":warning: *No confident answer* to “{q}”. The nearest items are below; "
+                    "they do *not* answer the question.")
+    tail: list[dict] = []
+    footer = ["Verbatim quotes from the bulletins · similarity: cosine between question and passage, −1 to 1"]
+    filters = getattr(answer, "filters", None) or {}
+    if filters:
+        footer.append("Filters: " + escape(_cut(" ".join(f"{k}:{v}" for k, v in sorted(filters.items())), 500)))
+    if shared_by:
+        footer.insert(0, f"Shared by <@{escape(shared_by)}>")
+    tail.append(_context(*footer))
+    buttons = []
+    if answer_id is not None:
+        buttons += [_button("👍 Helpful", ACTION_UP, str(answer_id)),
+                    _button("👎 Not helpful", ACTION_DOWN, str(answer_id))]
+        if more:
+            buttons.append(_button("More results", ACTION_MORE, f"{answer_id}:{offset + len(hits)}"))
+        if share:
+            buttons.append(_button("Share in channel", ACTION_SHARE, str(answer_id), style="primary"))
+    if buttons:
+        tail.append({"type": "actions", "elements": buttons})
+
+    head = [_section(headline)]
+    citations = [_context(citation_line(h)) for h in hits]
+    fixed = message_chars(head) + message_chars(tail)
+    room = MAX_MESSAGE_CHARS - fixed
+    max_hits = (MAX_BLOCKS - len(head) - len(tail)) // 2
+    hits = hits[:max_hits]
+    while len(hits) > 1 and (room - sum(message_chars([c]) for c in citations[: len(hits)])) // len(hits) < MIN_QUOTE_CHARS:
+        hits.pop()
+    citations = citations[: len(hits)]
+    quote_room = room - message_chars(citations)
+    wanted = [len(_format_quote(h.text, h.highlight)) for h in hits]
+    budgets = _share(wanted, quote_room, MAX_SECTION_CHARS)
+    body: list[dict] = []
+    for hit, budget, cite in zip(hits, budgets, citations):
+        c = hit.citation
+        body.append(_section(quote(hit.text, budget, hit.highlight, c.url, c.source_file), verbatim=True))
+        body.append(cite)
+    blocks = head + body + tail
+    return Message(fallback_text(answer, hits, offset), blocks, tuple(i for h in hits for i in passage_ids(h)))
+
+
+def _plain(mrkdwn: str) -> str:
+    """A headline without its bold/italic markers, for the fallback text (still escaped)."""
+    return mrkdwn.replace("*", "").replace(":warning: ", "")
+
+
+def fallback_text(answer, hits, offset: int = 0) -> str:
+    """The plain ``text`` sent beside the blocks: headline and one escaped line per hit, ≤ MAX_FALLBACK_CHARS."""
+    q = escape(_cut(answer.query, MAX_ECHO_CHARS))
+    if answer.answered:
+        lines = [f"{'More passages' if offset else 'Passages that answer'} “{q}”:"]
+    else:
+        lines = [f"No confident answer to “{q}”; the nearest items (not answering):"]
+    for h in hits:
+        c = h.citation
+        where = ", ".join(p for p in (c.bulletin, c.date, f"item {c.item_number}" if c.item_number is not None else None) if p)
+        line = f"[{h.rank}] “{escape(_cut(h.text, 280))}” — {escape(_cut(where, 300))}"
+        if sum(len(x) + 1 for x in lines) + len(line) > MAX_FALLBACK_CHARS - 2:
+            lines.append("…")  # whole lines only: an entity such as &amp; is never cut in half
+            break
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def render_usage(note: str | None = None) -> Message:
+    """How to ask (for ``/bulletin help``, an empty question, or a bare mention)."""
+    text = (escape(note) + "\n\n" if note else "") + USAGE
+    return Message(text, [_section(text)])
+
+
+def render_notice(text: str) -> Message:
+    """A one-sentence notice (errors, "no more results", feedback thanks); ``text`` is escaped here."""
+    safe = escape(text)
+    return Message(safe, [_section(safe)])

@@ -1,0 +1,152 @@
+"""The bot's settings: :meth:`Settings.from_env` is the one reader of ``os.environ`` for the bot.
+
+Variables (a ``.env`` file in the working directory fills in any that the environment lacks)::
+
+    SLACK_BOT_TOKEN           xoxb-…  Web API token (required)
+    SLACK_APP_TOKEN           xapp-…  app-level token; when set, ``serve`` uses Socket Mode
+    SLACK_SIGNING_SECRET      verifies HTTP requests (required for ``serve --http``)
+    SLACK_API_URL             Web API base URL (default https://slack.com/api/; GovSlack and tests use another)
+    BULLETIN_BOT_TOP_K        hits quoted per answer, 1..10 (default 3)
+    BULLETIN_BOT_WORKERS      answer worker threads, 1..64 (default 4)
+    BULLETIN_BOT_FOLLOW_THREADS  1/true: answer un-mentioned messages in threads the bot answered (default off)
+    BULLETIN_BOT_DEDUPE_SECONDS  how long event ids and (channel, ts) are remembered, >= 600 (default 3600)
+    BULLETIN_BOT_RATE_LIMIT_RETRIES  retries of a rate-limited Web API call, 0..10 (default 3)
+
+Tokens and the signing secret never appear in ``repr()`` or in logs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlparse
+
+from retrieval.errors import ConfigurationError
+
+DEFAULT_API_URL = "https://slack.com/api/"
+#: Slack retries an unacknowledged event up to 3 times over about 5 minutes
+#: (https://api.slack.com/apis/events-api#retries); remember events at least twice that long.
+MIN_DEDUPE_SECONDS = 600
+
+
+class SettingsError(ConfigurationError):
+    """A missing or malformed setting; the message names the variable and echoes the bad value (never a secret)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``bulletin-bot serve`` needs to know, validated.
+
+    Attributes:
+        bot_token: ``SLACK_BOT_TOKEN`` (xoxb-…); hidden from repr.
+        app_token: ``SLACK_APP_TOKEN`` (xapp-…) or None; hidden from repr.
+        signing_secret: ``SLACK_SIGNING_SECRET`` or None; hidden from repr.
+        api_url: Web API base URL, always ending in "/".
+        data_dir: where index generations and ``bot.sqlite`` live.
+        top_k: hits quoted per answer (1..10).
+        workers: threads answering questions (1..64).
+        follow_threads: answer messages without a mention in threads the bot answered.
+        dedupe_seconds: how long an event id or a (channel, ts) is remembered (>= 600 s).
+        rate_limit_retries: retries of a Web API call answered with HTTP 429 (0..10).
+    """
+
+    bot_token: str = field(repr=False)
+    app_token: str | None = field(default=None, repr=False)
+    signing_secret: str | None = field(default=None, repr=False)
+    api_url: str = DEFAULT_API_URL
+    data_dir: Path = Path("./data")
+    top_k: int = 3
+    workers: int = 4
+    follow_threads: bool = False
+    dedupe_seconds: int = 3600
+    rate_limit_retries: int = 3
+
+    @property
+    def store_path(self) -> Path:
+        """The bot's SQLite state file: ``data_dir / "bot.sqlite"``."""
+        return Path(self.data_dir) / "bot.sqlite"
+
+    @property
+    def socket_mode(self) -> bool:
+        """True when an app-level token is set (``serve`` then uses Socket Mode unless told ``--http``)."""
+        return bool(self.app_token)
+
+    def require_signing_secret(self) -> str:
+        """The signing secret, or :class:`SettingsError` when HTTP mode has none."""
+        if not self.signing_secret:
+            raise SettingsError("SLACK_SIGNING_SECRET is not set; HTTP mode needs it to verify Slack's requests")
+        return self.signing_secret
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env",
+                 **overrides) -> "Settings":
+        """Read and validate the settings.
+
+        Args:
+            environ: the variables (default ``os.environ``); they win over the ``.env`` file.
+            dotenv: a ``.env`` file whose values fill in missing variables (None: none read).
+            overrides: field values that win over both (e.g. ``data_dir`` from the command line).
+
+        Raises:
+            SettingsError: a required variable is missing or a value is malformed.
+        """
+        env: dict[str, str] = {}
+        if dotenv is not None and Path(dotenv).is_file():
+            from dotenv import dotenv_values
+
+            env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        env.update(os.environ if environ is None else environ)
+        get = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
+
+        bot_token = get("SLACK_BOT_TOKEN")
+        if not bot_token:
+            raise SettingsError("SLACK_BOT_TOKEN is not set; put the bot token (xoxb-…) in the environment or .env")
+        if not bot_token.startswith("xox"):
+            raise SettingsError("SLACK_BOT_TOKEN does not look like a Slack token (it should start with xoxb-)")
+        app_token = get("SLACK_APP_TOKEN")
+        if app_token and not app_token.startswith("xapp-"):
+            raise SettingsError("SLACK_APP_TOKEN does not look like an app-level token (it should start with xapp-)")
+        api_url = get("SLACK_API_URL") or DEFAULT_API_URL
+        parsed = urlparse(api_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise SettingsError(f"SLACK_API_URL must be an http(s) URL, got {api_url!r}")
+        values = dict(
+            bot_token=bot_token, app_token=app_token, signing_secret=get("SLACK_SIGNING_SECRET"),
+            api_url=api_url if api_url.endswith("/") else api_url + "/",
+            data_dir=Path(get("BULLETIN_BOT_DATA_DIR") or "./data"),
+            top_k=_int(get, "BULLETIN_BOT_TOP_K", 3, 1, 10),
+            workers=_int(get, "BULLETIN_BOT_WORKERS", 4, 1, 64),
+            follow_threads=_bool(get, "BULLETIN_BOT_FOLLOW_THREADS"),
+            dedupe_seconds=_int(get, "BULLETIN_BOT_DEDUPE_SECONDS", 3600, MIN_DEDUPE_SECONDS, 7 * 86400),
+            rate_limit_retries=_int(get, "BULLETIN_BOT_RATE_LIMIT_RETRIES", 3, 0, 10),
+        )
+        unknown = set(overrides) - {f.name for f in fields(cls)}
+        if unknown:
+            raise TypeError(f"unknown settings: {sorted(unknown)}")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        values["data_dir"] = Path(values["data_dir"])
+        return cls(**values)
+
+
+def _int(get, name: str, default: int, low: int, high: int) -> int:
+    raw = get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer between {low} and {high}, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(get, name: str) -> bool:
+    raw = (get(name) or "0").lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")

@@ -1,0 +1,52 @@
+"""bot.config: Settings.from_env validates, names the bad variable, and never shows a secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings, SettingsError
+
+ENV = {"SLACK_BOT_TOKEN": "xoxb-secret-bot", "SLACK_APP_TOKEN": "xapp-secret-app", "SLACK_SIGNING_SECRET": "sekrit"}
+
+
+def test_defaults_and_secrets_hidden():
+    s = Settings.from_env(ENV, dotenv=None)
+    assert (s.api_url, s.top_k, s.workers, s.follow_threads, s.socket_mode) == ("https://slack.com/api/", 3, 4, False, True)
+    assert "secret" not in repr(s) and "sekrit" not in repr(s)
+
+
+def test_values_and_overrides():
+    env = {**ENV, "SLACK_API_URL": "http://127.0.0.1:9/api", "BULLETIN_BOT_TOP_K": "5",
+           "BULLETIN_BOT_FOLLOW_THREADS": "true", "SLACK_APP_TOKEN": ""}
+    s = Settings.from_env(env, dotenv=None, data_dir="/tmp/d")
+    assert (s.api_url, s.top_k, s.follow_threads, s.socket_mode) == ("http://127.0.0.1:9/api/", 5, True, False)
+    assert s.store_path == Path("/tmp/d/bot.sqlite")
+
+
+def test_dotenv_fills_in_but_the_environment_wins(tmp_path):
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-from-file\nBULLETIN_BOT_WORKERS=7\n")
+    s = Settings.from_env({"BULLETIN_BOT_WORKERS": "2"}, dotenv=tmp_path / ".env")
+    assert (s.bot_token, s.workers) == ("xoxb-from-file", 2)
+
+
+@pytest.mark.parametrize("env, message", [
+    ({}, "SLACK_BOT_TOKEN is not set"),
+    ({"SLACK_BOT_TOKEN": "nope"}, "SLACK_BOT_TOKEN does not look like"),
+    ({**ENV, "SLACK_APP_TOKEN": "xoxb-wrong"}, "SLACK_APP_TOKEN does not look like"),
+    ({**ENV, "SLACK_API_URL": "slack.com"}, "SLACK_API_URL must be an http(s) URL, got 'slack.com'"),
+    ({**ENV, "BULLETIN_BOT_TOP_K": "0"}, "BULLETIN_BOT_TOP_K must be between 1 and 10, got 0"),
+    ({**ENV, "BULLETIN_BOT_WORKERS": "many"}, "BULLETIN_BOT_WORKERS must be an integer between 1 and 64, got 'many'"),
+    ({**ENV, "BULLETIN_BOT_DEDUPE_SECONDS": "60"}, "BULLETIN_BOT_DEDUPE_SECONDS must be between 600"),
+    ({**ENV, "BULLETIN_BOT_FOLLOW_THREADS": "maybe"}, "BULLETIN_BOT_FOLLOW_THREADS must be true or false"),
+])
+def test_bad_settings_name_the_variable(env, message):
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env(env, dotenv=None)
+    assert message in str(info.value) and "secret" not in str(info.value)
+
+
+def test_http_mode_needs_the_signing_secret():
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET is not set"):
+        Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}, dotenv=None).require_signing_secret()
