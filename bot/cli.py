@@ -178,5 +178,25 @@ def stats(as_json: bool, data_dir: Path, model: str | None) -> None:
         click.echo(f"  {b['passages']:5d}  {b['date'] or '?':10}  {b['source_file']}")
 
 
+@main.command()
+@click.option("--http", "http_mode", is_flag=True, help="Serve the Events API over HTTP instead of Socket Mode.")
+@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP mode: address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=3000, show_default=True, help="HTTP mode: port.")
+@common_options
+def serve(http_mode: bool, host: str, port: int, data_dir: Path, model: str | None) -> None:
+    """Answer in Slack. Socket Mode when SLACK_APP_TOKEN is set; --http serves /slack/events."""
+    from bot.serve import load_searcher, serve_forever
+
+    from bot.config import Settings
+
+    settings = Settings.from_env(data_dir=data_dir)
+    if http_mode:
+        settings.require_signing_secret()
+    elif not settings.socket_mode:
+        raise click.UsageError("set SLACK_APP_TOKEN for Socket Mode, or pass --http (with SLACK_SIGNING_SECRET)")
+    searcher = load_searcher(data_dir, make_encoder(model))
+    serve_forever(settings, searcher, http=http_mode, host=host, port=port)
+
+
 if __name__ == "__main__":
     main()
