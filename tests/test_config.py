@@ -50,3 +50,20 @@ def test_bad_settings_name_the_variable(env, message):
 def test_http_mode_needs_the_signing_secret():
     with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET is not set"):
         Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}, dotenv=None).require_signing_secret()
+
+
+@pytest.mark.parametrize("args, env, code, message", [
+    ([], {"SLACK_BOT_TOKEN": "xoxb-1"}, 2, "set SLACK_APP_TOKEN for Socket Mode, or pass --http"),
+    (["--http"], {"SLACK_BOT_TOKEN": "xoxb-1"}, 1, "SLACK_SIGNING_SECRET is not set"),
+    ([], {}, 1, "SLACK_BOT_TOKEN is not set"),
+])
+def test_serve_refuses_to_start_without_what_its_mode_needs(args, env, code, message, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    runner = CliRunner()
+    blank = {k: None for k in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL")}
+    monkeypatch.chdir(tmp_path)  # no .env from the working directory
+    result = runner.invoke(main, ["serve", *args], env={**blank, **env})
+    assert result.exit_code == code and message in result.output

@@ -344,3 +344,14 @@ def test_mention_inside_a_thread_is_answered_in_that_thread(bot, fake):
     bot.send_event(mention(GEO_QUESTION, ts="1700.5", thread_ts="1700.1"))
     call = fake.wait_for("chat.postMessage")[0]
     assert call.body["thread_ts"] == "1700.1"
+
+
+def test_manifest_declares_what_the_listeners_need():
+    yaml = pytest.importorskip("yaml")
+    manifest = yaml.safe_load((Path(__file__).parent.parent / "manifest.yml").read_text())
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"app_mentions:read", "chat:write", "commands", "im:history", "im:write", "reactions:write"} <= scopes
+    assert {"app_mention", "message.im"} <= set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/bulletin"]
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
+    assert manifest["settings"]["socket_mode_enabled"] is True and manifest["settings"]["interactivity"]["is_enabled"]
