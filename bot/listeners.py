@@ -240,9 +240,13 @@ class Responder:
         channel = (body.get("channel") or {}).get("id") or record.channel
         source = body.get("message") or {}
         private = (body.get("container") or {}).get("is_ephemeral") or not source
-        thread_ts = None if private else (source.get("thread_ts") or source.get("ts"))
-        message = self._search_message(record.query, user, channel, thread_ts, offset=offset,
-                                       share=bool(private))
+        if private:
+            thread_ts = None
+        elif str(channel or "").startswith("D"):  # a DM: next to the answer, as it was
+            thread_ts = source.get("thread_ts")
+        else:
+            thread_ts = source.get("thread_ts") or source.get("ts")
+        message = self._search_message(record.query, user, channel, thread_ts, offset=offset)
         if message is None:
             respond(response_type="ephemeral", replace_original=False,
                     **blocks.render_notice("No more results for that question.").kwargs())

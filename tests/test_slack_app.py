@@ -314,6 +314,18 @@ def test_more_results_posts_the_next_hits_in_the_thread(bot, fake):
     assert "*[4]*" in all_text(second)
 
 
+def test_more_results_in_a_dm_stays_beside_the_answer_and_stops_when_exhausted(bot, fake):
+    bot.send_event(message(GEO_QUESTION, ts="1550.1", channel="D4"))
+    first = fake.wait_for("chat.postMessage")[0]
+    more = buttons(first)[bk.ACTION_MORE]
+    bot.click(more, channel="D4", message={"ts": "1800000000.000001"}, response_url=fake.response_url("m"))
+    second = fake.wait_for("chat.postMessage", count=2)[1]
+    assert second.body["channel"] == "D4" and second.body.get("thread_ts") is None
+    bot.click({**more, "value": more["value"].split(":")[0] + ":50"}, channel="D4",
+              message={"ts": "1800000000.000001"}, response_url=fake.response_url("m"))
+    assert "No more results" in fake.wait_for(RESPONSE_URL)[0].body["text"]
+
+
 def test_share_in_channel_posts_the_private_answer_and_removes_it(bot, fake, expected):
     bot.send_command(GEO_QUESTION, fake.response_url("share"), user="U3", channel="C8")
     private = fake.wait_for(RESPONSE_URL)[0]
