@@ -151,6 +151,53 @@ def format_citation(c) -> str:
     return " · ".join(parts) + f"\n      {tail}({c.source_file}, chars {c.char_start}–{c.char_end})"
 
 
+@main.command(name="eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--top-k", type=click.IntRange(1, 50), default=10, show_default=True, help="Hits retrieved per question.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--show-misses", is_flag=True, help="List the questions not answered at rank 1.")
+@click.option("--calibrate", is_flag=True, help="Fit the 'no confident answer' rule on these questions and print it.")
+@common_options
+def eval_command(questions: Path, top_k: int, as_json: bool, show_misses: bool, calibrate: bool,
+                 data_dir: Path, model: str | None) -> None:
+    """Measure retrieval on a JSON Lines question set: hit@1/3/5, MRR@10, abstention."""
+    from retrieval.calibration import fit
+    from retrieval.evaluate import evaluate, load_questions, summarise
+    from retrieval.search import Searcher
+
+    qs = load_questions(questions)
+    searcher = Searcher(data_dir, make_encoder(model))
+    answers: dict[str, object] = {}
+
+    def run(q: str):
+        answers[q] = searcher.search(q, top_k=top_k)
+        return answers[q]
+
+    results = evaluate(qs, run)
+    figures = summarise(results)
+    if calibrate:
+        feats = [(*answers[r.question.question].signals, r.question.answerable)
+                 for r in results if answers[r.question.question].signals]
+        cal, rep = fit(feats)
+        click.echo(f'[{json.dumps(searcher.encoder.name)}]')
+        for k, v in cal.to_dict().items():
+            click.echo(f"{k} = {v}")
+        click.echo(f"# fit: {json.dumps(rep)}")
+        return
+    if as_json:
+        click.echo(json.dumps(figures, indent=2))
+        return
+    keys = ["n", "hit@1", "hit@3", "hit@5", "mrr@10", "abstain_unanswerable", "abstain_answerable"]
+    fmt = lambda v: "-" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))  # noqa: E731
+    click.echo(f"{'kind':14}" + "".join(f"{k:>22}" for k in keys))
+    for kind, row in [("ALL", figures)] + sorted(figures["by_kind"].items()):
+        click.echo(f"{kind:14}" + "".join(f"{fmt(row[k]):>22}" for k in keys))
+    if show_misses:
+        for r in results:
+            if r.question.answerable and r.rank != 1 or (not r.question.answerable and not r.abstained):
+                click.echo(f"  {r.question.id:10} rank={r.rank} abstained={r.abstained} top={r.top_score}  {r.question.question}")
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @common_options

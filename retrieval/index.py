@@ -200,12 +200,14 @@ class PassageIndex:
     def __len__(self) -> int:
         return int(self._faiss.ntotal)
 
-    def search(self, vectors: np.ndarray, top_k: int) -> list[list[tuple[int, float]]]:
+    def search(self, vectors: np.ndarray, top_k: int, allowed_ids: np.ndarray | None = None) -> list[list[tuple[int, float]]]:
         """Nearest passages by inner product.
 
         Args:
             vectors: float32 array of shape (q, dimension), L2-normalised.
             top_k: hits wanted per query (> 0); fewer come back when the index holds fewer.
+            allowed_ids: when given, int64 array of the only passage ids that may be returned
+                (FAISS IDSelectorBatch, applied inside the search, not after it).
 
         Returns:
             For each query, up to top_k (passage id, cosine score) pairs, best first; FAISS's -1
@@ -216,7 +218,15 @@ class PassageIndex:
         if len(self) == 0:
             return [[] for _ in range(len(vectors))]
         k = min(top_k, len(self))
-        scores, ids = self._faiss.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
+        queries = np.ascontiguousarray(vectors, dtype=np.float32)
+        if allowed_ids is not None:
+            allowed_ids = np.ascontiguousarray(allowed_ids, dtype=np.int64)
+            if not len(allowed_ids):
+                return [[] for _ in range(len(vectors))]
+            selector = faiss.IDSelectorBatch(len(allowed_ids), faiss.swig_ptr(allowed_ids))
+            scores, ids = self._faiss.search(queries, min(k, len(allowed_ids)), params=faiss.SearchParameters(sel=selector))
+        else:
+            scores, ids = self._faiss.search(queries, k)
         return [[(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i >= 0]
                 for row_ids, row_scores in zip(ids, scores)]
 
@@ -250,6 +260,31 @@ class PassageIndex:
             rows = self._conn.execute(sql, args).fetchall()
         for row in rows:
             yield _passage_from_row(row)
+
+    def catalog(self) -> list[tuple]:
+        """One row per passage, in reading order, for in-memory filtering and grouping.
+
+        Returns:
+            (id, source_file, section, item_number, paragraph, char_start, char_end, context, text,
+            bulletin title, publisher, date, item_title, url) tuples.
+        """
+        with self._lock:
+            return self._conn.execute(
+                "SELECT p.id, p.source_file, p.section, p.item_number, p.paragraph, p.char_start, p.char_end,"
+                " p.context, p.text, b.title, b.publisher, b.date, p.item_title, b.url FROM passages p"
+                " JOIN bulletins b ON b.source_file = p.source_file ORDER BY p.source_file, p.char_start").fetchall()
+
+    def source_text(self, source_file: str) -> str:
+        """The whole text of an indexed bulletin file (citation offsets point into it).
+
+        Raises:
+            KeyError: when no such bulletin is indexed.
+        """
+        with self._lock:
+            row = self._conn.execute("SELECT source_text FROM bulletins WHERE source_file = ?", (source_file,)).fetchone()
+        if row is None:
+            raise KeyError(source_file)
+        return row[0]
 
     def bulletins(self) -> list[BulletinRecord]:
         """Every indexed bulletin, oldest ingest first."""

@@ -58,6 +58,11 @@ def test_fact_in_last_sentence_of_a_400_word_paragraph_is_found(tmp_path: Path, 
     (d / "long.txt").write_text("Long Bulletin\n\nRegulation\n\n1. Committee meeting\n\n" + paragraph + "\n")
     data = tmp_path / "data"
     ingest([d], data, real_encoder)
+    from retrieval.index import PassageIndex
+
+    pieces = list(PassageIndex.load(data).iter_passages())
+    assert len(pieces) > 1 and "17 March 2031" in pieces[-1].text and "17 March 2031" not in pieces[0].text
     answer = Searcher(data, real_encoder).search("when is the deadline for comments on zebra crossing camera rules?", top_k=1)
     assert "17 March 2031" in answer.hits[0].text
-    assert answer.hits[0].passage.parts > 1
+    assert "17 March 2031" in answer.hits[0].best_sentence
+    assert pieces[-1].id in answer.hits[0].passage_ids

@@ -1,0 +1,88 @@
+"""BM25 lexical search over the same passage ids as the FAISS index (library: bm25s).
+
+Each passage is indexed with its context (bulletin title, section, item title) in front, like its
+embedding. Tokens: lower-cased ``\\w+`` runs, English stop words removed (bm25s's ``STOPWORDS_EN_PLUS``),
+Snowball-stemmed (PyStemmer). Raw questions with ``?``, ``-`` or ``:`` are safe: punctuation never
+reaches a query parser. Scoring is bm25s's Lucene BM25 with k1=1.5, b=0.75 (Robertson & Zaragoza,
+"The Probabilistic Relevance Framework: BM25 and Beyond", 2009; Lucene's defaults are k1=1.2,
+b=0.75 — 1.5 is bm25s's default).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import numpy as np
+
+_TOKEN = re.compile(r"\w+")
+
+
+class _Tokenizer:
+    def __init__(self) -> None:
+        import Stemmer
+        from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+        self._stem = Stemmer.Stemmer("english").stemWords
+        self._stop = frozenset(STOPWORDS_EN_PLUS)
+
+    def __call__(self, text: str) -> list[str]:
+        words = [w for w in _TOKEN.findall(text.lower()) if w not in self._stop]
+        return self._stem(words)
+
+
+class LexicalIndex:
+    """BM25 over passages, aligned with an array of passage ids.
+
+    Args:
+        ids: int64 passage ids, shape (n,).
+        texts: the text indexed for each id (context + passage), len n.
+
+    Raises:
+        ValueError: when ids and texts differ in length.
+    """
+
+    def __init__(self, ids: Sequence[int], texts: Sequence[str]):
+        import bm25s
+
+        if len(ids) != len(texts):
+            raise ValueError(f"ids and texts must have the same length, got {len(ids)} and {len(texts)}")
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self._tokenize = _Tokenizer()
+        self._bm25 = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
+        corpus = [self._tokenize(t) or ["\u2205"] for t in texts]  # an empty doc still needs one token
+        if len(corpus):
+            self._bm25.index(corpus, show_progress=False)
+        self._vocab = set(self._bm25.vocab_dict) if len(corpus) else set()
+        self._df: dict[str, int] = {}
+        for doc in corpus:
+            for t in set(doc):
+                self._df[t] = self._df.get(t, 0) + 1
+
+    def tokens(self, text: str) -> list[str]:
+        """The terms BM25 sees in text: lower-cased, stop words removed, stemmed."""
+        return self._tokenize(text)
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a term, log((n + 1) / (df + 0.5)); high for rare and unseen terms."""
+        return float(np.log((len(self.ids) + 1) / (self._df.get(term, 0) + 0.5)))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every passage for query: float32 array of shape (n,), aligned with ``ids`` (>= 0)."""
+        tokens = [t for t in self._tokenize(query) if t in self._vocab]
+        if not tokens or not len(self.ids):
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+
+    def search(self, query: str, top_k: int) -> list[tuple[int, float]]:
+        """Up to top_k (passage id, BM25 score) pairs with a score > 0, best first."""
+        s = self.scores(query)
+        if top_k <= 0 or not len(s):
+            return []
+        k = min(top_k, len(s))
+        top = np.argpartition(-s, k - 1)[:k]
+        top = top[np.argsort(-s[top], kind="stable")]
+        return [(int(self.ids[i]), float(s[i])) for i in top if s[i] > 0]
