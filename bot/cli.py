@@ -108,13 +108,20 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, as_json: bool, data_dir: Path
 @click.argument("question")
 @click.option("--top-k", type=click.IntRange(1, 50), default=3, show_default=True, help="How many passages to quote.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option("--section", help="Only items whose section contains this text (also: section:TEXT in the question).")
+@click.option("--since", help="Only bulletins dated on or after YYYY[-MM[-DD]] (also: since:DATE).")
+@click.option("--until", help="Only bulletins dated on or before YYYY[-MM[-DD]] (also: until:DATE).")
+@click.option("--bulletin", help="Only bulletins whose title or file name contains this text (also: bulletin:NAME).")
+@click.option("--publisher", help="Only bulletins whose publisher contains this text (also: publisher:NAME).")
 @common_options
-def ask(question: str, top_k: int, as_json: bool, data_dir: Path, model: str | None) -> None:
+def ask(question: str, top_k: int, as_json: bool, section: str | None, since: str | None, until: str | None,
+        bulletin: str | None, publisher: str | None, data_dir: Path, model: str | None) -> None:
     """Quote the passages that best answer QUESTION, with their citations."""
     from retrieval.search import Searcher
 
+    filters = {"section": section, "since": since, "until": until, "bulletin": bulletin, "publisher": publisher}
     searcher = Searcher(data_dir, make_encoder(model))
-    answer = searcher.search(question, top_k=top_k)
+    answer = searcher.search(question, top_k=top_k, filters={k: v for k, v in filters.items() if v})
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -123,7 +130,10 @@ def ask(question: str, top_k: int, as_json: bool, data_dir: Path, model: str | N
 
 def format_answer(answer) -> str:
     """A terminal rendering of an Answer: each quote wrapped, then its citation."""
-    lines = [f"Q: {answer.query}", ""]
+    lines = [f"Q: {answer.query}"]
+    if answer.filters:
+        lines.append("filters: " + " ".join(f"{k}:{v}" for k, v in answer.filters.items()))
+    lines.append("")
     if not answer.hits:
         lines.append("No passage found.")
         return "\n".join(lines)
@@ -134,6 +144,8 @@ def format_answer(answer) -> str:
         lines.append(f"[{hit.rank}] score {hit.score:.3f}")
         quote = textwrap.fill(" ".join(hit.text.split()), width=96, initial_indent="    “", subsequent_indent="     ")
         lines.append(quote + "”")
+        if hit.best_sentence and hit.best_sentence != hit.text:
+            lines.append("    best sentence: “" + " ".join(hit.best_sentence.split()) + "”")
         lines.append("    — " + format_citation(c))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

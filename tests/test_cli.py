@@ -97,3 +97,16 @@ def test_stats_and_ask_without_index_in_a_subprocess(tmp_path: Path):
     res = subprocess.run([str(bin_dir / "bulletin-bot"), "stats"], capture_output=True, text=True, env=env, timeout=60)
     assert res.returncode == 2
     assert "no bulletins indexed yet" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_ask_filter_options_are_applied_and_shown(runner: CliRunner, tmp_path: Path, corpus_copy: Path):
+    data = str(tmp_path / "data")
+    runner.invoke(cli.main, ["ingest", str(corpus_copy), "--data-dir", data])
+    res = runner.invoke(cli.main, ["ask", "fine", "--section", "enforcement", "--since", "2024-10", "--json", "--data-dir", data])
+    out = json.loads(res.stdout)
+    assert out["filters"] == {"section": "enforcement", "since": "2024-10"}
+    assert out["hits"] and all(h["citation"]["date"] >= "2024-10" for h in out["hits"])
+    res = runner.invoke(cli.main, ["ask", "fine", "--since", "last year", "--data-dir", data])
+    assert res.exit_code == 1 and "since: must be YYYY, YYYY-MM or YYYY-MM-DD, got 'last year'" in res.stderr
+    res = runner.invoke(cli.main, ["ask", "fine section:enforcement", "--data-dir", data])
+    assert "filters: section:enforcement" in res.stdout
