@@ -92,7 +92,8 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, as_json: bool, data_dir: Path
         for k, v in rows[:3]:
             for name in v:
                 click.echo(f"  {k}: {name}")
-        click.echo(f"passages in the index: {report.passages} ({report.embedded} embedded in this run)")
+        click.echo(f"passages: {report.passages_added} added, {report.passages_removed} removed, "
+                   f"{report.passages} in the index ({report.embedded} embedded in this run)")
         if report.generation:
             click.echo(f"index generation: {report.generation}")
         for w in report.warnings:

@@ -48,6 +48,8 @@ class IngestReport:
     warnings: list[str] = field(default_factory=list)
     passages: int = 0
     embedded: int = 0
+    passages_added: int = 0
+    passages_removed: int = 0
     generation: str | None = None
 
     def to_dict(self) -> dict:
@@ -170,6 +172,9 @@ def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, r
         bulletins = sorted(kept.values(), key=lambda b: b.source_file)
         report.generation = write_generation(data_dir, encoder.name, encoder.dimension, bulletins, passages, vectors)
         report.passages = len(passages)
+        before = {pid for ids in prev_ids.values() for pid in ids}
+        after = {p.id for p in passages}
+        report.passages_added, report.passages_removed = len(after - before), len(before - after)
         if prev is not None:
             prev.close()
     return report

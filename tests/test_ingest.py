@@ -124,3 +124,10 @@ def test_model_change_reembeds_everything(indexed: Path, corpus_copy: Path):
     assert any("rebuilding" in w for w in report.warnings)
     idx = PassageIndex.load(indexed, model="test/other")
     assert idx.dimension == 32 and other.encoded == len(idx)
+
+
+def test_report_counts_passages_added_and_removed(indexed: Path, corpus_copy: Path, encoder):
+    seed_ids = {p.id for p in PassageIndex.load(indexed).iter_passages(SEED)}
+    (corpus_copy / SEED).unlink()
+    report = ingest([corpus_copy], indexed, encoder)
+    assert report.passages_removed == len(seed_ids) and report.passages_added == 0
