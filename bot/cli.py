@@ -258,5 +258,78 @@ def serve(http_mode: bool, host: str, port: int, data_dir: Path, model: str | No
     serve_forever(settings, searcher, http=http_mode, host=host, port=port)
 
 
+@main.command()
+@click.option("--channel", "channels", multiple=True, metavar="C",
+              help="Channel id to post to (repeatable; default: DIGEST_CHANNELS).")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
+              help="List bulletins ingested since this date (in DIGEST_TZ) instead of since the channel's last digest.")
+@click.option("--dry-run", is_flag=True, help='Post nothing; print {"channel", "messages": [{"text", "blocks"}]} per channel.')
+@common_options
+def digest(channels: tuple[str, ...], since, dry_run: bool, data_dir: Path, model: str | None) -> None:
+    """Post today's digest of new bulletin items to each channel, once per channel and day (for cron)."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from bot.app import make_client
+    from bot.config import Settings
+    from bot.digest import DigestRunner
+    from bot.store import BotStore
+    from retrieval.index import PassageIndex
+
+    settings = Settings.from_env(data_dir=data_dir, require_token=not dry_run)
+    targets = list(dict.fromkeys(channels)) or list(settings.digest_channels)
+    if not targets:
+        raise click.UsageError("no channel: pass --channel C0123ABCD or set DIGEST_CHANNELS")
+    tz = ZoneInfo(settings.digest_tz)
+    now = datetime.now(timezone.utc)
+    loaded: list[PassageIndex] = []
+
+    def index_source() -> PassageIndex:
+        if not loaded:
+            loaded.append(PassageIndex.load(data_dir))
+        return loaded[0]
+
+    store = BotStore(settings.store_path, dedupe_seconds=settings.dedupe_seconds)
+    runner = DigestRunner(store, None if dry_run else make_client(settings), index_source, tz=tz,
+                          first_days=settings.digest_first_days, post_empty=settings.digest_post_empty)
+    try:
+        if dry_run:
+            for channel in targets:
+                click.echo(json.dumps(runner.preview(channel, now, since.replace(tzinfo=tz) if since else None),
+                                      ensure_ascii=False))
+            return
+        outcomes = runner.run(targets, now, since.replace(tzinfo=tz) if since else None)
+    finally:
+        for index in loaded:
+            index.close()
+        store.close()
+    for o in outcomes:
+        detail = {"posted": f"posted {o.posted} message(s)", "empty": "nothing new, nothing posted",
+                  "done": "already posted, not posted again", "busy": "another process is posting it",
+                  "lost": "another process took it over", "failed": f"failed: {o.error} (retried at the next run)"}[o.status]
+        click.echo(f"{o.channel} {o.day}: {detail}", err=o.status == "failed")
+    if any(o.status == "failed" for o in outcomes):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default="manifest.yml",
+              show_default=True, help="The Slack app manifest whose bot scopes the token must have.")
+@click.option("--json", "as_json", is_flag=True, help='Print [{"name", "status", "detail", "fix"}].')
+@common_options
+def doctor(manifest: Path, as_json: bool, data_dir: Path, model: str | None) -> None:
+    """Check the configuration, the Slack token and its scopes, the index and the model; print what
+    to fix for each failure. Exits 1 when a check fails."""
+    from bot import doctor as checks_module
+    from bot.config import LogSettings
+
+    checks = checks_module.run_checks(data_dir=data_dir, manifest=manifest,
+                                      encoder_factory=lambda: make_encoder(model))
+    checks = checks_module.redacted(checks, LogSettings.from_env().secrets)
+    click.echo(checks_module.format_report(checks, as_json=as_json))
+    if checks_module.failed(checks):
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

@@ -11,6 +11,11 @@ Variables (a ``.env`` file in the working directory fills in any that the enviro
     BULLETIN_BOT_FOLLOW_THREADS  1/true: answer un-mentioned messages in threads the bot answered (default off)
     BULLETIN_BOT_DEDUPE_SECONDS  how long event ids and (channel, ts) are remembered, >= 600 (default 3600)
     BULLETIN_BOT_RATE_LIMIT_RETRIES  retries of a rate-limited Web API call, 0..10 (default 3)
+    DIGEST_CHANNELS           comma-separated channel ids that get the daily digest (default none: no digest)
+    DIGEST_TIME               local posting time HH:MM, 24-hour (default 09:00)
+    DIGEST_TZ                 IANA time zone of DIGEST_TIME and of the digest date (default UTC)
+    DIGEST_FIRST_DAYS         a channel's first digest lists bulletins ingested in the last N days, 1..365 (default 7)
+    DIGEST_POST_EMPTY         1/true: post "nothing new" on days without new items (default off: skip the day)
 
 Tokens and the signing secret never appear in ``repr()`` or in logs.
 """
@@ -18,6 +23,7 @@ Tokens and the signing secret never appear in ``repr()`` or in logs.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Mapping
@@ -50,6 +56,11 @@ class Settings:
         follow_threads: answer messages without a mention in threads the bot answered.
         dedupe_seconds: how long an event id or a (channel, ts) is remembered (>= 600 s).
         rate_limit_retries: retries of a Web API call answered with HTTP 429 (0..10).
+        digest_channels: channel ids that get the daily digest (empty: no digest is scheduled).
+        digest_time: local posting time "HH:MM" in ``digest_tz``.
+        digest_tz: IANA time zone name (checked with :mod:`zoneinfo`).
+        digest_first_days: a channel's first digest covers bulletins ingested in the last N days (1..365).
+        digest_post_empty: post "nothing new" instead of skipping a day without new items.
     """
 
     bot_token: str = field(repr=False)
@@ -62,6 +73,11 @@ class Settings:
     follow_threads: bool = False
     dedupe_seconds: int = 3600
     rate_limit_retries: int = 3
+    digest_channels: tuple[str, ...] = ()
+    digest_time: str = "09:00"
+    digest_tz: str = "UTC"
+    digest_first_days: int = 7
+    digest_post_empty: bool = False
 
     @property
     def store_path(self) -> Path:
@@ -81,12 +97,14 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env",
-                 **overrides) -> "Settings":
+                 require_token: bool = True, **overrides) -> "Settings":
         """Read and validate the settings.
 
         Args:
             environ: the variables (default ``os.environ``); they win over the ``.env`` file.
             dotenv: a ``.env`` file whose values fill in missing variables (None: none read).
+            require_token: False lets ``SLACK_BOT_TOKEN`` be missing (``bot_token`` is then ""), for
+                commands that never call Slack such as ``digest --dry-run``.
             overrides: field values that win over both (e.g. ``data_dir`` from the command line).
 
         Raises:
@@ -101,9 +119,9 @@ class Settings:
         get = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
 
         bot_token = get("SLACK_BOT_TOKEN")
-        if not bot_token:
+        if not bot_token and require_token:
             raise SettingsError("SLACK_BOT_TOKEN is not set; put the bot token (xoxb-…) in the environment or .env")
-        if not bot_token.startswith("xox"):
+        if bot_token and not bot_token.startswith("xox"):
             raise SettingsError("SLACK_BOT_TOKEN does not look like a Slack token (it should start with xoxb-)")
         app_token = get("SLACK_APP_TOKEN")
         if app_token and not app_token.startswith("xapp-"):
@@ -113,7 +131,7 @@ class Settings:
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise SettingsError(f"SLACK_API_URL must be an http(s) URL, got {api_url!r}")
         values = dict(
-            bot_token=bot_token, app_token=app_token, signing_secret=get("SLACK_SIGNING_SECRET"),
+            bot_token=bot_token or "", app_token=app_token, signing_secret=get("SLACK_SIGNING_SECRET"),
             api_url=api_url if api_url.endswith("/") else api_url + "/",
             data_dir=Path(get("BULLETIN_BOT_DATA_DIR") or "./data"),
             top_k=_int(get, "BULLETIN_BOT_TOP_K", 3, 1, 10),
@@ -121,6 +139,11 @@ class Settings:
             follow_threads=_bool(get, "BULLETIN_BOT_FOLLOW_THREADS"),
             dedupe_seconds=_int(get, "BULLETIN_BOT_DEDUPE_SECONDS", 3600, MIN_DEDUPE_SECONDS, 7 * 86400),
             rate_limit_retries=_int(get, "BULLETIN_BOT_RATE_LIMIT_RETRIES", 3, 0, 10),
+            digest_channels=_channels(get, "DIGEST_CHANNELS"),
+            digest_time=_hhmm(get, "DIGEST_TIME", "09:00"),
+            digest_tz=_zone(get, "DIGEST_TZ", "UTC"),
+            digest_first_days=_int(get, "DIGEST_FIRST_DAYS", 7, 1, 365),
+            digest_post_empty=_bool(get, "DIGEST_POST_EMPTY"),
         )
         unknown = set(overrides) - {f.name for f in fields(cls)}
         if unknown:
@@ -150,3 +173,34 @@ def _bool(get, name: str) -> bool:
     if raw in ("0", "false", "no", "off"):
         return False
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _channels(get, name: str) -> tuple[str, ...]:
+    """Comma-separated Slack channel ids (``C123,C456``), order kept, duplicates dropped."""
+    raw = get(name) or ""
+    out = tuple(dict.fromkeys(c.strip() for c in raw.split(",") if c.strip()))
+    bad = [c for c in out if not re.fullmatch(r"[A-Z][A-Z0-9]+", c)]
+    if bad:
+        raise SettingsError(f"{name} must list channel ids such as C0123ABCD, separated by commas, got {bad[0]!r}")
+    return out
+
+
+def _hhmm(get, name: str, default: str) -> str:
+    """A 24-hour local time ``HH:MM`` (00:00..23:59), returned zero-padded."""
+    raw = get(name) or default
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})", raw)
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise SettingsError(f"{name} must be a time HH:MM between 00:00 and 23:59, got {raw!r}")
+    return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+
+def _zone(get, name: str, default: str) -> str:
+    """An IANA time zone name that :mod:`zoneinfo` knows (``Asia/Shanghai``, ``UTC``)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    raw = get(name) or default
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise SettingsError(f"{name} must be an IANA time zone such as Asia/Shanghai or UTC, got {raw!r}") from None
+    return raw

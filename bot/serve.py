@@ -129,10 +129,16 @@ def serve_forever(settings, searcher, *, http: bool, host: str = "0.0.0.0", port
         app = create_app(settings, searcher, store)
     except BoltError as exc:  # auth.test failed: a revoked or mistyped token, or a wrong SLACK_API_URL
         raise SettingsError(f"Slack did not accept SLACK_BOT_TOKEN at {settings.api_url}: {exc}") from None
+    from .digest import start_digest_scheduler
+
+    # The digest reads the index through the searcher: a bulletin ingested while serving is in the next digest.
+    scheduler = start_digest_scheduler(settings, lambda: searcher.index, store)
     try:
         if http:
             run_http(app, host, port)
         else:
             run_socket_mode(app, settings.app_token)
     finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
         app.responder.shutdown(wait=False)

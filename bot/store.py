@@ -9,6 +9,8 @@ Tables::
     answers     id, query, passage_ids (JSON list), user, channel, thread_ts, created_at
     feedback    answer_id, query, passage_ids (JSON), user, vote (+1 / -1), created_at
     threads     (channel, thread_ts) the bot answered in, created_at
+    digests     (channel, day) claims of the daily digest: state claimed/done/failed, owner and claim
+                expiry, the messages built, how many were posted, the parent message's ts
 
 Times are Unix seconds (float).
 """
@@ -37,6 +39,13 @@ CREATE TABLE IF NOT EXISTS feedback (
     user TEXT, vote INTEGER NOT NULL, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS threads (
     channel TEXT NOT NULL, thread_ts TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (channel, thread_ts));
+CREATE TABLE IF NOT EXISTS digests (
+    channel TEXT NOT NULL, day TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('claimed', 'done', 'failed')),
+    owner TEXT, expires_at REAL, attempts INTEGER NOT NULL DEFAULT 0,
+    built_at REAL, since TEXT, until TEXT, known TEXT, messages TEXT,
+    posted INTEGER NOT NULL DEFAULT 0, thread_ts TEXT, error TEXT, updated_at REAL NOT NULL,
+    PRIMARY KEY (channel, day));
 """
 
 
@@ -63,6 +72,51 @@ class Feedback:
     user: str | None
     vote: int
     created_at: float
+
+
+@dataclass(frozen=True)
+class DigestRecord:
+    """The store's row for one (channel, day) digest.
+
+    Attributes:
+        state: "claimed" (a process is building or posting it until ``expires_at``, Unix seconds),
+            "done" (posted, or nothing to post), or "failed" (the next run retries it).
+        owner: the claim's random token; only its holder may record progress.
+        built_at: when the messages were built (Unix seconds), None before that.
+        since, until: the window the digest covers (ISO strings, free-form for the caller).
+        known: keys of the bulletins in the index when it was built (the next digest lists the others).
+        messages: the messages to post, ``[{"text", "blocks"}]``; the first is the parent.
+        posted: how many of them were posted; ``thread_ts`` is the parent's ts once posted.
+    """
+
+    channel: str
+    day: str
+    state: str
+    owner: str | None
+    expires_at: float | None
+    attempts: int
+    built_at: float | None
+    since: str | None
+    until: str | None
+    known: list[str] | None
+    messages: list[dict] | None
+    posted: int
+    thread_ts: str | None
+    error: str | None
+    updated_at: float
+
+
+_DIGEST_COLUMNS = ("channel, day, state, owner, expires_at, attempts, built_at, since, until, known, messages,"
+                   " posted, thread_ts, error, updated_at")
+
+
+def _digest_record(row) -> DigestRecord:
+    (channel, day, state, owner, expires_at, attempts, built_at, since, until, known, messages,
+     posted, thread_ts, error, updated_at) = row
+    return DigestRecord(channel, day, state, owner, expires_at, attempts, built_at, since, until,
+                        json.loads(known) if known is not None else None,
+                        json.loads(messages) if messages is not None else None,
+                        posted, thread_ts, error, updated_at)
 
 
 def event_keys(event_id: str | None, channel: str | None, ts: str | None) -> list[str]:
@@ -192,3 +246,75 @@ class BotStore:
         """True when the bot answered in this thread."""
         return self._conn().execute("SELECT 1 FROM threads WHERE channel = ? AND thread_ts = ?",
                                     (channel, thread_ts)).fetchone() is not None
+
+    # -- digest claims ------------------------------------------------------------------------
+    def claim_digest(self, channel: str, day: str, owner: str, now: float, hold_seconds: float = 900) -> DigestRecord | None:
+        """Claim the (channel, day) digest for ``owner`` until ``now + hold_seconds`` (Unix seconds).
+
+        Atomic across threads and processes (one ``INSERT … ON CONFLICT DO UPDATE … WHERE``). A row
+        that is "failed", or "claimed" with an expired claim (its claimer crashed), is taken over and
+        keeps what it holds (built messages, how many were posted). Returns the claimed row, or None
+        when the digest is done or another owner's claim is still live.
+        """
+        conn = self._conn()
+        cur = conn.execute(
+            "INSERT INTO digests (channel, day, state, owner, expires_at, attempts, updated_at)"
+            " VALUES (?, ?, 'claimed', ?, ?, 1, ?)"
+            " ON CONFLICT (channel, day) DO UPDATE SET state = 'claimed', owner = excluded.owner,"
+            " expires_at = excluded.expires_at, attempts = digests.attempts + 1, updated_at = excluded.updated_at"
+            " WHERE digests.state = 'failed' OR (digests.state = 'claimed' AND digests.expires_at <= excluded.updated_at)",
+            (channel, day, owner, now + hold_seconds, now))
+        if cur.rowcount != 1:
+            return None
+        record = self.digest(channel, day)
+        return record if record is not None and record.owner == owner else None
+
+    def _update_digest(self, channel: str, day: str, owner: str, sets: str, args: tuple) -> bool:
+        cur = self._conn().execute(
+            f"UPDATE digests SET {sets} WHERE channel = ? AND day = ? AND owner = ? AND state = 'claimed'",
+            (*args, channel, day, owner))
+        return cur.rowcount == 1
+
+    def save_digest_build(self, channel: str, day: str, owner: str, *, since: str | None, until: str | None,
+                          known: list[str], messages: list[dict], now: float) -> bool:
+        """Record the messages built for a claimed digest and the bulletins it knew; False when the claim was lost."""
+        return self._update_digest(
+            channel, day, owner, "built_at = ?, since = ?, until = ?, known = ?, messages = ?, updated_at = ?",
+            (now, since, until, json.dumps(known), json.dumps(messages, ensure_ascii=False), now))
+
+    def mark_digest_progress(self, channel: str, day: str, owner: str, posted: int, thread_ts: str | None,
+                             now: float, hold_seconds: float = 900) -> bool:
+        """Record that ``posted`` messages are out (the parent's ts is ``thread_ts``) and extend the claim;
+        False when the claim was lost (the caller stops posting)."""
+        return self._update_digest(channel, day, owner, "posted = ?, thread_ts = ?, expires_at = ?, updated_at = ?",
+                                   (posted, thread_ts, now + hold_seconds, now))
+
+    def mark_digest_done(self, channel: str, day: str, owner: str, now: float) -> bool:
+        """The claimed digest is posted (or had nothing to post): it is never posted again."""
+        return self._update_digest(channel, day, owner, "state = 'done', expires_at = NULL, error = NULL, updated_at = ?",
+                                   (now,))
+
+    def mark_digest_failed(self, channel: str, day: str, owner: str, error: str, now: float) -> bool:
+        """Posting failed (``error`` says why); the next run claims the digest again and resumes it."""
+        return self._update_digest(channel, day, owner, "state = 'failed', expires_at = NULL, error = ?, updated_at = ?",
+                                   (error[:500], now))
+
+    def digest(self, channel: str, day: str) -> DigestRecord | None:
+        """The (channel, day) digest row, or None."""
+        row = self._conn().execute(f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE channel = ? AND day = ?",
+                                   (channel, day)).fetchone()
+        return _digest_record(row) if row else None
+
+    def digests(self, channel: str | None = None) -> list[DigestRecord]:
+        """Every digest row (of one channel when given), by channel then day."""
+        sql, args = f"SELECT {_DIGEST_COLUMNS} FROM digests ORDER BY channel, day", ()
+        if channel is not None:
+            sql, args = f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE channel = ? ORDER BY day", (channel,)
+        return [_digest_record(r) for r in self._conn().execute(sql, args)]
+
+    def last_built_digest(self, channel: str) -> DigestRecord | None:
+        """The channel's most recently built digest (any state): the next digest lists what it did not know."""
+        row = self._conn().execute(
+            f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE channel = ? AND built_at IS NOT NULL"
+            " ORDER BY built_at DESC, day DESC LIMIT 1", (channel,)).fetchone()
+        return _digest_record(row) if row else None
