@@ -312,24 +312,5 @@ def digest(channels: tuple[str, ...], since, dry_run: bool, data_dir: Path, mode
         sys.exit(1)
 
 
-@main.command()
-@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default="manifest.yml",
-              show_default=True, help="The Slack app manifest whose bot scopes the token must have.")
-@click.option("--json", "as_json", is_flag=True, help='Print [{"name", "status", "detail", "fix"}].')
-@common_options
-def doctor(manifest: Path, as_json: bool, data_dir: Path, model: str | None) -> None:
-    """Check the configuration, the Slack token and its scopes, the index and the model; print what
-    to fix for each failure. Exits 1 when a check fails."""
-    from bot import doctor as checks_module
-    from bot.config import LogSettings
-
-    checks = checks_module.run_checks(data_dir=data_dir, manifest=manifest,
-                                      encoder_factory=lambda: make_encoder(model))
-    checks = checks_module.redacted(checks, LogSettings.from_env().secrets)
-    click.echo(checks_module.format_report(checks, as_json=as_json))
-    if checks_module.failed(checks):
-        sys.exit(1)
-
-
 if __name__ == "__main__":
     main()
