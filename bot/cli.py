@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import sys
 import textwrap
 from pathlib import Path
@@ -33,9 +32,14 @@ def make_encoder(model: str | None):
 
 
 def _configure_logging(verbose: int) -> None:
-    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.WARNING
-    level = os.environ.get("LOG_LEVEL", logging.getLevelName(level)).upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    """Level: -vv DEBUG, -v INFO, else LOG_LEVEL, else WARNING; LOG_FORMAT text or json; secrets masked
+    (see :mod:`bot.logs`). Raises SettingsError for a bad LOG_* variable."""
+    from bot.config import LogSettings
+    from bot.logs import configure
+
+    settings = LogSettings.from_env()
+    level = "DEBUG" if verbose > 1 else "INFO" if verbose == 1 else settings.level or "WARNING"
+    configure(level, settings.format, settings.secrets)
 
 
 def common_options(func):
@@ -49,8 +53,8 @@ def common_options(func):
     @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
     @functools.wraps(func)
     def wrapper(*args, verbose: int, **kwargs):
-        _configure_logging(verbose)
         try:
+            _configure_logging(verbose)
             return func(*args, **kwargs)
         except IndexNotFoundError as exc:
             click.echo(f"error: {exc}", err=True)
@@ -240,22 +244,25 @@ def stats(as_json: bool, data_dir: Path, model: str | None) -> None:
 
 @main.command()
 @click.option("--http", "http_mode", is_flag=True, help="Serve the Events API over HTTP instead of Socket Mode.")
-@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP mode: address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=3000, show_default=True, help="HTTP mode: port.")
+@click.option("--host", default=None, help="Address to listen on [default: BULLETIN_BOT_HTTP_HOST or 0.0.0.0].")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port of /slack/events (HTTP mode) and /healthz, /readyz [default: BULLETIN_BOT_HTTP_PORT or 3000].")
 @common_options
-def serve(http_mode: bool, host: str, port: int, data_dir: Path, model: str | None) -> None:
-    """Answer in Slack. Socket Mode when SLACK_APP_TOKEN is set; --http serves /slack/events."""
-    from bot.serve import load_searcher, serve_forever
+def serve(http_mode: bool, host: str | None, port: int | None, data_dir: Path, model: str | None) -> None:
+    """Answer in Slack. Socket Mode when SLACK_APP_TOKEN is set; --http serves /slack/events.
+    Both serve GET /healthz and GET /readyz."""
+    from bot.serve import serve_forever
+    from retrieval.search import Searcher
 
     from bot.config import Settings
 
-    settings = Settings.from_env(data_dir=data_dir)
+    settings = Settings.from_env(data_dir=data_dir, http_host=host, http_port=port)
     if http_mode:
         settings.require_signing_secret()
     elif not settings.socket_mode:
         raise click.UsageError("set SLACK_APP_TOKEN for Socket Mode, or pass --http (with SLACK_SIGNING_SECRET)")
-    searcher = load_searcher(data_dir, make_encoder(model))
-    serve_forever(settings, searcher, http=http_mode, host=host, port=port)
+    # Loaded by serve_forever once the HTTP server listens (so /healthz answers while the model loads).
+    serve_forever(settings, Searcher(data_dir, make_encoder(model)), http=http_mode)
 
 
 @main.command()
@@ -309,6 +316,25 @@ def digest(channels: tuple[str, ...], since, dry_run: bool, data_dir: Path, mode
                   "lost": "another process took it over", "failed": f"failed: {o.error} (retried at the next run)"}[o.status]
         click.echo(f"{o.channel} {o.day}: {detail}", err=o.status == "failed")
     if any(o.status == "failed" for o in outcomes):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default="manifest.yml",
+              show_default=True, help="The Slack app manifest whose bot scopes the token must have.")
+@click.option("--json", "as_json", is_flag=True, help='Print [{"name", "status", "detail", "fix"}].')
+@common_options
+def doctor(manifest: Path, as_json: bool, data_dir: Path, model: str | None) -> None:
+    """Check the configuration, the Slack token and its scopes, the index and the model; print what
+    to fix for each failure. Exits 1 when a check fails."""
+    from bot import doctor as checks_module
+    from bot.config import LogSettings
+
+    checks = checks_module.run_checks(data_dir=data_dir, manifest=manifest,
+                                      encoder_factory=lambda: make_encoder(model))
+    checks = checks_module.redacted(checks, LogSettings.from_env().secrets)
+    click.echo(checks_module.format_report(checks, as_json=as_json))
+    if checks_module.failed(checks):
         sys.exit(1)
 
 

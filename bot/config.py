@@ -18,6 +18,16 @@ Variables (a ``.env`` file in the working directory fills in any that the enviro
     DIGEST_POST_EMPTY         1/true: post "nothing new" on days without new items (default off: skip the day)
 
 Tokens and the signing secret never appear in ``repr()`` or in logs.
+
+Serving and logging (:class:`LogSettings` needs no token, so every command reads it)::
+
+    BULLETIN_BOT_HTTP_HOST    address ``serve`` listens on (default 0.0.0.0)
+    BULLETIN_BOT_HTTP_PORT    port of /slack/events (HTTP mode) and /healthz, /readyz (both modes), 1..65535 (default 3000)
+    LOG_LEVEL                 DEBUG, INFO, WARNING, ERROR or CRITICAL (default WARNING; -v INFO, -vv DEBUG win)
+    LOG_FORMAT                text (default) or json (one JSON object per line)
+    LOG_QUESTIONS             1/true: put the question text in the per-answer log line (default off)
+
+Read elsewhere (by click options and the retrieval package): ``BULLETIN_BOT_DATA_DIR``, ``BULLETIN_BOT_MODEL``.
 """
 
 from __future__ import annotations
@@ -51,6 +61,9 @@ class Settings:
         signing_secret: ``SLACK_SIGNING_SECRET`` or None; hidden from repr.
         api_url: Web API base URL, always ending in "/".
         data_dir: where index generations and ``bot.sqlite`` live.
+        http_host: address ``serve`` listens on (HTTP mode; health endpoints in both modes).
+        http_port: port for /slack/events (HTTP mode) and /healthz, /readyz (1..65535; 0 in tests: any).
+        log_questions: put the question text in the per-answer log line.
         top_k: hits quoted per answer (1..10).
         workers: threads answering questions (1..64).
         follow_threads: answer messages without a mention in threads the bot answered.
@@ -68,6 +81,9 @@ class Settings:
     signing_secret: str | None = field(default=None, repr=False)
     api_url: str = DEFAULT_API_URL
     data_dir: Path = Path("./data")
+    http_host: str = "0.0.0.0"
+    http_port: int = 3000
+    log_questions: bool = False
     top_k: int = 3
     workers: int = 4
     follow_threads: bool = False
@@ -110,13 +126,7 @@ class Settings:
         Raises:
             SettingsError: a required variable is missing or a value is malformed.
         """
-        env: dict[str, str] = {}
-        if dotenv is not None and Path(dotenv).is_file():
-            from dotenv import dotenv_values
-
-            env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
-        env.update(os.environ if environ is None else environ)
-        get = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
+        get = _getter(environ, dotenv)
 
         bot_token = get("SLACK_BOT_TOKEN")
         if not bot_token and require_token:
@@ -134,6 +144,9 @@ class Settings:
             bot_token=bot_token or "", app_token=app_token, signing_secret=get("SLACK_SIGNING_SECRET"),
             api_url=api_url if api_url.endswith("/") else api_url + "/",
             data_dir=Path(get("BULLETIN_BOT_DATA_DIR") or "./data"),
+            http_host=get("BULLETIN_BOT_HTTP_HOST") or "0.0.0.0",
+            http_port=_int(get, "BULLETIN_BOT_HTTP_PORT", 3000, 1, 65535),
+            log_questions=LogSettings.read(get).questions,
             top_k=_int(get, "BULLETIN_BOT_TOP_K", 3, 1, 10),
             workers=_int(get, "BULLETIN_BOT_WORKERS", 4, 1, 64),
             follow_threads=_bool(get, "BULLETIN_BOT_FOLLOW_THREADS"),
@@ -151,6 +164,63 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["data_dir"] = Path(values["data_dir"])
         return cls(**values)
+
+
+#: Variables whose values are secrets: masked in every log record (see :mod:`bot.logs`).
+SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """How the command line logs; needs no Slack token, so every command reads it before running.
+
+    Attributes:
+        level: ``LOG_LEVEL`` (one of :data:`LOG_LEVELS`), or None when unset.
+        format: ``LOG_FORMAT``: "text" (default) or "json" (one JSON object per line).
+        questions: ``LOG_QUESTIONS``: the per-answer log line includes the question text.
+        secrets: the values of :data:`SECRET_VARIABLES` that are set, for redaction; hidden from repr.
+    """
+
+    level: str | None = None
+    format: str = "text"
+    questions: bool = False
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None,
+                 dotenv: str | Path | None = ".env") -> "LogSettings":
+        """Read and validate the logging variables (same sources and precedence as :meth:`Settings.from_env`).
+
+        Raises:
+            SettingsError: LOG_LEVEL, LOG_FORMAT or LOG_QUESTIONS is malformed.
+        """
+        return cls.read(_getter(environ, dotenv))
+
+    @classmethod
+    def read(cls, get) -> "LogSettings":
+        """Like :meth:`from_env`, from a ``get(name) -> str | None`` lookup."""
+        level = get("LOG_LEVEL")
+        if level is not None and level.upper() not in LOG_LEVELS:
+            raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+        fmt = (get("LOG_FORMAT") or "text").lower()
+        if fmt not in LOG_FORMATS:
+            raise SettingsError(f"LOG_FORMAT must be text or json, got {fmt!r}")
+        secrets = tuple(v for v in (get(name) for name in SECRET_VARIABLES) if v)
+        return cls(level.upper() if level else None, fmt, _bool(get, "LOG_QUESTIONS"), secrets)
+
+
+def _getter(environ: Mapping[str, str] | None, dotenv: str | Path | None):
+    """``get(name)``: the stripped value from ``environ`` (default ``os.environ``), else from the
+    ``dotenv`` file, else None (empty counts as unset)."""
+    env: dict[str, str] = {}
+    if dotenv is not None and Path(dotenv).is_file():
+        from dotenv import dotenv_values
+
+        env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+    return lambda name: (env.get(name) or "").strip() or None
 
 
 def _int(get, name: str, default: int, low: int, high: int) -> int:

@@ -1,12 +1,18 @@
 """The server: Socket Mode, or HTTP (Events API, interactivity and slash commands at ``/slack/events``).
 
 HTTP mode runs bolt's WSGI adapter in a threading ``wsgiref`` server. :class:`WsgiRoutes` is the one
-dispatch point: ``(method, path) -> WSGI app``, where later routes (``GET /healthz``, ``/readyz``) go.
+dispatch point: ``(method, path) -> WSGI app``; ``GET /healthz`` and ``GET /readyz`` (:mod:`bot.health`)
+are served in both modes (in Socket Mode they are all the HTTP server serves).
+
+Start-up order (:func:`serve_forever`): settings checked, ``auth.test``, the HTTP server listening,
+*then* the model and the index loaded (seconds), so /healthz answers at once and /readyz says 503 until
+the bot can answer.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from socketserver import ThreadingMixIn
 from typing import Callable, Iterable
@@ -14,6 +20,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from . import health
+from .health import Readiness
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +51,18 @@ class WsgiRoutes:
         return [status.encode()]
 
 
-def wsgi_app(app: App) -> WsgiRoutes:
-    """The HTTP surface of the bot: ``POST /slack/events`` → bolt (request signatures checked there)."""
-    routes = WsgiRoutes()
+def wsgi_app(app: App, readiness: Readiness | None = None) -> WsgiRoutes:
+    """The HTTP surface of the bot: ``POST /slack/events`` → bolt (request signatures checked there);
+    with ``readiness``, also ``GET /healthz`` and ``GET /readyz``."""
+    routes = health_routes(readiness) if readiness is not None else WsgiRoutes()
     routes.add("POST", EVENTS_PATH, SlackRequestHandler(app, path=EVENTS_PATH))
+    return routes
+
+
+def health_routes(readiness: Readiness) -> WsgiRoutes:
+    """Only ``GET /healthz`` and ``GET /readyz`` (what Socket Mode serves over HTTP)."""
+    routes = WsgiRoutes()
+    health.register(routes, readiness)
     return routes
 
 
@@ -59,53 +76,76 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
 
-def make_http_server(app: App, host: str = "0.0.0.0", port: int = 3000) -> WSGIServer:
-    """A threading WSGI server for the bot, bound but not yet serving (``port=0``: any free port;
-    the chosen one is ``server.server_port``)."""
-    return make_server(host, port, wsgi_app(app), server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+def make_wsgi_server(routes: WsgiApp, host: str = "0.0.0.0", port: int = 3000) -> WSGIServer:
+    """A threading WSGI server for ``routes``, bound but not yet serving (``port=0``: any free port;
+    the chosen one is ``server.server_port``). Raises OSError when the address is in use."""
+    return make_server(host, port, routes, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
 
 
-def start_http_in_thread(app: App, host: str = "127.0.0.1", port: int = 0) -> tuple[WSGIServer, threading.Thread]:
-    """Serve in a daemon thread (tests, benchmarks); stop with ``server.shutdown(); server.server_close()``."""
-    server = make_http_server(app, host, port)
+def make_http_server(app: App, host: str = "0.0.0.0", port: int = 3000,
+                     readiness: Readiness | None = None) -> WSGIServer:
+    """:func:`make_wsgi_server` for :func:`wsgi_app` ``(app, readiness)``."""
+    return make_wsgi_server(wsgi_app(app, readiness), host, port)
+
+
+def _serve_in_thread(server: WSGIServer) -> threading.Thread:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="http", daemon=True)
     thread.start()
-    return server, thread
+    return thread
 
 
-def run_http(app: App, host: str, port: int) -> None:
-    """Serve HTTP until interrupted."""
-    server = make_http_server(app, host, port)
-    log.info("serving the Events API at http://%s:%d%s", host, server.server_port, EVENTS_PATH)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
+def start_http_in_thread(app: App, host: str = "127.0.0.1", port: int = 0,
+                         readiness: Readiness | None = None) -> tuple[WSGIServer, threading.Thread]:
+    """Serve in a daemon thread (tests, benchmarks); stop with ``server.shutdown(); server.server_close()``."""
+    server = make_http_server(app, host, port, readiness)
+    return server, _serve_in_thread(server)
+
+
+class _WhenReady:
+    """A searcher whose ``search`` waits until the model and the index are loaded, so a question that
+    arrives while the server starts waits for the load instead of loading a second copy of the model."""
+
+    def __init__(self, searcher, readiness: Readiness) -> None:
+        self._searcher, self._readiness = searcher, readiness
+
+    def search(self, *args, **kwargs):
+        self._readiness.wait()
+        return self._searcher.search(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._searcher, name)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _wait(stop: threading.Event) -> None:
+    while not stop.wait(0.5):
         pass
-    finally:
-        server.server_close()
-
-
-def run_socket_mode(app: App, app_token: str) -> None:
-    """Connect to Slack over Socket Mode (no public URL needed) until interrupted."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    log.info("connecting to Slack in Socket Mode")
-    SocketModeHandler(app, app_token).start()
 
 
 def load_searcher(data_dir, encoder):
-    """A :class:`~retrieval.search.Searcher` with the index and the model loaded now, not on the first question.
+    """A :class:`~retrieval.search.Searcher` with the index and the model loaded now, not on the first question."""
+    from retrieval.search import Searcher
+
+    return warm_up(Searcher(data_dir, encoder))
+
+
+def warm_up(searcher):
+    """Load ``searcher``'s index generation and model now (returns ``searcher``).
 
     faiss runs single-threaded (one query at a time is faster so, on small machines). With nothing
     indexed yet the server still starts (answers say so) and picks up the first ``ingest``.
+
+    Raises:
+        IndexMismatchError: the generation in force fails its checks.
     """
     import faiss
 
     from retrieval.errors import IndexNotFoundError
-    from retrieval.search import Searcher
 
     faiss.omp_set_num_threads(1)
-    searcher = Searcher(data_dir, encoder)
     try:
         index = searcher.index
         log.info("index generation %s loaded (%d passages)", index.generation, len(index))
@@ -115,8 +155,27 @@ def load_searcher(data_dir, encoder):
     return searcher
 
 
-def serve_forever(settings, searcher, *, http: bool, host: str = "0.0.0.0", port: int = 3000) -> None:
-    """Open the store, build the app and serve until interrupted (HTTP or Socket Mode)."""
+def serve_forever(settings, searcher, *, http: bool, host: str | None = None, port: int | None = None,
+                  stop: threading.Event | None = None,
+                  on_listening: Callable[[WSGIServer], None] | None = None) -> None:
+    """Open the store, build the app, listen, load the model and the index, and serve until interrupted.
+
+    HTTP mode serves /slack/events, /healthz and /readyz (a question that arrives while loading waits
+    for it). Socket Mode connects to Slack once loaded and serves only /healthz and /readyz over HTTP
+    (a port in use is then logged, not fatal).
+
+    Args:
+        settings: :class:`~bot.config.Settings`.
+        searcher: a :class:`~retrieval.search.Searcher`, not yet loaded (:func:`warm_up` loads it here).
+        http: HTTP mode rather than Socket Mode.
+        host, port: where to listen (default ``settings.http_host`` / ``settings.http_port``; 0: any port).
+        stop: set it to make this return (tests); otherwise it runs until SIGINT or SIGTERM.
+        on_listening: called with the bound server before the model and index load (tests learn the port).
+
+    Raises:
+        SettingsError: Slack rejects SLACK_BOT_TOKEN, or HTTP mode cannot listen on the port.
+        IndexMismatchError: the index generation in force fails its checks.
+    """
     from .app import create_app
     from .store import BotStore
 
@@ -124,21 +183,55 @@ def serve_forever(settings, searcher, *, http: bool, host: str = "0.0.0.0", port
 
     from .config import SettingsError
 
+    host = settings.http_host if host is None else host
+    port = settings.http_port if port is None else port
+    readiness = Readiness()
     store = BotStore(settings.store_path, dedupe_seconds=settings.dedupe_seconds)
     try:
-        app = create_app(settings, searcher, store)
+        app = create_app(settings, _WhenReady(searcher, readiness), store)
     except BoltError as exc:  # auth.test failed: a revoked or mistyped token, or a wrong SLACK_API_URL
         raise SettingsError(f"Slack did not accept SLACK_BOT_TOKEN at {settings.api_url}: {exc}") from None
+    app.responder.log_questions = settings.log_questions
     from .digest import start_digest_scheduler
 
     # The digest reads the index through the searcher: a bulletin ingested while serving is in the next digest.
     scheduler = start_digest_scheduler(settings, lambda: searcher.index, store)
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # docker stop: shut down as on Ctrl-C
+    server = handler = None
     try:
-        if http:
-            run_http(app, host, port)
-        else:
-            run_socket_mode(app, settings.app_token)
+        try:
+            server = make_wsgi_server(wsgi_app(app, readiness) if http else health_routes(readiness), host, port)
+        except OSError as exc:
+            if http:
+                raise SettingsError(f"cannot listen on {host}:{port} ({exc.strerror}); "
+                                    "choose another port with --port or BULLETIN_BOT_HTTP_PORT") from None
+            log.warning("health endpoints not served: cannot listen on %s:%d (%s)", host, port, exc.strerror)
+        if server is not None:
+            _serve_in_thread(server)
+            log.info("listening on http://%s:%d (%s)", host, server.server_port,
+                     f"{EVENTS_PATH}, /healthz, /readyz" if http else "/healthz, /readyz")
+            if on_listening is not None:
+                on_listening(server)
+        warm_up(searcher)
+        readiness.set_ready(searcher)
+        log.info("ready")
+        if not http:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            log.info("connecting to Slack in Socket Mode")
+            handler = SocketModeHandler(app, settings.app_token)
+            handler.connect()
+        _wait(stop)
+    except KeyboardInterrupt:
+        log.info("shutting down")
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        if handler is not None:
+            handler.close()
+        if server is not None:
+            server.shutdown()
+            server.server_close()
         app.responder.shutdown(wait=False)
