@@ -7,11 +7,16 @@ for a search (https://api.slack.com/apis/events-api#responding). Listeners take 
 arguments by name and can be called directly in tests.
 
 Which score is shown: the cosine similarity between the question and the passage.
+
+Each answered question is logged as one structured INFO line (:class:`AnswerLog`):
+``answer surface=mention channel=C1 latency_ms=412 hits=3 outcome=answered``, plus ``question="…"``
+only when ``LOG_QUESTIONS`` is on.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import threading
 import time
@@ -38,6 +43,36 @@ HELP_WORDS = frozenset({"help", "?", "usage"})
 
 FAILED = "Sorry, the search failed. The error has been logged; please try again in a moment."
 NO_INDEX = "No bulletins are indexed yet, so I cannot answer. An administrator must run `bulletin-bot ingest`."
+
+
+@dataclasses.dataclass
+class AnswerLog:
+    """One answered question, logged by :meth:`emit` as one INFO line of ``bot.listeners``.
+
+    The fields also go to the record as ``extra`` (keys of their own with ``LOG_FORMAT=json``):
+    ``surface`` (mention, dm, thread, command), ``channel``, ``latency_ms`` (int, milliseconds from the
+    listener taking the question to the answer posted: queueing, search and Web API calls), ``hits``
+    (passages shown), ``outcome`` ("answered", or "abstained": no confident answer), and ``question``
+    only when asked to.
+    """
+
+    surface: str
+    channel: str | None
+    query: str
+    started: float = dataclasses.field(default_factory=time.perf_counter)
+    hits: int = 0
+    answered: bool = False
+
+    def emit(self, with_question: bool = False) -> None:
+        """Log the line (with the question text only when ``with_question``)."""
+        fields = {"event": "answer", "surface": self.surface, "channel": self.channel,
+                  "latency_ms": round((time.perf_counter() - self.started) * 1000), "hits": self.hits,
+                  "outcome": "answered" if self.answered else "abstained"}
+        if with_question:
+            fields["question"] = self.query
+        log.info("answer surface=%s channel=%s latency_ms=%d hits=%d outcome=%s%s", fields["surface"],
+                 fields["channel"], fields["latency_ms"], fields["hits"], fields["outcome"],
+                 f" question={json.dumps(self.query, ensure_ascii=False)}" if with_question else "", extra=fields)
 
 
 def is_question_event(event: dict) -> bool:
@@ -93,11 +128,13 @@ class Responder:
         workers: answer worker threads (a fixed pool; questions queue when all are busy).
         follow_threads: also answer un-mentioned messages in threads the bot answered in
             (needs the message.channels / message.groups events in the manifest).
+        log_questions: put the question text in the per-answer log line (:class:`AnswerLog`).
     """
 
     def __init__(self, searcher, store: BotStore, *, top_k: int = 3, workers: int = 4,
-                 follow_threads: bool = False):
+                 follow_threads: bool = False, log_questions: bool = False):
         self.searcher = searcher
+        self.log_questions = log_questions
         self.store = store
         self.top_k = top_k
         self.follow_threads = follow_threads
@@ -152,7 +189,7 @@ class Responder:
         if not is_question_event(event):
             return
         thread_ts = event.get("thread_ts") or event["ts"]
-        self._take_question(event, body, context, client, thread_ts)
+        self._take_question(event, body, context, client, thread_ts, "mention")
 
     def on_message(self, event: dict, body: dict, context, client) -> None:
         """``message``: a DM is answered in the DM; in a channel, a message mentioning the bot is
@@ -162,34 +199,40 @@ class Responder:
             return
         bot_user_id = context.get("bot_user_id")
         if event.get("channel_type") == "im":
-            thread_ts = event.get("thread_ts")
+            thread_ts, surface = event.get("thread_ts"), "dm"
         elif bot_user_id and f"<@{bot_user_id}" in (event.get("text") or ""):
-            thread_ts = event.get("thread_ts") or event["ts"]
+            thread_ts, surface = event.get("thread_ts") or event["ts"], "mention"
         elif (self.follow_threads and event.get("thread_ts")
               and self.store.is_bot_thread(event["channel"], event["thread_ts"])):
-            thread_ts = event["thread_ts"]
+            thread_ts, surface = event["thread_ts"], "thread"
         else:
             return
-        self._take_question(event, body, context, client, thread_ts)
+        self._take_question(event, body, context, client, thread_ts, surface)
 
-    def _take_question(self, event: dict, body: dict, context, client, thread_ts: str | None) -> None:
+    def _take_question(self, event: dict, body: dict, context, client, thread_ts: str | None,
+                       surface: str) -> None:
+        started = time.perf_counter()
         channel, ts = event["channel"], event["ts"]
         if not self.store.claim(event_keys(body.get("event_id"), channel, ts)):
             log.info("duplicate event %s (channel %s, ts %s) ignored", body.get("event_id"), channel, ts)
             return
         query = blocks.clean_query(event.get("text"), context.get("bot_user_id"))
         log.info("question in %s from %s (%d characters)", channel, event.get("user"), len(query))
-        self.submit(self._answer_event, body, client, None, client, channel, ts, thread_ts, event.get("user"), query)
+        trace = AnswerLog(surface, channel, query, started)
+        self.submit(self._answer_event, body, client, None, client, channel, ts, thread_ts, event.get("user"), query,
+                    trace)
 
     def _answer_event(self, client, channel: str, ts: str, thread_ts: str | None, user: str | None,
-                      query: str) -> None:
+                      query: str, trace: AnswerLog | None = None) -> None:
         if not query or query.lower() in HELP_WORDS:
             self._post(client, channel, thread_ts, user, blocks.render_usage())
             return
         self._react(client.reactions_add, channel, ts)
         try:
-            message = self._search_message(query, user, channel, thread_ts)
+            message = self._search_message(query, user, channel, thread_ts, trace=trace)
             self._post(client, channel, thread_ts, user, message)
+            if trace is not None:
+                trace.emit(self.log_questions)
             if thread_ts:
                 self.store.remember_thread(channel, thread_ts)
         finally:
@@ -199,16 +242,21 @@ class Responder:
     def on_command(self, ack, command: dict, respond, context, client) -> None:
         """``/bulletin QUESTION``: acknowledge at once, answer privately via response_url."""
         ack()
+        started = time.perf_counter()
         query = blocks.clean_query(command.get("text"), context.get("bot_user_id"))
+        trace = AnswerLog("command", command.get("channel_id"), query, started)
         self.submit(self._answer_command, command, client, respond, respond, query, command.get("user_id"),
-                    command.get("channel_id"))
+                    command.get("channel_id"), trace)
 
-    def _answer_command(self, respond, query: str, user: str | None, channel: str | None) -> None:
+    def _answer_command(self, respond, query: str, user: str | None, channel: str | None,
+                        trace: AnswerLog | None = None) -> None:
         if not query or query.lower() in HELP_WORDS:
             respond(response_type="ephemeral", **blocks.render_usage().kwargs())
             return
-        message = self._search_message(query, user, channel, None, share=True)
+        message = self._search_message(query, user, channel, None, share=True, trace=trace)
         respond(response_type="ephemeral", unfurl_links=False, unfurl_media=False, **message.kwargs())
+        if trace is not None:
+            trace.emit(self.log_questions)
 
     # -- buttons -----------------------------------------------------------------------------
     def on_feedback(self, ack, body: dict, action: dict, respond, client) -> None:
@@ -280,11 +328,15 @@ class Responder:
 
     # -- shared steps ------------------------------------------------------------------------
     def _search_message(self, query: str, user: str | None, channel: str | None, thread_ts: str | None, *,
-                        offset: int = 0, share: bool = False, shared_by: str | None = None):
-        """Search, store the answer, render it; None when a "More results" page is empty."""
+                        offset: int = 0, share: bool = False, shared_by: str | None = None,
+                        trace: AnswerLog | None = None):
+        """Search, store the answer, render it; None when a "More results" page is empty.
+        ``trace`` (when given) gets the hits shown and whether the answer is confident."""
         want = min(MAX_TOP_K, offset + self.top_k + 1)
         answer = self.searcher.search(query, top_k=want)
         page = answer.hits[offset: offset + self.top_k]
+        if trace is not None:
+            trace.hits, trace.answered = len(page), bool(answer.answered)
         if offset and not page:
             return None
         more = len(answer.hits) > offset + self.top_k and offset + self.top_k < MAX_TOP_K

@@ -5,6 +5,9 @@ give the app ``WebClient(base_url=fake.api_url)``. ``POST /api/<method>`` is ans
 (``auth.test`` names the bot ``UBOT`` / ``BBOT``); ``POST /response/<name>`` stands in for a
 ``response_url``. Each call is recorded as a :class:`Call` (method, parsed body, headers, time).
 
+Every ``/api/`` answer carries ``x-oauth-scopes`` (the token's scopes, as Slack sends them):
+:attr:`FakeSlack.scopes`, by default the bot scopes ``manifest.yml`` asks for.
+
 Scripted failures: :meth:`FakeSlack.fail_next` answers the next call(s) to a method with an error
 such as ``not_in_channel``, or HTTP 429 with ``Retry-After`` (``ratelimited``).
 """
@@ -23,6 +26,8 @@ BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 TEAM_ID = "T0001"
 RESPONSE_URL = "response_url"
+#: The bot scopes manifest.yml asks for: what the fake's token is granted unless a test changes it.
+BOT_SCOPES = ("app_mentions:read", "chat:write", "commands", "im:history", "im:write", "reactions:write")
 
 
 @dataclass
@@ -55,6 +60,8 @@ class FakeSlack:
         self._cond = threading.Condition()
         self._failures: dict[str, list[_Failure]] = {}
         self._ts = itertools.count(1)
+        #: Scopes reported in the ``x-oauth-scopes`` header (None: no header).
+        self.scopes: list[str] | None = list(BOT_SCOPES)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -161,9 +168,11 @@ class FakeSlack:
             call.status = status
             self.calls.append(call)
             self._cond.notify_all()
+        if path.startswith("/api/") and self.scopes is not None:
+            extra = {**extra, "x-oauth-scopes": ",".join(self.scopes)}
         if payload is not None:
             return status, extra, payload
-        return 200, {}, self._answer(method, body)
+        return 200, extra, self._answer(method, body)
 
     def _scripted(self, method: str):
         queue = self._failures.get(method)
