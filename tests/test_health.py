@@ -1,0 +1,131 @@
+"""GET /healthz and GET /readyz: before and after the model and the index load, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.health import Readiness
+from bot.serve import health_routes, make_wsgi_server, serve_forever
+from retrieval.ingest import ingest
+from retrieval.search import Searcher
+from tests.fakes import HashEncoder
+from tests.slack_fake import FakeSlack
+
+
+def get(url: str, method: str = "GET") -> tuple[int, dict | str]:
+    """(status, parsed JSON body or text) of one request."""
+    req = urllib.request.Request(url, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            status, raw = resp.status, resp.read().decode()
+    except urllib.error.HTTPError as err:
+        status, raw = err.code, err.read().decode()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw
+
+
+@pytest.fixture
+def health_server():
+    """The health routes alone (as Socket Mode serves them) on 127.0.0.1, any port; yields (url, readiness)."""
+    readiness = Readiness()
+    server = make_wsgi_server(health_routes(readiness), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", readiness
+    server.shutdown()
+    server.server_close()
+
+
+def test_healthz_is_ok_and_readyz_is_503_until_ready(health_server, indexed):
+    url, readiness = health_server
+    assert get(url + "/healthz") == (200, {"status": "ok"})
+    assert get(url + "/readyz") == (503, {"status": "loading"})
+    searcher = Searcher(indexed, HashEncoder())
+    readiness.set_ready(searcher)
+    status, body = get(url + "/readyz")
+    assert status == 200 and body["status"] == "ready" and body["model"] == "test/hash-encoder"
+    assert body["passages"] == len(searcher.index) > 300 and body["generation"] == searcher.index.generation
+
+
+def test_readyz_says_no_index_until_the_first_ingest(health_server, tmp_path: Path, corpus_copy: Path):
+    url, readiness = health_server
+    encoder = HashEncoder()
+    readiness.set_ready(Searcher(tmp_path / "data", encoder))
+    status, body = get(url + "/readyz")
+    assert status == 503 and body["status"] == "no index" and "ingest" in body["detail"]
+    report = ingest([corpus_copy], tmp_path / "data", encoder)
+    status, body = get(url + "/readyz")
+    assert (status, body["status"], body["generation"]) == (200, "ready", report.generation)
+
+
+def test_unknown_paths_and_methods(health_server):
+    url, _ = health_server
+    assert get(url + "/healthz", method="POST")[0] == 405
+    assert get(url + "/nope")[0] == 404
+
+
+class GatedEncoder(HashEncoder):
+    """A fake encoder whose first ``encode`` (the server's warm-up) waits until ``release`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.started = threading.Event()
+
+    def encode(self, texts):
+        self.started.set()
+        assert self.release.wait(10), "the test never released the model"
+        return super().encode(texts)
+
+
+def test_serve_listens_before_the_model_loads(indexed):
+    encoder = GatedEncoder()
+    listening: list = []
+    bound = threading.Event()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def on_listening(server):
+        listening.append(server)
+        bound.set()
+
+    with FakeSlack() as fake:
+        settings = Settings(bot_token="xoxb-test-token", signing_secret="s3cret-signing", api_url=fake.api_url,
+                            data_dir=indexed, http_host="127.0.0.1", http_port=0)
+
+        def run():
+            try:
+                serve_forever(settings, Searcher(indexed, encoder), http=True, stop=stop, on_listening=on_listening)
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(exc)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        try:
+            assert bound.wait(10), errors
+            url = f"http://127.0.0.1:{listening[0].server_port}"
+            assert encoder.started.wait(10)  # loading, and held there
+            assert get(url + "/healthz") == (200, {"status": "ok"})
+            assert get(url + "/readyz") == (503, {"status": "loading"})
+            assert get(url + "/slack/events", method="GET")[0] == 405  # bolt's route is there too
+            encoder.release.set()
+            for _ in range(200):  # poll: readiness flips when the warm-up returns
+                status, body = get(url + "/readyz")
+                if status == 200:
+                    break
+                threading.Event().wait(0.05)
+            assert status == 200 and body["model"] == "test/hash-encoder" and body["passages"] > 300
+        finally:
+            encoder.release.set()
+            stop.set()
+            thread.join(10)
+    assert not thread.is_alive() and not errors
