@@ -123,7 +123,9 @@ def configure(level: str | int = "WARNING", fmt: str = "text", secrets: Iterable
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_bulletin_bot", False)]:
         root.removeHandler(old)
+    level = level.upper() if isinstance(level, str) else level
     handler = make_handler(fmt, secrets, stream)
+    handler.setLevel(level)  # also for libraries that set their own logger lower (bm25s logs DEBUG)
     root.addHandler(handler)
-    root.setLevel(level.upper() if isinstance(level, str) else level)
+    root.setLevel(level)
     return handler

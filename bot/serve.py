@@ -180,6 +180,7 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
     from .store import BotStore
 
     from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
 
     from .config import SettingsError
 
@@ -222,7 +223,11 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
 
             log.info("connecting to Slack in Socket Mode")
             handler = SocketModeHandler(app, settings.app_token)
-            handler.connect()
+            try:
+                handler.connect()
+            except SlackApiError as exc:  # apps.connections.open refused the app-level token
+                raise SettingsError(f"Slack did not accept SLACK_APP_TOKEN for Socket Mode "
+                                    f"({exc.response.get('error')}); `bulletin-bot doctor` says how to fix it") from None
         _wait(stop)
     except KeyboardInterrupt:
         log.info("shutting down")

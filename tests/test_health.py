@@ -129,3 +129,16 @@ def test_serve_listens_before_the_model_loads(indexed):
             stop.set()
             thread.join(10)
     assert not thread.is_alive() and not errors
+
+
+def test_socket_mode_with_a_refused_app_token_stops_with_one_sentence(indexed):
+    from bot.config import SettingsError
+
+    with FakeSlack() as fake:
+        fake.fail_next("apps.connections.open", "invalid_auth")
+        settings = Settings(bot_token="xoxb-test-token", app_token="xapp-1-refused-token", api_url=fake.api_url,
+                            data_dir=indexed, http_host="127.0.0.1", http_port=0)
+        with pytest.raises(SettingsError) as info:
+            serve_forever(settings, Searcher(indexed, HashEncoder()), http=False, stop=threading.Event())
+    assert "SLACK_APP_TOKEN" in str(info.value) and "invalid_auth" in str(info.value)
+    assert "xapp-1-refused-token" not in str(info.value)
