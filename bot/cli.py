@@ -125,6 +125,9 @@ def ask(question: str, top_k: int, as_json: bool, section: str | None, since: st
     from retrieval.search import Searcher
 
     filters = {"section": section, "since": since, "until": until, "bulletin": bulletin, "publisher": publisher}
+    if not question.strip():
+        click.echo('error: the question is empty; ask e.g. bulletin-bot ask "what fine did the school in Nantong get"', err=True)
+        sys.exit(1)
     searcher = Searcher(data_dir, make_encoder(model))
     answer = searcher.search(question, top_k=top_k, filters={k: v for k, v in filters.items() if v})
     if as_json:

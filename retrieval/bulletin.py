@@ -25,6 +25,7 @@ are classified (each rule was written against a real bulletin shape, see ``docs/
 from __future__ import annotations
 
 import re
+from datetime import datetime
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -86,6 +87,7 @@ class Item:
     line: int
     paragraphs: list[Paragraph] = field(default_factory=list)
     fields: list[str] = field(default_factory=list)
+    char_start: int = 0  # offset of the item's heading line in the source
 
 
 @dataclass
@@ -156,7 +158,7 @@ def _blocks(text: str, offset: int) -> list[tuple[str, int, int, int]]:
     start = None
     line_no = text.count("\n", 0, offset) + 1
     start_line = line_no
-    for raw in text[offset:].splitlines(keepends=True):
+    for raw in re.findall(r"[^\n]*\n|[^\n]+$", text[offset:]):  # "\n" only: line numbers match editors
         if raw.strip():
             if start is None:
                 start, start_line = pos, line_no
@@ -229,7 +231,7 @@ def _front_matter(text: str) -> tuple[dict[str, str], int]:
         line = text[pos:nl]
         if line.strip() == "---":
             return meta, nl + 1
-        if line.strip() and not line.lstrip().startswith("#"):
+        if line.strip() and not line.lstrip().startswith("#") and not line[:1].isspace() and not line.startswith("- "):
             key, sep, value = line.partition(":")
             if not sep or not key.strip():
                 raise BulletinParseError("", f"front matter line is not 'key: value': {line.strip()!r}", line_no)
@@ -245,10 +247,25 @@ def _validate_metadata(meta: dict, file: str) -> dict[str, str]:
         if key not in METADATA_KEYS:
             continue
         out[key] = str(value).strip()
+    for key, value in meta.items():
+        if key in METADATA_KEYS and not isinstance(value, (str, int)):
+            raise BulletinParseError(file, f"metadata {key} must be text, got {type(value).__name__} {value!r}")
     date = out.get("date")
-    if date and not _DATE.match(date):
-        raise BulletinParseError(file, f"metadata date must be YYYY, YYYY-MM or YYYY-MM-DD, got {date!r}")
+    if date and not is_iso_date(date):
+        raise BulletinParseError(file, f"metadata date must be a real date written YYYY, YYYY-MM or YYYY-MM-DD, got {date!r}")
     return out
+
+
+def is_iso_date(value: str) -> bool:
+    """True for a real calendar date written ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (2024-02-30 is not)."""
+    if not _DATE.match(value):
+        return False
+    fmt = {4: "%Y", 7: "%Y-%m", 10: "%Y-%m-%d"}[len(value)]
+    try:
+        datetime.strptime(value, fmt)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_bulletin(text: str, source_file: str, metadata: dict | None = None) -> Bulletin:
@@ -266,10 +283,12 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None) ->
     Raises:
         BulletinParseError: on bad front matter or when no paragraph is found.
     """
+    bom = 1 if text.startswith("\ufeff") else 0
     try:
-        front, body_offset = _front_matter(text)
+        front, body_offset = _front_matter(text[bom:])
     except BulletinParseError as exc:
         raise BulletinParseError(source_file, exc.reason, exc.line) from None
+    body_offset += bom
     meta = _validate_metadata({**front, **(metadata or {})}, source_file)
     raw_blocks = _blocks(text, body_offset)
     if not raw_blocks:
@@ -341,7 +360,7 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None) ->
         elif b.kind in item_kinds:
             sec = current_section(b.line)
             number = b.number if b.kind == "numbered" else len(sec.items) + 1
-            item, subheading = Item(number=number, title=b.title, line=b.line), None
+            item, subheading = Item(number=number, title=b.title, line=b.line, char_start=b.start), None
             sec.items.append(item)
             if b.kind == "bullet" or b.body:
                 add_paragraph(b)
@@ -353,7 +372,7 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None) ->
     _drop_table_of_contents(sections, text)
     bulletin.sections = [s for s in sections if s.items or s.paragraphs]
     if not bulletin.sections:
-        raise BulletinParseError(source_file, "no paragraphs found: the file holds only headings")
+        raise BulletinParseError(source_file, "no paragraphs found: the file holds only a title or headings")
     return bulletin
 
 
@@ -379,7 +398,7 @@ def _drop_table_of_contents(sections: list[Section], text: str) -> None:
         for it in s.items:
             if not it.paragraphs:
                 # A title-only item: its title line is its only content, so it becomes the paragraph.
-                start = text.find(it.title or "", _line_offset(text, it.line))
+                start = text.find(it.title or "", it.char_start)
                 it.paragraphs.append(Paragraph(1, it.title or "", start, start + len(it.title or ""), it.line))
 
 
@@ -394,6 +413,8 @@ def read_metadata(path: Path) -> dict[str, str]:
         return {}
     try:
         data = tomllib.loads(sidecar.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BulletinParseError(str(sidecar), f"cannot read the metadata file: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         line = getattr(exc, "lineno", None)
         m = re.search(r"line (\d+)", str(exc))
@@ -402,21 +423,30 @@ def read_metadata(path: Path) -> dict[str, str]:
 
 
 def decode_bulletin_bytes(data: bytes, file: str) -> str:
-    """Decode a bulletin file's bytes as UTF-8 (a BOM is allowed).
+    """Decode a bulletin file's bytes as UTF-8 text, the way ``open(path, encoding="utf-8").read()`` does.
+
+    Line endings are universal (``\r\n`` and ``\r`` become ``\n``) and a BOM stays as U+FEFF, so
+    citation offsets index the text a reader gets from ``open(path, encoding="utf-8").read()``.
 
     Raises:
-        BulletinParseError: for an empty file, a binary file (NUL bytes) or bytes that are not UTF-8,
-            naming the line of the first bad byte.
+        BulletinParseError: for an empty file, UTF-16 text, a PDF, a binary file (NUL bytes) or
+            bytes that are not UTF-8 (naming the line of the first bad byte).
     """
     if not data.strip():
         raise BulletinParseError(file, "the file is empty")
-    if b"\x00" in data[:8192]:
-        raise BulletinParseError(file, "binary file (contains NUL bytes), not a text bulletin")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise BulletinParseError(file, "UTF-16 text: save the file as UTF-8")
+    if data.startswith(b"%PDF"):
+        raise BulletinParseError(file, "a PDF file: extract its text into a .txt or .md file first")
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        raise BulletinParseError(file, "binary file (contains NUL bytes), not a text bulletin", line)
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise BulletinParseError(file, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})", line) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def read_bulletin(path: str | Path) -> Bulletin:
@@ -426,6 +456,8 @@ def read_bulletin(path: str | Path) -> Bulletin:
         BulletinParseError: unreadable, empty, binary, non-UTF-8 or unparseable file, or bad metadata.
     """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise BulletinParseError(str(path), "not a regular file")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -439,13 +471,6 @@ def read_bulletin(path: str | Path) -> Bulletin:
     return bulletin
 
 
-def _line_offset(text: str, line: int) -> int:
-    pos = 0
-    for _ in range(line - 1):
-        pos = text.index("\n", pos) + 1
-    return pos
-
-
 def find_bulletin_files(paths: list[str | Path]) -> tuple[list[Path], list[Path]]:
     """Expand files and directories into bulletin files.
 
@@ -456,7 +481,14 @@ def find_bulletin_files(paths: list[str | Path]) -> tuple[list[Path], list[Path]
     """
     files: list[Path] = []
     dirs: list[Path] = []
-    for p in map(Path, paths):
+    seen: set[Path] = set()
+    for raw in paths:
+        if str(raw).strip() == "":
+            raise BulletinParseError("''", "an empty path was given")
+        p = Path(raw)
+        if p.resolve() in seen:
+            continue
+        seen.add(p.resolve())
         if p.is_dir():
             dirs.append(p)
             files.extend(sorted(f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(BULLETIN_SUFFIXES)

@@ -22,6 +22,8 @@ from .bulletin import Bulletin, Item, Paragraph, Section
 
 #: Default passage length limit, in word pieces of the embedding model's tokenizer.
 DEFAULT_MAX_TOKENS = 200
+#: Longest run of non-space characters kept as one word when splitting (longer runs are cut).
+MAX_WORD_CHARS = 500
 #: The model's input window in word pieces, special tokens included (all-MiniLM-L6-v2: 256).
 MODEL_WINDOW = 256
 
@@ -111,7 +113,8 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
 def _word_spans(text: str, start: int, end: int, max_tokens: int, count: Callable[[str], int]) -> list[tuple[int, int]]:
     """Split text[start:end] between words into pieces of at most max_tokens."""
     pieces, piece_start, last_end = [], start, start
-    for m in re.finditer(r"\S+", text[start:end]):
+    # a "word" longer than MAX_WORD_CHARS (a run with no spaces) is cut into character windows
+    for m in re.finditer(rf"\S{{1,{MAX_WORD_CHARS}}}", text[start:end]):
         w_end = start + m.end()
         if last_end > piece_start and count(text[piece_start:w_end]) > max_tokens:
             pieces.append((piece_start, last_end))

@@ -34,6 +34,7 @@ class Question:
     question: str
     gold: str
     kind: str
+    line: int | None = None
 
     @property
     def answerable(self) -> bool:
@@ -58,16 +59,24 @@ def load_questions(path: str | Path) -> list[Question]:
         ConfigurationError: a line that is not JSON or lacks ``question`` (names file and line).
     """
     out = []
-    with open(path, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-                out.append(Question(str(d.get("id", line_no)), d.get("file", ""), d["question"],
-                                    d.get("gold") or "", d.get("kind") or "unknown"))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ConfigurationError(f"{path}:{line_no}: not a question line ({exc})") from None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.readlines()
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"{path}: not UTF-8 text") from None
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+        except ValueError as exc:
+            raise ConfigurationError(f"{path}:{line_no}: not a question line ({exc})") from None
+        if not isinstance(d, dict) or not isinstance(d.get("question"), str) or not d["question"].strip():
+            raise ConfigurationError(f"{path}:{line_no}: not a question line (needs an object with a non-empty \"question\")")
+        if not isinstance(d.get("gold") or "", str):
+            raise ConfigurationError(f"{path}:{line_no}: \"gold\" must be text or empty, got {d['gold']!r}")
+        out.append(Question(str(d.get("id", line_no)), str(d.get("file") or ""), d["question"],
+                            d.get("gold") or "", str(d.get("kind") or "unknown"), line_no))
     if not out:
         raise ConfigurationError(f"{path}: no questions found")
     return out
@@ -86,7 +95,10 @@ def evaluate(questions: list[Question], search: Callable[[str], Answer]) -> list
     """Run every question through ``search`` (query -> Answer) and record rank and abstention."""
     results = []
     for q in questions:
-        answer = search(q.question)
+        try:
+            answer = search(q.question)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"question {q.id} (line {q.line}): {exc}") from None
         rank = answer_rank(q.gold, answer) if q.answerable else None
         top = answer.hits[0].score if answer.hits else None
         results.append(QuestionResult(q, rank, not answer.answered, top))

@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import platform
+import re
 import shutil
 import sqlite3
 import threading
@@ -49,6 +50,10 @@ CURRENT_FILE = "CURRENT"
 GENERATIONS_DIR = "generations"
 #: Older generations kept beside the current one (a server may still be reading them).
 KEEP_OLD_GENERATIONS = 2
+
+_GENERATION_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,100}$")
+#: Manifest keys and their types, checked before anything else is read.
+_MANIFEST_TYPES = {"generation": str, "model": str, "dimension": int, "passage_count": int, "ids_sha256": str, "files": dict}
 
 _SCHEMA = """
 CREATE TABLE bulletins (
@@ -100,11 +105,32 @@ def library_versions() -> dict[str, str]:
 
 
 def current_generation(data_dir: str | Path) -> str | None:
-    """Name of the generation in force in data_dir, or None when nothing was ever built."""
+    """Name of the generation in force in data_dir, or None when nothing was ever built.
+
+    Raises:
+        IndexMismatchError: when ``CURRENT`` exists but is unreadable or names no valid generation.
+    """
+    path = Path(data_dir) / CURRENT_FILE
     try:
-        return (Path(data_dir) / CURRENT_FILE).read_text().strip() or None
+        name = path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexMismatchError(f"{path} is unreadable ({exc.__class__.__name__}); run `bulletin-bot ingest --rebuild`") from None
+    if not name:
+        return None
+    if not _GENERATION_NAME.match(name):
+        raise IndexMismatchError(f"{path} names no valid index generation ({name[:40]!r}); run `bulletin-bot ingest --rebuild`")
+    return name
+
+
+def file_checksum(path: Path) -> str:
+    """sha256 hex of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 class PassageIndex:
@@ -145,9 +171,23 @@ class PassageIndex:
             raise IndexNotFoundError(str(data_dir))
         path = data_dir / GENERATIONS_DIR / name
         try:
-            manifest = json.loads((path / "manifest.json").read_text())
+            manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise IndexMismatchError(f"index generation {name} has no readable manifest ({exc}); run `bulletin-bot ingest --rebuild`") from None
+            raise IndexMismatchError(f"index generation {name} has no readable manifest ({exc.__class__.__name__}); "
+                                     "run `bulletin-bot ingest --rebuild`") from None
+        bad = [k for k, t in _MANIFEST_TYPES.items() if not isinstance(manifest, dict) or not isinstance(manifest.get(k), t)]
+        if bad:
+            raise IndexMismatchError(f"index generation {name}: manifest.json lacks or garbles {', '.join(bad)}; "
+                                     "run `bulletin-bot ingest --rebuild`")
+        for file_name, checksum in manifest["files"].items():
+            try:
+                actual = file_checksum(path / file_name)
+            except OSError:
+                raise IndexMismatchError(f"index generation {name}: {file_name} is missing or unreadable; "
+                                         "run `bulletin-bot ingest --rebuild`") from None
+            if actual != checksum:
+                raise IndexMismatchError(f"index generation {name}: {file_name} changed since it was written (checksum "
+                                         "mismatch); run `bulletin-bot ingest --rebuild`")
         if model is not None and manifest.get("model") != model:
             raise IndexMismatchError(
                 f"index generation {name} was built with model {manifest.get('model')!r} but the configured model is "
@@ -155,8 +195,9 @@ class PassageIndex:
             )
         try:
             index = faiss.read_index(str(path / "index.faiss"))
-        except Exception as exc:  # faiss raises RuntimeError with a C++ message
-            raise IndexMismatchError(f"index generation {name}: cannot read index.faiss ({str(exc).splitlines()[0]})") from None
+        except Exception:  # faiss raises RuntimeError with a C++ message: not for users
+            raise IndexMismatchError(f"index generation {name}: index.faiss is corrupt or truncated; "
+                                     "run `bulletin-bot ingest --rebuild`") from None
         store = path / "passages.sqlite"
         if not store.exists():
             raise IndexMismatchError(f"index generation {name}: passages.sqlite is missing")
@@ -173,8 +214,11 @@ class PassageIndex:
         expected = int(manifest.get("passage_count", -1))
         try:
             store_ids = [r[0] for r in conn.execute("SELECT id FROM passages")]
+            orphans = conn.execute("SELECT count(*) FROM passages p LEFT JOIN bulletins b"
+                                   " ON b.source_file = p.source_file WHERE b.source_file IS NULL").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise IndexMismatchError(f"index generation {name}: passages.sqlite is unreadable ({exc})") from None
+            raise IndexMismatchError(f"index generation {name}: passages.sqlite is unreadable ({exc}); "
+                                     "run `bulletin-bot ingest --rebuild`") from None
         problems = []
         if index.d != int(manifest.get("dimension", -1)):
             problems.append(f"FAISS dimension {index.d} != manifest {manifest.get('dimension')}")
@@ -182,6 +226,8 @@ class PassageIndex:
             problems.append(f"FAISS holds {index.ntotal} vectors, manifest says {expected}")
         if len(store_ids) != expected:
             problems.append(f"store holds {len(store_ids)} passages, manifest says {expected}")
+        if orphans:
+            problems.append(f"{orphans} passages belong to no bulletin")
         if not problems:
             faiss_ids = faiss.vector_to_array(index.id_map) if hasattr(index, "id_map") else None
             if faiss_ids is None:
@@ -371,6 +417,7 @@ def write_generation(data_dir: str | Path, model: str, dimension: int, bulletins
             "passage_count": len(passages), "bulletin_count": len(bulletins), "ids_sha256": ids_checksum(ids),
             "corpus_fingerprint": hashlib.sha256("".join(sorted(b.source_file + b.fingerprint for b in bulletins)).encode()).hexdigest(),
             "versions": library_versions(), "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "files": {f: file_checksum(tmp / f) for f in ("index.faiss", "passages.sqlite")},
         }
         _write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2))
         os.replace(tmp, gen_root / name)

@@ -57,8 +57,13 @@ class IngestReport:
         return {
             "added": len(self.added), "updated": len(self.updated), "removed": len(self.removed),
             "unchanged": len(self.unchanged), "passages": self.passages,
-            "errors": [{"file": e["file"], "error": e["error"]} for e in self.errors],
+            "errors": [{"file": e["file"], "error": f"line {e['line']}: {e['error']}" if e.get("line") else e["error"]}
+                       for e in self.errors],
         }
+
+
+def _content_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def file_fingerprint(path: Path) -> str:
@@ -105,10 +110,19 @@ def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, r
         prev_bulletins = {b.source_file: b for b in prev.bulletins()} if prev else {}
         prev_ids = prev.passage_ids_by_bulletin() if prev else {}
         files, dirs = find_bulletin_files(paths)
+        scanned = {d.resolve() for d in dirs}
+        found = {p.name for p in files}
+
+        def leaves(old: BulletinRecord) -> bool:
+            """An indexed bulletin whose file left a scanned directory, or no longer exists."""
+            old_path = Path(old.path)
+            return old.source_file not in found and (old_path.parent in scanned or not old_path.exists())
 
         kept: dict[str, BulletinRecord] = {}
         new_passages: dict[str, list[Passage]] = {}
-        seen_content: dict[str, str] = {}
+        # the text of every bulletin that stays indexed, so a copy under another name is refused
+        seen_content: dict[str, str] = {_content_key(old.source_text): name for name, old in prev_bulletins.items()
+                                        if not leaves(old)}
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
         for path in files:
@@ -116,18 +130,22 @@ def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, r
             try:
                 if name in kept or name in new_passages:
                     raise BulletinParseError(str(path), f"another bulletin file named {name} was already ingested in this run")
-                if not path.is_file():
+                if not path.exists():
                     raise BulletinParseError(str(path), "no such file")
-                fingerprint = file_fingerprint(path)
+                if not path.is_file():
+                    raise BulletinParseError(str(path), "not a regular file")
                 old = prev_bulletins.get(name)
+                if old is not None and Path(old.path) != path.resolve() and Path(old.path).exists():
+                    raise BulletinParseError(str(path), f"a different bulletin file with the same name is already indexed "
+                                             f"from {old.path}; rename one of them")
+                fingerprint = file_fingerprint(path)
                 if old is not None and old.fingerprint == fingerprint:
                     kept[name] = BulletinRecord(**{**old.__dict__, "path": str(path.resolve())})
                     report.unchanged.append(name)
-                    seen_content[hashlib.sha256(old.source_text.encode()).hexdigest()] = name
                     continue
                 bulletin = read_bulletin(path)
-                content_key = hashlib.sha256(bulletin.source_text.encode()).hexdigest()
-                if content_key in seen_content:
+                content_key = _content_key(bulletin.source_text)
+                if seen_content.get(content_key, name) != name:
                     raise BulletinParseError(str(path), f"same text as {seen_content[content_key]}, which is already ingested")
                 seen_content[content_key] = name
                 passages = passages_from(bulletin, max_tokens, encoder.count_tokens)
@@ -152,12 +170,10 @@ def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, r
                 source_text=bulletin.source_text,
             )
 
-        scanned = {d.resolve() for d in dirs}
         for name, old in prev_bulletins.items():
             if name in kept:
                 continue
-            old_path = Path(old.path)
-            if old_path.parent in scanned or not old_path.exists():
+            if leaves(old):
                 report.removed.append(name)
             else:
                 kept[name] = old  # ingested from elsewhere and still there: not ours to drop

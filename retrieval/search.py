@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bulletin import normalise_space
+from .bulletin import is_iso_date, normalise_space
 from .calibration import Calibration, calibration_for, signals
 from .chunking import Citation, Passage, _sentence_spans
 from .encoder import Encoder
@@ -65,7 +65,6 @@ NEAR_DUPLICATE_COSINE = 0.97
 
 FILTER_KEYS = ("section", "since", "until", "bulletin", "publisher")
 _FILTER_RE = re.compile(r'(?<!\S)(section|since|until|bulletin|publisher):("([^"]*)"|\'([^\']*)\'|\S+)', re.IGNORECASE)
-_DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
 @dataclass(frozen=True)
@@ -107,6 +106,8 @@ class Hit:
     def to_dict(self) -> dict:
         """``{"score", "text", "citation": {...}}`` (+ ``best_sentence``) as printed by ``ask --json``."""
         out = {"score": round(self.score, 4), "text": self.text, "citation": self.citation.to_dict()}
+        if self.cosine is not None:
+            out["cosine"] = round(self.cosine, 4)
         if self.highlight:
             out["best_sentence"] = self.best_sentence
         return out
@@ -171,8 +172,8 @@ def validate_filters(filters: dict[str, str]) -> None:
     for key, value in filters.items():
         if key not in FILTER_KEYS:
             raise ConfigurationError(f"unknown filter {key!r}; known filters: {', '.join(FILTER_KEYS)}")
-        if key in ("since", "until") and not _DATE_RE.match(value):
-            raise ConfigurationError(f"{key}: must be YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
+        if key in ("since", "until") and not is_iso_date(value):
+            raise ConfigurationError(f"{key}: must be a real date written YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
 
 
 def _item_key(source_file: str, section: str | None, item_number: int | None, paragraph: int) -> tuple:
@@ -315,10 +316,14 @@ class Searcher:
             raise ConfigurationError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k!r}")
         if not isinstance(offset, int) or offset < 0:
             raise ConfigurationError(f"offset must be >= 0, got {offset!r}")
+        # a question from a terminal may carry undecodable bytes (surrogate escapes): replace them
+        query = query.encode("utf-8", "replace").decode("utf-8")
         text, in_query = parse_filters(query)
-        merged = {**in_query, **{k: v for k, v in (filters or {}).items() if v}}
+        merged = {k: v for k, v in {**in_query, **(filters or {})}.items() if v and v.strip()}
         validate_filters(merged)
         loaded = self._current()
+        if not len(loaded.ids):
+            raise IndexNotFoundError(str(self.data_dir))
         if not text:
             return Answer(text, [], answered=False, filters=merged)
         allowed = loaded.allowed_rows(merged)

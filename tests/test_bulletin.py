@@ -137,7 +137,10 @@ def test_invalid_sidecar_toml_names_file_and_line(tmp_path: Path):
 @pytest.mark.parametrize("data,reason,line", [
     (b"", "empty", None),
     (b"   \n\n  ", "empty", None),
-    (b"abc\x00\x01\x02", "binary", None),
+    (b"abc\x00\x01\x02", "binary", 1),
+    (b"\xff\xfeT\x00i\x00", "UTF-16", None),
+    (b"%PDF-1.7 stuff", "PDF", None),
+    (b"text\n" * 3000 + b"\x00", "binary", 3001),
     (b"line one\nline two \xff\xfe bad\n", "not UTF-8", 2),
 ])
 def test_unreadable_bytes_get_their_own_error(data: bytes, reason: str, line: int | None):
@@ -160,3 +163,46 @@ def test_malformed_front_matter_line_names_its_line():
     with pytest.raises(BulletinParseError) as exc:
         parse_bulletin("---\ntitle: x\nno colon here\n---\nBody.\n", "f.md")
     assert exc.value.line == 3 and exc.value.file == "f.md"
+
+
+def test_crlf_and_bom_offsets_match_what_open_reads(tmp_path: Path):
+    f = tmp_path / "crlf.txt"
+    f.write_bytes("\ufeffWalrus Weekly\r\n\r\nFines\r\n\r\n1. Big fine\r\n\r\nThe walrus authority fined X.\r\nIt was large.\r\n".encode())
+    b = read_bulletin(f)
+    source = open(f, encoding="utf-8").read()
+    assert b.source_text == source and b.title == "Walrus Weekly"
+    for _, _, p in b.paragraphs():
+        assert source[p.char_start:p.char_end] == p.text
+    assert b.paragraphs()[0][2].text == "The walrus authority fined X.\nIt was large."
+
+
+def test_form_feeds_and_line_separators_do_not_break_parsing(tmp_path: Path):
+    f = tmp_path / "ff.txt"
+    f.write_text("Crash bulletin\n\nA.\fB.\u2028C.\fD.\n\n1. Lonely last item\n")
+    b = read_bulletin(f)
+    texts = [(p.text, p.char_start) for _, _, p in b.paragraphs()]
+    assert ("Lonely last item", b.source_text.index("Lonely")) in texts
+    for _, _, p in b.paragraphs():
+        assert b.source_text[p.char_start:p.char_end] == p.text and p.char_start >= 0
+
+
+@pytest.mark.parametrize("date", ["2024-13", "2024-02-30", "24-01", "2024-00"])
+def test_impossible_dates_are_rejected(tmp_path: Path, date: str):
+    f = tmp_path / "b.txt"
+    f.write_text("Title\n\nSome paragraph.\n")
+    (tmp_path / "b.meta.toml").write_text(f'title = "B"\ndate = "{date}"\n')
+    with pytest.raises(BulletinParseError, match="real date"):
+        read_bulletin(f)
+
+
+def test_non_text_metadata_value_is_rejected(tmp_path: Path):
+    f = tmp_path / "b.txt"
+    f.write_text("Title\n\nSome paragraph.\n")
+    (tmp_path / "b.meta.toml").write_text('title = ["a", "b"]\n')
+    with pytest.raises(BulletinParseError, match="metadata title must be text"):
+        read_bulletin(f)
+
+
+def test_yaml_front_matter_with_a_list_is_accepted():
+    b = parse_bulletin("---\ntitle: T\ntags:\n  - a\n- b\n---\nBody text.\n", "f.md")
+    assert b.title == "T"

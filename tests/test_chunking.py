@@ -79,3 +79,10 @@ def test_passage_ids_are_stable_and_content_derived():
     assert a == passage_id("f.txt", 0, 10, "some text") and a >= 0
     assert a != passage_id("f.txt", 0, 10, "some text!")
     assert a != passage_id("g.txt", 0, 10, "some text")
+
+
+def test_a_run_without_spaces_is_cut_into_windows():
+    text = "x" * 5000 + " tail."
+    spans = split_paragraph(text, max_tokens=50, count_tokens=lambda t: len(t) // 10 + 1)
+    assert len(spans) >= 10 and all(e - s <= 500 for s, e in spans)
+    assert "".join(text[s:e] for s, e in spans) == text.replace(" ", "")

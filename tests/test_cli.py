@@ -107,6 +107,17 @@ def test_ask_filter_options_are_applied_and_shown(runner: CliRunner, tmp_path: P
     assert out["filters"] == {"section": "enforcement", "since": "2024-10"}
     assert out["hits"] and all(h["citation"]["date"] >= "2024-10" for h in out["hits"])
     res = runner.invoke(cli.main, ["ask", "fine", "--since", "last year", "--data-dir", data])
-    assert res.exit_code == 1 and "since: must be YYYY, YYYY-MM or YYYY-MM-DD, got 'last year'" in res.stderr
+    assert res.exit_code == 1 and "since: must be a real date written YYYY, YYYY-MM or YYYY-MM-DD, got 'last year'" in res.stderr
     res = runner.invoke(cli.main, ["ask", "fine section:enforcement", "--data-dir", data])
     assert "filters: section:enforcement" in res.stdout
+
+
+def test_empty_question_is_refused(runner: CliRunner, tmp_path: Path):
+    res = runner.invoke(cli.main, ["ask", "   ", "--data-dir", str(tmp_path / "d")])
+    assert res.exit_code == 1 and "the question is empty" in res.stderr
+
+
+def test_ingest_json_error_carries_the_line(runner: CliRunner, tmp_path: Path, corpus_copy: Path):
+    (corpus_copy / "bad.txt").write_bytes(b"Title\n\nok\n\xff\n")
+    res = runner.invoke(cli.main, ["ingest", str(corpus_copy), "--json", "--data-dir", str(tmp_path / "d")])
+    assert json.loads(res.stdout)["errors"][0]["error"].startswith("line 4: not UTF-8")

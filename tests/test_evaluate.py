@@ -47,6 +47,14 @@ def test_load_questions_reports_the_bad_line(tmp_path: Path):
     f.write_text('{"id": "a", "question": "ok?", "gold": "x", "kind": "fact"}\n{"id": "b", "gold": "x"}\n')
     with pytest.raises(ConfigurationError, match=r"q.jsonl:2: not a question line"):
         load_questions(f)
+    for bad, msg in [('{"question": 5}', "non-empty"), ('{"question": null}', "non-empty"), ("[1, 2]", "non-empty"),
+                     ('{"question": "fines", "gold": 12}', "gold")]:
+        f.write_text(bad + "\n")
+        with pytest.raises(ConfigurationError, match=msg):
+            load_questions(f)
+    f.write_bytes(b"\xff\xfe")
+    with pytest.raises(ConfigurationError, match="not UTF-8"):
+        load_questions(f)
     (tmp_path / "empty.jsonl").write_text("\n")
     with pytest.raises(ConfigurationError, match="no questions"):
         load_questions(tmp_path / "empty.jsonl")

@@ -21,6 +21,14 @@ def _gen_path(data_dir: Path) -> Path:
     return data_dir / "generations" / current_generation(data_dir)
 
 
+def _rehash(data_dir: Path) -> None:
+    """Record the tampered files' checksums, so that the deeper consistency checks are what must catch it."""
+    gen = _gen_path(data_dir)
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["files"] = {f: index_mod.file_checksum(gen / f) for f in manifest["files"]}
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+
+
 def test_empty_data_dir_raises_index_not_found(tmp_path: Path, encoder):
     with pytest.raises(IndexNotFoundError, match="no bulletins indexed yet — run `bulletin-bot ingest`"):
         PassageIndex.load(tmp_path / "nothing")
@@ -41,6 +49,7 @@ def test_count_mismatch_between_faiss_and_store_is_refused(indexed: Path):
     conn.execute("DELETE FROM passages WHERE id = (SELECT id FROM passages LIMIT 1)")
     conn.commit()
     conn.close()
+    _rehash(indexed)
     with pytest.raises(IndexMismatchError, match="store holds"):
         PassageIndex.load(indexed)
 
@@ -51,13 +60,53 @@ def test_id_mismatch_is_refused(indexed: Path):
     conn.execute("UPDATE passages SET id = 12345 WHERE id = (SELECT id FROM passages LIMIT 1)")
     conn.commit()
     conn.close()
+    _rehash(indexed)
     with pytest.raises(IndexMismatchError, match="passage ids differ"):
         PassageIndex.load(indexed)
 
 
 def test_corrupt_faiss_file_is_refused(indexed: Path):
     (_gen_path(indexed) / "index.faiss").write_bytes(b"not a faiss index")
-    with pytest.raises(IndexMismatchError, match="cannot read index.faiss"):
+    _rehash(indexed)
+    with pytest.raises(IndexMismatchError, match="index.faiss is corrupt or truncated"):
+        PassageIndex.load(indexed)
+
+
+def test_flipped_bytes_in_a_generation_file_are_detected(indexed: Path):
+    for name in ("index.faiss", "passages.sqlite"):
+        f = _gen_path(indexed) / name
+        original = f.read_bytes()
+        data = bytearray(original)
+        for i in range(200, 1200):
+            data[i] ^= 0x5A
+        f.write_bytes(bytes(data))
+        with pytest.raises(IndexMismatchError, match=f"{name} changed since it was written"):
+            PassageIndex.load(indexed)
+        f.write_bytes(original)
+    assert len(PassageIndex.load(indexed)) > 0
+
+
+def test_orphan_passages_are_refused(indexed: Path):
+    conn = sqlite3.connect(_gen_path(indexed) / "passages.sqlite")
+    conn.execute("DELETE FROM bulletins WHERE source_file = (SELECT source_file FROM bulletins LIMIT 1)")
+    conn.commit()
+    conn.close()
+    _rehash(indexed)
+    with pytest.raises(IndexMismatchError, match="belong to no bulletin"):
+        PassageIndex.load(indexed)
+
+
+@pytest.mark.parametrize("manifest", ["[]", '"x"', '{"generation": "g"}'])
+def test_garbled_manifest_is_refused(indexed: Path, manifest: str):
+    (_gen_path(indexed) / "manifest.json").write_text(manifest)
+    with pytest.raises(IndexMismatchError, match="manifest.json lacks or garbles"):
+        PassageIndex.load(indexed)
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00garbage", b"../../etc", b"a/b"])
+def test_garbled_current_pointer_is_refused(indexed: Path, content: bytes):
+    (indexed / "CURRENT").write_bytes(content)
+    with pytest.raises(IndexMismatchError, match="CURRENT"):
         PassageIndex.load(indexed)
 
 

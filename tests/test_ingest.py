@@ -131,3 +131,28 @@ def test_report_counts_passages_added_and_removed(indexed: Path, corpus_copy: Pa
     (corpus_copy / SEED).unlink()
     report = ingest([corpus_copy], indexed, encoder)
     assert report.passages_removed == len(seed_ids) and report.passages_added == 0
+
+
+def test_copy_under_another_name_in_a_later_run_is_refused(indexed: Path, corpus_copy: Path, encoder):
+    other = corpus_copy.parent / "elsewhere"
+    other.mkdir()
+    (other / "x.txt").write_text((corpus_copy / SEED).read_text())
+    report = ingest([other / "x.txt"], indexed, encoder)
+    assert report.added == [] and "same text as " + SEED in report.errors[0]["error"]
+
+
+def test_renamed_file_moves_its_bulletin(indexed: Path, corpus_copy: Path, encoder):
+    (corpus_copy / SEED).rename(corpus_copy / "renamed.txt")
+    report = ingest([corpus_copy], indexed, encoder)
+    assert report.errors == [] and report.added == ["renamed.txt"] and report.removed == [SEED]
+
+
+def test_same_file_name_from_another_directory_is_refused(tmp_path: Path, encoder):
+    a, b = tmp_path / "A", tmp_path / "B"
+    a.mkdir(), b.mkdir()
+    (a / "digest.txt").write_text("Digest A\n\nAbout alpacas.\n")
+    (b / "digest.txt").write_text("Digest B\n\nAbout bisons.\n")
+    ingest([a], tmp_path / "data", encoder)
+    report = ingest([b], tmp_path / "data", encoder)
+    assert report.updated == [] and "same name is already indexed" in report.errors[0]["error"]
+    assert PassageIndex.load(tmp_path / "data").bulletins()[0].title == "Digest A"

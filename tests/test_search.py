@@ -25,9 +25,9 @@ def test_parse_filters_takes_them_out_of_the_query():
     assert parse_filters("what is a url like https://x.org/a:b?")[1] == {}
 
 
-@pytest.mark.parametrize("query", ["x since:Oct-2024", "x until:2024/10"])
+@pytest.mark.parametrize("query", ["x since:Oct-2024", "x until:2024/10", "x since:2024-13", "x until:2024-02-30"])
 def test_bad_date_filter_is_a_clear_error(query):
-    with pytest.raises(ConfigurationError, match=r"(since|until): must be YYYY, YYYY-MM or YYYY-MM-DD"):
+    with pytest.raises(ConfigurationError, match=r"(since|until): must be a real date written YYYY, YYYY-MM or YYYY-MM-DD"):
         parse_filters(query)
 
 
@@ -75,6 +75,25 @@ def test_bulletin_and_publisher_filters(indexed: Path, encoder):
     assert by_file.hits and {h.citation.source_file for h in by_file.hits} == {"techgdpr-digest-2025-05-03-16.txt"}
     by_pub = s.search("consent", top_k=5, filters={"publisher": "morrison"})
     assert by_pub.hits and {h.citation.publisher for h in by_pub.hits} == {"Morrison Foerster (law firm)"}
+
+
+def test_empty_filter_values_are_not_in_force(indexed: Path, encoder):
+    answer = Searcher(indexed, encoder).search("fine", top_k=3, filters={"section": "", "bulletin": "  "})
+    assert answer.filters == {} and answer.hits
+
+
+def test_undecodable_bytes_in_a_question_do_not_crash(indexed: Path, encoder):
+    answer = Searcher(indexed, encoder).search("\udcff\udcfe fines", top_k=2)
+    assert answer.hits and "\udcff" not in answer.query
+
+
+def test_an_empty_index_counts_as_nothing_indexed(tmp_path: Path, encoder):
+    from retrieval.errors import IndexNotFoundError
+
+    (tmp_path / "empty").mkdir()
+    ingest([tmp_path / "empty"], tmp_path / "data", encoder)
+    with pytest.raises(IndexNotFoundError, match="no bulletins indexed yet"):
+        Searcher(tmp_path / "data", encoder).search("fines")
 
 
 def test_filter_matching_nothing_gives_no_hits(indexed: Path, encoder):
