@@ -198,7 +198,10 @@ def eval_command(questions: Path, top_k: int, as_json: bool, show_misses: bool, 
     if calibrate:
         feats = [(*answers[r.question.question].signals, r.question.answerable)
                  for r in results if answers[r.question.question].signals]
-        cal, rep = fit(feats)
+        cal, rep = fit(feats, min_cosine=searcher.calibration.min_cosine)
+        click.echo(f"# paste into retrieval/calibration.toml (replacing the table of this model): abstains on "
+                   f"{rep['abstain_unanswerable']:.0%} of unanswerable and {rep['abstain_answerable']:.0%} of "
+                   f"answerable questions of {questions.name}")
         click.echo(f'[{json.dumps(searcher.encoder.name)}]')
         for k, v in cal.to_dict().items():
             click.echo(f"{k} = {v}")
@@ -213,9 +216,15 @@ def eval_command(questions: Path, top_k: int, as_json: bool, show_misses: bool, 
     for kind, row in [("ALL", figures)] + sorted(figures["by_kind"].items()):
         click.echo(f"{kind:14}" + "".join(f"{fmt(row[k]):>22}" for k in keys))
     if show_misses:
-        for r in results:
-            if r.question.answerable and r.rank != 1 or (not r.question.answerable and not r.abstained):
-                click.echo(f"  {r.question.id:10} rank={r.rank} abstained={r.abstained} top={r.top_score}  {r.question.question}")
+        misses = [r for r in results if r.question.answerable and r.rank != 1]
+        wrong = [r for r in results if r.question.answerable == r.abstained]
+        click.echo(f"\nnot answered at rank 1 ({len(misses)}):")
+        for r in misses:
+            click.echo(f"  {r.question.id:12} rank {r.rank or '>' + str(top_k):>4}  {r.question.question}")
+        click.echo(f"\nwrong abstention decision ({len(wrong)}): answered an unanswerable question, or abstained on an answerable one")
+        for r in wrong:
+            what = "abstained on an answerable question" if r.abstained else "answered an unanswerable question"
+            click.echo(f"  {r.question.id:12} {what:36} top score {r.top_score:.3f}  {r.question.question}")
 
 
 @main.command()
@@ -265,7 +274,10 @@ def serve(http_mode: bool, host: str | None, port: int | None, data_dir: Path, m
     elif not settings.socket_mode:
         raise click.UsageError("set SLACK_APP_TOKEN for Socket Mode, or pass --http (with SLACK_SIGNING_SECRET)")
     # Loaded by serve_forever once the HTTP server listens (so /healthz answers while the model loads).
-    serve_forever(settings, Searcher(data_dir, make_encoder(model)), http=http_mode)
+    serve_forever(settings, Searcher(data_dir, make_encoder(model)), http=http_mode,
+                  on_listening=lambda server: click.echo(
+                      f"listening on http://{server.server_address[0]}:{server.server_port} (loading the model and index…)",
+                      err=True))
 
 
 @main.command()

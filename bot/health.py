@@ -52,6 +52,9 @@ class Readiness:
             index = searcher.index
         except RetrievalError as exc:  # IndexNotFoundError, IndexMismatchError
             return 503, {"status": "no index", "detail": str(exc)}
+        if len(index) == 0:
+            return 503, {"status": "no index", "detail": "the index generation in force holds no passages; "
+                                                          "run `bulletin-bot ingest`"}
         return 200, {"status": "ready", "generation": index.generation, "passages": len(index),
                      "model": searcher.encoder.name}
 

@@ -192,6 +192,10 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
         app = create_app(settings, _WhenReady(searcher, readiness), store)
     except BoltError as exc:  # auth.test failed: a revoked or mistyped token, or a wrong SLACK_API_URL
         raise SettingsError(f"Slack did not accept SLACK_BOT_TOKEN at {settings.api_url}: {exc}") from None
+    except OSError as exc:  # URLError, timeouts: Slack is unreachable for bolt's start-up auth.test
+        reason = getattr(exc, "reason", None) or exc.strerror or exc.__class__.__name__
+        raise SettingsError(f"cannot reach Slack at {settings.api_url} to check SLACK_BOT_TOKEN ({reason}); "
+                            "check the network, a proxy, or SLACK_API_URL") from None
     app.responder.log_questions = settings.log_questions
     from .digest import start_digest_scheduler
 

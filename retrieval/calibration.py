@@ -91,9 +91,11 @@ def calibration_for(model: str, path: Path = CALIBRATION_FILE) -> Calibration:
     return Calibration(**{k: float(v) for k, v in entry.items() if k in Calibration.__dataclass_fields__})
 
 
-def fit(features: list[tuple[float, float, bool]], max_false_abstain: float = 0.02) -> tuple[Calibration, dict]:
+def fit(features: list[tuple[float, float, bool]], max_false_abstain: float = 0.02,
+        min_cosine: float = -1.0) -> tuple[Calibration, dict]:
     """Fit weights and threshold on (margin, coverage, answerable) triples.
 
+    ``min_cosine`` is not fitted: it is carried over (the off-topic floor).
     Margin and coverage are first scaled by their standard deviation over the set, then weights
     w and 1 - w (w on a 0.05 grid) are tried with every threshold between observed values.
 
@@ -134,7 +136,8 @@ def fit(features: list[tuple[float, float, bool]], max_false_abstain: float = 0.
     (_, w, lo, hi, z) = best
     # the band's upper edge abstains most; step back a quarter of the band towards answering
     t = hi - (hi - lo) * 0.25
-    cal = Calibration(margin_weight=round(w / sm, 6), coverage_weight=round((1 - w) / sc, 6), threshold=round(t, 6))
+    cal = Calibration(margin_weight=round(w / sm, 6), coverage_weight=round((1 - w) / sc, 6), threshold=round(t, 6),
+                      min_cosine=min_cosine)
     abstain = z < t
     report = {"abstain_unanswerable": float(abstain[~y].mean()), "abstain_answerable": float(abstain[y].mean()),
               "feasible_thresholds": (lo, hi), "margin_scale": sm, "coverage_scale": sc, "w": w}

@@ -32,6 +32,11 @@ MODEL_WINDOW = 256
 # stay verbatim and adjacent, so this only shortens a window.
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]?$")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+_LAST_WORD = re.compile(r"(?<![\w.])([A-Za-z][A-Za-z.]*)\.$")
+#: Words whose trailing period does not end a sentence (legal and date abbreviations).
+_ABBREVIATIONS = frozenset(
+    "sec secs art arts para paras no nos e.g i.e etc vs cf fig al mr mrs ms dr st inc ltd co corp approx ca "
+    "p pp ch reg regs jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k e.u".split())
 
 
 def approximate_token_count(text: str) -> int:
@@ -97,11 +102,21 @@ def passage_id(source_file: str, char_start: int, char_end: int, text: str) -> i
     return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
+def _is_abbreviation(text: str, end: int) -> bool:
+    """True when text[:end] ends with an abbreviation ("Sec.", "Art.", "e.g.", an initial "J.")."""
+    m = _LAST_WORD.search(text, max(0, end - 12), end)
+    if not m:
+        return False
+    word = m.group(1).lower()
+    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha() and m.group(1).isupper())
+
+
 def _sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) spans of the sentences (and lines) of text, whitespace between them excluded."""
     spans, start = [], 0
     for gap in re.finditer(r"\s+", text):
-        if "\n" in gap.group(0) or _SENTENCE_END.search(text, max(0, gap.start() - 2), gap.start()):
+        if "\n" in gap.group(0) or (_SENTENCE_END.search(text, max(0, gap.start() - 2), gap.start())
+                                     and not _is_abbreviation(text, gap.start())):
             if gap.start() > start:
                 spans.append((start, gap.start()))
             start = gap.end()

@@ -86,3 +86,11 @@ def test_a_run_without_spaces_is_cut_into_windows():
     spans = split_paragraph(text, max_tokens=50, count_tokens=lambda t: len(t) // 10 + 1)
     assert len(spans) >= 10 and all(e - s <= 500 for s, e in spans)
     assert "".join(text[s:e] for s, e in spans) == text.replace(" ", "")
+
+
+def test_abbreviations_do_not_end_sentences():
+    from retrieval.chunking import _sentence_spans
+
+    t = "As outlined in Sec. 5 of the Act. Art. 4 requires e.g. training. Mr. J. Smith agreed."
+    assert [t[a:b] for a, b in _sentence_spans(t)] == [
+        "As outlined in Sec. 5 of the Act.", "Art. 4 requires e.g. training.", "Mr. J. Smith agreed."]

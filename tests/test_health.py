@@ -142,3 +142,27 @@ def test_socket_mode_with_a_refused_app_token_stops_with_one_sentence(indexed):
             serve_forever(settings, Searcher(indexed, HashEncoder()), http=False, stop=threading.Event())
     assert "SLACK_APP_TOKEN" in str(info.value) and "invalid_auth" in str(info.value)
     assert "xapp-1-refused-token" not in str(info.value)
+
+
+def test_readyz_with_an_empty_index_is_not_ready(health_server, tmp_path: Path):
+    url, readiness = health_server
+    (tmp_path / "empty").mkdir()
+    ingest([tmp_path / "empty"], tmp_path / "data", HashEncoder())
+    readiness.set_ready(Searcher(tmp_path / "data", HashEncoder()))
+    status, body = get(url + "/readyz")
+    assert status == 503 and body["status"] == "no index" and "no passages" in body["detail"]
+
+
+def test_unreachable_slack_at_start_stops_with_one_sentence(indexed):
+    import socket
+
+    from bot.config import SettingsError
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/api/"
+    settings = Settings(bot_token="xoxb-test-token", signing_secret="s3cret", api_url=dead, data_dir=indexed,
+                        http_host="127.0.0.1", http_port=0)
+    with pytest.raises(SettingsError) as info:
+        serve_forever(settings, Searcher(indexed, HashEncoder()), http=True, stop=threading.Event())
+    assert "cannot reach Slack at " + dead in str(info.value) and "xoxb-test-token" not in str(info.value)
