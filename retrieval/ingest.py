@@ -27,7 +27,7 @@ import numpy as np
 from .bulletin import METADATA_SUFFIX, find_bulletin_files, read_bulletin
 from .chunking import DEFAULT_MAX_TOKENS, Passage, passages_from
 from .encoder import Encoder
-from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
+from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError, RetrievalError
 from .index import BulletinRecord, PassageIndex, ingest_lock, write_generation
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,18 @@ def _load_previous(data_dir: Path, encoder: Encoder, rebuild: bool, report: Inge
         return None
 
 
+def _indexed_names(data_dir: Path) -> set[str]:
+    """Names of the bulletins in the generation in force, without checking it (for reporting only)."""
+    try:
+        index = PassageIndex.load(data_dir)
+    except RetrievalError:
+        return set()
+    try:
+        return {b.source_file for b in index.bulletins()}
+    finally:
+        index.close()
+
+
 def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, rebuild: bool = False,
            max_tokens: int = DEFAULT_MAX_TOKENS, show_progress: bool = False) -> IngestReport:
     """Bring the index in data_dir in line with the bulletin files under paths.
@@ -107,6 +119,8 @@ def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, r
     report = IngestReport()
     with ingest_lock(data_dir):
         prev = _load_previous(data_dir, encoder, rebuild, report)
+        # bulletins indexed before a --rebuild are reported as updated, not added
+        known_before = set() if prev is not None else _indexed_names(data_dir)
         prev_bulletins = {b.source_file: b for b in prev.bulletins()} if prev else {}
         prev_ids = prev.passage_ids_by_bulletin() if prev else {}
         files, dirs = find_bulletin_files(paths)
@@ -161,7 +175,7 @@ def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, r
                 continue
             if not bulletin.has_metadata:
                 report.warnings.append(f"{path}: no metadata (add {path.stem}{METADATA_SUFFIX}); title taken from its first line, date unknown")
-            (report.updated if name in prev_bulletins else report.added).append(name)
+            (report.updated if name in prev_bulletins or name in known_before else report.added).append(name)
             new_passages[name] = passages
             kept[name] = BulletinRecord(
                 source_file=name, path=str(path.resolve()), fingerprint=fingerprint, title=bulletin.title,

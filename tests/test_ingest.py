@@ -156,3 +156,9 @@ def test_same_file_name_from_another_directory_is_refused(tmp_path: Path, encode
     report = ingest([b], tmp_path / "data", encoder)
     assert report.updated == [] and "same name is already indexed" in report.errors[0]["error"]
     assert PassageIndex.load(tmp_path / "data").bulletins()[0].title == "Digest A"
+
+
+def test_rebuild_reembeds_and_reports_updates(indexed: Path, corpus_copy: Path, encoder):
+    encoder.encoded = 0
+    report = ingest([corpus_copy], indexed, encoder, rebuild=True)
+    assert len(report.updated) == 7 and report.added == [] and encoder.encoded == report.passages
