@@ -100,7 +100,7 @@ def clean_query(text: str | None, bot_user_id: str | None = None) -> str:
     return " ".join(plain.split())
 
 
-def _link(url: str | None, label: str) -> str:
+def mrkdwn_link(url: str | None, label: str) -> str:
     """``<url|label>`` for an http(s) URL, else the escaped label alone."""
     label = escape(label)
     if not url:
@@ -112,7 +112,8 @@ def _link(url: str | None, label: str) -> str:
     return f"<{safe}|{label}>"
 
 
-def _cut(text: str, limit: int) -> str:
+def shorten(text: str, limit: int) -> str:
+    """Whitespace folded, cut to at most ``limit`` characters with an ellipsis (for titles and echoes, never quotes)."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -149,7 +150,7 @@ def quote(text: str, budget: int, highlight: tuple[int, int] | None = None, url:
     full = _format_quote(text, highlight)
     if len(full) <= budget:
         return full
-    where = _link(url, "read the whole passage") if url else escape(f"the whole passage is in {source_file or 'the bulletin'}")
+    where = mrkdwn_link(url, "read the whole passage") if url else escape(f"the whole passage is in {source_file or 'the bulletin'}")
     note = f"…\n_(quote cut at {{n:,}} of {len(text):,} characters — {where})_"
     room = budget - len(note.format(n=len(text)))
     lo, hi = 0, len(text)  # the longest prefix whose rendering fits
@@ -194,25 +195,27 @@ def passage_ids(hit) -> tuple[int, ...]:
 def citation_line(hit) -> str:
     """mrkdwn: ``*[rank]* <url|bulletin> · date · section · item N: title · ¶N · similarity 0.62``, escaped."""
     c = hit.citation
-    parts = [f"*[{hit.rank}]* " + _link(c.url, _cut(c.bulletin, MAX_CITATION_PART))]
+    parts = [f"*[{hit.rank}]* " + mrkdwn_link(c.url, shorten(c.bulletin, MAX_CITATION_PART))]
     parts.append(escape(c.date) if c.date else "date unknown")
     if c.section:
-        parts.append(escape(_cut(c.section, MAX_CITATION_PART)))
+        parts.append(escape(shorten(c.section, MAX_CITATION_PART)))
     if c.item_number is not None:
-        parts.append(f"item {c.item_number}" + (f": {escape(_cut(c.item_title, MAX_CITATION_PART))}" if c.item_title else ""))
+        parts.append(f"item {c.item_number}" + (f": {escape(shorten(c.item_title, MAX_CITATION_PART))}" if c.item_title else ""))
     elif c.item_title:
-        parts.append(escape(_cut(c.item_title, MAX_CITATION_PART)))
+        parts.append(escape(shorten(c.item_title, MAX_CITATION_PART)))
     parts.append(f"¶{c.paragraph}")
     parts.append(f"similarity {similarity(hit):.2f}")
     return " · ".join(parts)
 
 
 # -- messages -----------------------------------------------------------------------------------
-def _section(text: str, verbatim: bool = False) -> dict:
+def section_block(text: str, verbatim: bool = False) -> dict:
+    """A Block Kit section with mrkdwn text (``verbatim``: Slack does not auto-link it); the caller keeps it ≤ 3,000 chars."""
     return {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": verbatim}}
 
 
-def _context(*texts: str) -> dict:
+def context_block(*texts: str) -> dict:
+    """A Block Kit context block of mrkdwn elements, at most MAX_CONTEXT_ELEMENTS of them."""
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": t} for t in texts[:MAX_CONTEXT_ELEMENTS]]}
 
 
@@ -260,11 +263,11 @@ def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more
         A :class:`Message` within every Slack limit whatever the passage lengths: the hits that
         fit (at most 23), each quote cut to its share of :data:`MAX_MESSAGE_CHARS`.
     """
-    q = escape(_cut(answer.query, MAX_ECHO_CHARS))
+    q = escape(shorten(answer.query, MAX_ECHO_CHARS))
     hits = list(answer.hits)
     if not hits:
         headline = f"I found no passage in the bulletins for “{q}”."
-        return Message(_plain(headline), [_section(headline), _context(escape(USAGE.splitlines()[0]))])
+        return Message(_plain(headline), [section_block(headline), context_block(escape(USAGE.splitlines()[0]))])
     if answer.answered:
         headline = (f"*More passages* for “{q}”" if offset else f"*Passages that answer* “{q}”") + " (verbatim quotes):"
     else:
@@ -274,10 +277,10 @@ def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more
     footer = ["Verbatim quotes from the bulletins · similarity: cosine between question and passage, −1 to 1"]
     filters = getattr(answer, "filters", None) or {}
     if filters:
-        footer.append("Filters: " + escape(_cut(" ".join(f"{k}:{v}" for k, v in sorted(filters.items())), 500)))
+        footer.append("Filters: " + escape(shorten(" ".join(f"{k}:{v}" for k, v in sorted(filters.items())), 500)))
     if shared_by:
         footer.insert(0, f"Shared by <@{escape(shared_by)}>")
-    tail.append(_context(*footer))
+    tail.append(context_block(*footer))
     buttons = []
     if answer_id is not None:
         buttons += [_button("👍 Helpful", ACTION_UP, str(answer_id)),
@@ -289,8 +292,8 @@ def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more
     if buttons:
         tail.append({"type": "actions", "elements": buttons})
 
-    head = [_section(headline)]
-    citations = [_context(citation_line(h)) for h in hits]
+    head = [section_block(headline)]
+    citations = [context_block(citation_line(h)) for h in hits]
     fixed = message_chars(head) + message_chars(tail)
     room = MAX_MESSAGE_CHARS - fixed
     max_hits = (MAX_BLOCKS - len(head) - len(tail)) // 2
@@ -304,7 +307,7 @@ def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more
     body: list[dict] = []
     for hit, budget, cite in zip(hits, budgets, citations):
         c = hit.citation
-        body.append(_section(quote(hit.text, budget, hit.highlight, c.url, c.source_file), verbatim=True))
+        body.append(section_block(quote(hit.text, budget, hit.highlight, c.url, c.source_file), verbatim=True))
         body.append(cite)
     blocks = head + body + tail
     return Message(fallback_text(answer, hits, offset), blocks, tuple(i for h in hits for i in passage_ids(h)))
@@ -317,7 +320,7 @@ def _plain(mrkdwn: str) -> str:
 
 def fallback_text(answer, hits, offset: int = 0) -> str:
     """The plain ``text`` sent beside the blocks: headline and one escaped line per hit, ≤ MAX_FALLBACK_CHARS."""
-    q = escape(_cut(answer.query, MAX_ECHO_CHARS))
+    q = escape(shorten(answer.query, MAX_ECHO_CHARS))
     if answer.answered:
         lines = [f"{'More passages' if offset else 'Passages that answer'} “{q}”:"]
     else:
@@ -325,7 +328,7 @@ def fallback_text(answer, hits, offset: int = 0) -> str:
     for h in hits:
         c = h.citation
         where = ", ".join(p for p in (c.bulletin, c.date, f"item {c.item_number}" if c.item_number is not None else None) if p)
-        line = f"[{h.rank}] “{escape(_cut(h.text, 280))}” — {escape(_cut(where, 300))}"
+        line = f"[{h.rank}] “{escape(shorten(h.text, 280))}” — {escape(shorten(where, 300))}"
         if sum(len(x) + 1 for x in lines) + len(line) > MAX_FALLBACK_CHARS - 2:
             lines.append("…")  # whole lines only: an entity such as &amp; is never cut in half
             break
@@ -336,10 +339,10 @@ def fallback_text(answer, hits, offset: int = 0) -> str:
 def render_usage(note: str | None = None) -> Message:
     """How to ask (for ``/bulletin help``, an empty question, or a bare mention)."""
     text = (escape(note) + "\n\n" if note else "") + USAGE
-    return Message(text, [_section(text)])
+    return Message(text, [section_block(text)])
 
 
 def render_notice(text: str) -> Message:
     """A one-sentence notice (errors, "no more results", feedback thanks); ``text`` is escaped here."""
     safe = escape(text)
-    return Message(safe, [_section(safe)])
+    return Message(safe, [section_block(safe)])

@@ -169,32 +169,32 @@ def _item_blocks(p: Passage, bulletin: BulletinRecord) -> list[dict]:
     """One item: its number and title, its first sentence(s) as a quote, and its citation."""
     c = p.citation
     if c.item_number is not None:
-        head = f"*{c.item_number}. {bk.escape(bk._cut(c.item_title or 'untitled item', bk.MAX_CITATION_PART))}*"
+        head = f"*{c.item_number}. {bk.escape(bk.shorten(c.item_title or 'untitled item', bk.MAX_CITATION_PART))}*"
     else:  # a section without numbered items: its heading (just above) is the item's title
         head = ""
     excerpt = first_sentences(p) or "(no text)"
     body = "\n".join([head] * bool(head) + ["> " + bk.escape(line) for line in excerpt.split("\n")])
-    where = [bk._link(c.url, bk._cut(bulletin.title, bk.MAX_CITATION_PART)), bk.escape(c.date or "date unknown")]
+    where = [bk.mrkdwn_link(c.url, bk.shorten(bulletin.title, bk.MAX_CITATION_PART)), bk.escape(c.date or "date unknown")]
     if c.section:
-        where.append(bk.escape(bk._cut(c.section, bk.MAX_CITATION_PART)))
+        where.append(bk.escape(bk.shorten(c.section, bk.MAX_CITATION_PART)))
     if c.item_number is not None:
         where.append(f"item {c.item_number}")
     where.append(f"¶{c.paragraph}")
     where.append(bk.escape(f"{c.source_file}, chars {c.char_start}–{c.char_end}"))
-    return [bk._section(body, verbatim=True), bk._context(" · ".join(where))]
+    return [bk.section_block(body, verbatim=True), bk.context_block(" · ".join(where))]
 
 
 def _bulletin_block(b: BulletinRecord, items: int, continued: bool = False) -> dict:
-    title = bk._link(b.url, bk._cut(b.title, bk.MAX_CITATION_PART))
-    facts = [bk.escape(bk._cut(b.publisher, bk.MAX_CITATION_PART))] if b.publisher else []
+    title = bk.mrkdwn_link(b.url, bk.shorten(b.title, bk.MAX_CITATION_PART))
+    facts = [bk.escape(bk.shorten(b.publisher, bk.MAX_CITATION_PART))] if b.publisher else []
     facts.append(bk.escape(b.date) if b.date else "date unknown")
     facts.append(f"{items} new item{'s' if items != 1 else ''}")
-    return bk._section(f":newspaper: *{title}*" + (" _(continued)_" if continued else "") + "\n" + " · ".join(facts))
+    return bk.section_block(f":newspaper: *{title}*" + (" _(continued)_" if continued else "") + "\n" + " · ".join(facts))
 
 
 def _section_block(name: str | None, continued: bool = False) -> dict:
-    label = bk.escape(bk._cut(name, bk.MAX_CITATION_PART)) if name else "Other items"
-    return bk._context(f"*{label}*" + (" _(continued)_" if continued else ""))
+    label = bk.escape(bk.shorten(name, bk.MAX_CITATION_PART)) if name else "Other items"
+    return bk.context_block(f"*{label}*" + (" _(continued)_" if continued else ""))
 
 
 def _fits(blocks: list[dict], extra: list[dict]) -> bool:
@@ -236,7 +236,7 @@ def _header(day: Date | str, count: int, bulletins: int, since: datetime | None,
         summary += f" since {local:%Y-%m-%d %H:%M} {local.tzname() or ''}".rstrip()
     fallback = f"{title}: {summary}"
     blocks = [{"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}},
-              bk._context(summary + " · first sentences quoted verbatim from the bulletins")]
+              bk.context_block(summary + " · first sentences quoted verbatim from the bulletins")]
     return fallback, blocks
 
 
@@ -244,7 +244,7 @@ def _overview(bulletins: Sequence[NewBulletin]) -> dict:
     lines, shown = [], 0
     for nb in bulletins:
         b = nb.bulletin
-        line = (f"• {bk._link(b.url, bk._cut(b.title, bk.MAX_CITATION_PART))} · "
+        line = (f"• {bk.mrkdwn_link(b.url, bk.shorten(b.title, bk.MAX_CITATION_PART))} · "
                 f"{bk.escape(b.date) if b.date else 'date unknown'} · {len(nb.items)} item{'s' if len(nb.items) != 1 else ''}")
         if sum(len(x) + 1 for x in lines) + len(line) > MAX_OVERVIEW_CHARS:
             break
@@ -253,7 +253,7 @@ def _overview(bulletins: Sequence[NewBulletin]) -> dict:
     if shown < len(bulletins):
         lines.append(f"…and {len(bulletins) - shown} more bulletins")
     lines.append(":thread: The items are in the thread.")
-    return bk._section("\n".join(lines))
+    return bk.section_block("\n".join(lines))
 
 
 def build_digest(bulletins: Sequence[NewBulletin], *, day: Date | str, since: datetime | None = None,
