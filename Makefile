@@ -1,6 +1,9 @@
 # The two commands a new user needs:  make demo  (set up, ingest corpus/, answer three questions)
 #                                     make test  (set up, run the test suite)
 PYTHON ?= python3
+# Extra pip arguments for torch. Here its CPU wheel lies on the machine's disk; elsewhere, to avoid
+# PyPI's CUDA build:  make demo TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+TORCH_PIP_ARGS ?=
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
@@ -11,7 +14,7 @@ STAMP  := $(VENV)/.installed-stamp
 # unpinned install (or one pulled in by sentence-transformers) fetches a multi-GB CUDA build.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0 $(TORCH_PIP_ARGS)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
