@@ -36,7 +36,9 @@ from pathlib import Path
 from .errors import BulletinParseError
 
 #: File name endings read as bulletins by :func:`find_bulletin_files`.
-BULLETIN_SUFFIXES = (".txt", ".md", ".markdown")
+BULLETIN_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+#: Endings read as HTML (their visible text is extracted first, see :mod:`retrieval.html`).
+HTML_SUFFIXES = (".html", ".htm")
 #: Sidecar metadata file: ``<bulletin stem>.meta.toml`` beside the bulletin.
 METADATA_SUFFIX = ".meta.toml"
 #: Metadata keys a sidecar or front matter may set.
@@ -452,6 +454,10 @@ def decode_bulletin_bytes(data: bytes, file: str) -> str:
 def read_bulletin(path: str | Path) -> Bulletin:
     """Read and parse one bulletin file with its sidecar metadata.
 
+    An ``.html``/``.htm`` file is first turned into text (:func:`retrieval.html.html_to_text`); its
+    ``<title>`` and ``<meta>`` date/URL/publisher fill in what the sidecar does not give, and
+    citation offsets then index the extracted text.
+
     Raises:
         BulletinParseError: unreadable, empty, binary, non-UTF-8 or unparseable file, or bad metadata.
     """
@@ -464,6 +470,13 @@ def read_bulletin(path: str | Path) -> Bulletin:
         raise BulletinParseError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
     text = decode_bulletin_bytes(data, str(path))
     metadata = read_metadata(path)
+    if path.suffix.lower() in HTML_SUFFIXES:
+        from .html import html_to_text
+
+        text, page_meta = html_to_text(text)
+        if not text.strip():
+            raise BulletinParseError(str(path), "the HTML page has no visible text")
+        metadata = {**page_meta, **metadata}
     try:
         bulletin = parse_bulletin(text, path.name, metadata)
     except BulletinParseError as exc:
