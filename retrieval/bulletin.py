@@ -4,7 +4,8 @@
 into a :class:`Bulletin`. ``read_bulletin(path)`` reads a file and its metadata and parses it,
 raising :class:`~retrieval.errors.BulletinParseError` (with file and line) on bad input.
 
-The parser works on *blocks*: runs of non-blank lines separated by blank lines. Every paragraph it
+The parser works on *blocks*: runs of non-blank lines separated by blank lines (a markdown heading
+or top-level bullet also starts a block, since markdown lists rarely leave blank lines). Every paragraph it
 returns is a verbatim slice of the source, ``source_text[char_start:char_end] == text``. How blocks
 are classified (each rule was written against a real bulletin shape, see ``docs/corpus-sources.md``):
 
@@ -153,6 +154,27 @@ class _Block:
     body: bool = False  # numbered line that carries its own body text
 
 
+_MD_BREAK = re.compile(r"^(?:#{1,6}\s|[-*+]\s)", re.MULTILINE)
+
+
+def _split_markdown_block(text: str, start: int, end: int, line: int) -> list[tuple[str, int, int, int]]:
+    """Split a block at every markdown heading or top-level bullet that starts one of its lines.
+
+    Markdown lists usually have no blank line between their items, nor a heading and the list
+    below it; each such line starts a block of its own. Indented (nested) bullets stay attached.
+    """
+    cuts = [m.start() for m in _MD_BREAK.finditer(text) if m.start() > 0]
+    if not cuts or not _MD_BREAK.match(text):  # only blocks that are markdown from their first line
+        return [(text, start, end, line)]
+    pieces, prev = [], 0
+    for cut in cuts + [len(text)]:
+        piece = text[prev:cut].rstrip()
+        if piece.strip():
+            pieces.append((piece, start + prev, start + prev + len(piece), line + text.count("\n", 0, prev)))
+        prev = cut
+    return pieces
+
+
 def _blocks(text: str, offset: int) -> list[tuple[str, int, int, int]]:
     """Split text[offset:] into (block text, start, end, line) with leading/trailing space trimmed."""
     out = []
@@ -292,7 +314,7 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None) ->
         raise BulletinParseError(source_file, exc.reason, exc.line) from None
     body_offset += bom
     meta = _validate_metadata({**front, **(metadata or {})}, source_file)
-    raw_blocks = _blocks(text, body_offset)
+    raw_blocks = [piece for b in _blocks(text, body_offset) for piece in _split_markdown_block(*b)]
     if not raw_blocks:
         raise BulletinParseError(source_file, "no text found (the file is empty or only whitespace)")
     blocks = [_classify(*b) for b in raw_blocks]

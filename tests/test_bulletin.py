@@ -206,3 +206,15 @@ def test_non_text_metadata_value_is_rejected(tmp_path: Path):
 def test_yaml_front_matter_with_a_list_is_accepted():
     b = parse_bulletin("---\ntitle: T\ntags:\n  - a\n- b\n---\nBody text.\n", "f.md")
     assert b.title == "T"
+
+
+def test_markdown_lists_without_blank_lines_split_into_items():
+    text = ("# Digest\n## Enforcement\n- **Gecko Rule** (https://x.org): fined EUR 5k.\n  - nested detail\n"
+            "- **Iguana Act**: adopted.\n## Guidance\n- **Skink guide** published.\n")
+    b = parse_bulletin(text, "d.md")
+    assert [s.title for s in b.sections] == ["Enforcement", "Guidance"]
+    items = b.sections[0].items
+    assert [i.title for i in items] == ["Gecko Rule", "Iguana Act"]
+    assert items[0].paragraphs[0].text == "- **Gecko Rule** (https://x.org): fined EUR 5k.\n  - nested detail"
+    for _, _, p in b.paragraphs():
+        assert text[p.char_start:p.char_end] == p.text
