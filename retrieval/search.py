@@ -253,30 +253,55 @@ class Searcher:
         self.encoder = encoder
         self.calibration = calibration or calibration_for(encoder.name)
         self._loaded: _Loaded | None = None
-        self._lock = threading.Lock()
+        self._failed: str | None = None  # a generation that failed its checks: not retried
+        self._lock = threading.Lock()  # guards the query-vector cache
+        self._load_lock = threading.Lock()  # one generation load at a time
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
     # -- the index in force ---------------------------------------------------------------
     def _current(self) -> _Loaded:
-        name = current_generation(self.data_dir)
-        with self._lock:
-            if self._loaded is not None and (name is None or name == self._loaded.index.generation):
-                return self._loaded
-            if name is None:
-                raise IndexNotFoundError(str(self.data_dir))
+        """The generation in force, loading a newer one when ``CURRENT`` moved.
+
+        While one thread loads a new generation (BM25 is built then: seconds at 100k passages),
+        the others keep answering from the generation already loaded. A generation that fails its
+        checks is not retried until ``CURRENT`` names another one.
+        """
+        loaded = self._loaded
+        try:
+            name = current_generation(self.data_dir)
+        except IndexMismatchError:
+            if loaded is None:
+                raise
+            log.exception("CURRENT is unreadable; still serving %s", loaded.index.generation)
+            return loaded
+        if loaded is not None and (name is None or name in (loaded.index.generation, self._failed)):
+            return loaded
+        if name is None:
+            raise IndexNotFoundError(str(self.data_dir))
+        if loaded is not None and not self._load_lock.acquire(blocking=False):
+            return loaded  # another thread is loading the new generation
+        if loaded is None:
+            self._load_lock.acquire()
+        try:
+            loaded = self._loaded
+            if loaded is not None and name in (loaded.index.generation, self._failed):
+                return loaded
             try:
                 fresh = _Loaded(PassageIndex.load(self.data_dir, model=self.encoder.name, generation=name),
                                 lexical=self.lexical_weight > 0)
             except IndexMismatchError:
-                if self._loaded is None:
+                if loaded is None:
                     raise
-                log.exception("index generation %s failed its checks; still serving %s", name, self._loaded.index.generation)
-                return self._loaded
-            old, self._loaded = self._loaded, fresh
-            if old is not None:
-                log.info("switched from index generation %s to %s", old.index.generation, fresh.index.generation)
+                self._failed = name
+                log.exception("index generation %s failed its checks; still serving %s", name, loaded.index.generation)
+                return loaded
+            self._loaded = fresh
+            if loaded is not None:
+                log.info("switched from index generation %s to %s", loaded.index.generation, fresh.index.generation)
             return fresh
+        finally:
+            self._load_lock.release()
 
     @property
     def index(self) -> PassageIndex:

@@ -195,3 +195,26 @@ def test_fit_separates_a_clear_case():
     assert not cal.answered(cal.confidence(0.02, 0.2)) and cal.answered(cal.confidence(0.3, 0.8))
     with pytest.raises(ValueError, match="both answerable and unanswerable"):
         fit([(0.1, 0.1, True)])
+
+
+def test_broken_new_generation_is_not_served_and_not_retried(indexed: Path, corpus_copy: Path, encoder, monkeypatch):
+    import retrieval.index as index_mod
+    from retrieval.index import current_generation
+
+    s = Searcher(indexed, encoder)
+    before = s.index.generation
+    (corpus_copy / "new.txt").write_text("New\n\nA paragraph about quokkas.\n")
+    ingest([corpus_copy], indexed, encoder)
+    gen = indexed / "generations" / current_generation(indexed)
+    (gen / "index.faiss").write_bytes(b"garbage")
+    loads = []
+    real_load = index_mod.PassageIndex.load.__func__
+
+    def counting_load(cls, *a, **k):
+        loads.append(1)
+        return real_load(cls, *a, **k)
+
+    monkeypatch.setattr(index_mod.PassageIndex, "load", classmethod(counting_load))
+    assert s.search("quokkas", top_k=1).hits[0].citation.source_file != "new.txt"
+    assert s.search("quokkas", top_k=1) and s.index.generation == before
+    assert len(loads) == 1
