@@ -359,7 +359,7 @@ class Searcher:
         sig = signals(items, text, loaded) if items else None
         confidence = self.calibration.confidence(*sig) if sig else None
         hits = self._make_hits(loaded, text, qvec, items[offset:offset + top_k], offset)
-        best_cosine = items[0].cosines[items[0].rows.index(items[0].best_row)] if items else None
+        best_cosine = items[0].best_cosine if items else None
         answered = bool(hits) and self.calibration.answered(confidence, best_cosine)
         return Answer(text, hits, answered=answered, filters=merged, confidence=confidence, signals=sig)
 
@@ -392,9 +392,8 @@ class Searcher:
             it = by_item.setdefault(key, _RankedItem(key))
             it.rows.append(row)
             it.scores.append(float(f))
-            it.cosines.append(float(c))
             if f > it.score:
-                it.score, it.best_row, it.best_vec = float(f), row, vec
+                it.score, it.best_row, it.best_vec, it.best_cosine = float(f), row, vec, float(c)
         ranked = sorted(by_item.values(), key=lambda it: -it.score)
         out: list[_RankedItem] = []
         seen_texts: set[str] = set()
@@ -413,7 +412,7 @@ class Searcher:
         spans = [self._span(loaded, it) for it in items]
         best = self._best_sentences(loaded, text, spans)
         for i, (it, (passage, member_ids), hl) in enumerate(zip(items, spans, best)):
-            hits.append(Hit(passage, it.score, offset + i + 1, hl, it.cosines[it.rows.index(it.best_row)], member_ids))
+            hits.append(Hit(passage, it.score, offset + i + 1, hl, it.best_cosine, member_ids))
         return hits
 
     def _span(self, loaded: _Loaded, it: "_RankedItem") -> tuple[Passage, tuple[int, ...]]:
@@ -463,7 +462,7 @@ class _RankedItem:
     key: tuple
     rows: list[int] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
-    cosines: list[float] = field(default_factory=list)
     score: float = -math.inf
     best_row: int = -1
+    best_cosine: float = -1.0
     best_vec: np.ndarray | None = None
