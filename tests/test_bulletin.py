@@ -117,18 +117,22 @@ def test_front_matter_sets_metadata_and_offsets_stay_in_the_file(tmp_path: Path)
     assert text[p.char_start:p.char_end] == "Intro paragraph here."
 
 
-def test_bad_metadata_date_is_reported_with_the_file(tmp_path: Path):
+def _with_sidecar(tmp_path: Path, toml: str) -> Path:
+    """A one-paragraph bulletin b.txt with the given b.meta.toml beside it."""
     f = tmp_path / "b.txt"
     f.write_text("Title\n\nSome paragraph.\n")
-    (tmp_path / "b.meta.toml").write_text('title = "B"\ndate = "March 2024"\n')
+    (tmp_path / "b.meta.toml").write_text(toml)
+    return f
+
+
+def test_bad_metadata_date_is_reported_with_the_file(tmp_path: Path):
+    f = _with_sidecar(tmp_path, 'title = "B"\ndate = "March 2024"\n')
     with pytest.raises(BulletinParseError, match="YYYY-MM"):
         read_bulletin(f)
 
 
 def test_invalid_sidecar_toml_names_file_and_line(tmp_path: Path):
-    f = tmp_path / "b.txt"
-    f.write_text("Title\n\nSome paragraph.\n")
-    (tmp_path / "b.meta.toml").write_text('title = "B"\ndate = \n')
+    f = _with_sidecar(tmp_path, 'title = "B"\ndate = \n')
     with pytest.raises(BulletinParseError) as exc:
         read_bulletin(f)
     assert exc.value.file.endswith("b.meta.toml") and exc.value.line == 2
@@ -188,17 +192,13 @@ def test_form_feeds_and_line_separators_do_not_break_parsing(tmp_path: Path):
 
 @pytest.mark.parametrize("date", ["2024-13", "2024-02-30", "24-01", "2024-00"])
 def test_impossible_dates_are_rejected(tmp_path: Path, date: str):
-    f = tmp_path / "b.txt"
-    f.write_text("Title\n\nSome paragraph.\n")
-    (tmp_path / "b.meta.toml").write_text(f'title = "B"\ndate = "{date}"\n')
+    f = _with_sidecar(tmp_path, f'title = "B"\ndate = "{date}"\n')
     with pytest.raises(BulletinParseError, match="real date"):
         read_bulletin(f)
 
 
 def test_non_text_metadata_value_is_rejected(tmp_path: Path):
-    f = tmp_path / "b.txt"
-    f.write_text("Title\n\nSome paragraph.\n")
-    (tmp_path / "b.meta.toml").write_text('title = ["a", "b"]\n')
+    f = _with_sidecar(tmp_path, 'title = ["a", "b"]\n')
     with pytest.raises(BulletinParseError, match="metadata title must be text"):
         read_bulletin(f)
 

@@ -21,6 +21,15 @@ def _gen_path(data_dir: Path) -> Path:
     return data_dir / "generations" / current_generation(data_dir)
 
 
+def _tamper_store(data_dir: Path, sql: str) -> None:
+    """Run sql on the current generation's store and record its new checksum (see _rehash)."""
+    conn = sqlite3.connect(_gen_path(data_dir) / "passages.sqlite")
+    conn.execute(sql)
+    conn.commit()
+    conn.close()
+    _rehash(data_dir)
+
+
 def _rehash(data_dir: Path) -> None:
     """Record the tampered files' checksums, so that the deeper consistency checks are what must catch it."""
     gen = _gen_path(data_dir)
@@ -44,23 +53,13 @@ def test_load_checks_model(indexed: Path):
 
 
 def test_count_mismatch_between_faiss_and_store_is_refused(indexed: Path):
-    store = _gen_path(indexed) / "passages.sqlite"
-    conn = sqlite3.connect(store)
-    conn.execute("DELETE FROM passages WHERE id = (SELECT id FROM passages LIMIT 1)")
-    conn.commit()
-    conn.close()
-    _rehash(indexed)
+    _tamper_store(indexed, "DELETE FROM passages WHERE id = (SELECT id FROM passages LIMIT 1)")
     with pytest.raises(IndexMismatchError, match="store holds"):
         PassageIndex.load(indexed)
 
 
 def test_id_mismatch_is_refused(indexed: Path):
-    store = _gen_path(indexed) / "passages.sqlite"
-    conn = sqlite3.connect(store)
-    conn.execute("UPDATE passages SET id = 12345 WHERE id = (SELECT id FROM passages LIMIT 1)")
-    conn.commit()
-    conn.close()
-    _rehash(indexed)
+    _tamper_store(indexed, "UPDATE passages SET id = 12345 WHERE id = (SELECT id FROM passages LIMIT 1)")
     with pytest.raises(IndexMismatchError, match="passage ids differ"):
         PassageIndex.load(indexed)
 
@@ -87,11 +86,7 @@ def test_flipped_bytes_in_a_generation_file_are_detected(indexed: Path):
 
 
 def test_orphan_passages_are_refused(indexed: Path):
-    conn = sqlite3.connect(_gen_path(indexed) / "passages.sqlite")
-    conn.execute("DELETE FROM bulletins WHERE source_file = (SELECT source_file FROM bulletins LIMIT 1)")
-    conn.commit()
-    conn.close()
-    _rehash(indexed)
+    _tamper_store(indexed, "DELETE FROM bulletins WHERE source_file = (SELECT source_file FROM bulletins LIMIT 1)")
     with pytest.raises(IndexMismatchError, match="belong to no bulletin"):
         PassageIndex.load(indexed)
 
