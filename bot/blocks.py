@@ -268,8 +268,17 @@ def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more
     if not hits:
         headline = f"I found no passage in the bulletins for “{q}”."
         return Message(_plain(headline), [section_block(headline), context_block(escape(USAGE.splitlines()[0]))])
+    tier = getattr(answer, "tier", "answers" if answer.answered else "related")
+    if tier == "nothing" and not offset:
+        headline = f"Nothing in the bulletins is about “{q}”."
+        return Message(_plain(headline), [section_block(headline), context_block(escape(USAGE.splitlines()[0]))])
     if answer.answered:
         headline = (f"*More passages* for “{q}”" if offset else f"*Passages that answer* “{q}”") + " (verbatim quotes):"
+    elif getattr(answer, "missing", None):
+        what = escape(shorten(answer.missing, MAX_ECHO_CHARS))
+        verb = "mentions" if answer.missing.startswith("“") else "states"
+        headline = (f":warning: *No passage {verb} {what}* asked in “{q}”. The nearest items are below; "
+                    "they do *not* answer the question.")
     else:
         headline = (f":warning: *No confident answer* to “{q}”. The nearest items are below; "
                     "they do *not* answer the question.")
@@ -323,6 +332,9 @@ def fallback_text(answer, hits, offset: int = 0) -> str:
     q = escape(shorten(answer.query, MAX_ECHO_CHARS))
     if answer.answered:
         lines = [f"{'More passages' if offset else 'Passages that answer'} “{q}”:"]
+    elif getattr(answer, "missing", None):
+        lines = [f"No passage states {escape(shorten(answer.missing, MAX_ECHO_CHARS))} asked in “{q}”; "
+                 "the nearest items (not answering):"]
     else:
         lines = [f"No confident answer to “{q}”; the nearest items (not answering):"]
     for h in hits:

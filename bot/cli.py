@@ -145,11 +145,11 @@ def format_answer(answer) -> str:
     if not answer.hits:
         lines.append("No passage found.")
         return "\n".join(lines)
-    if not answer.answered:
-        lines += ["No confident answer. The nearest items (they do not answer the question):", ""]
+    lines += [answer.headline() + ":", ""]
     for hit in answer.hits:
         c = hit.citation
-        lines.append(f"[{hit.rank}] score {hit.score:.3f}")
+        mark = "" if hit.answers is None else ("  (answers)" if hit.answers and answer.answered else "  (related)")
+        lines.append(f"[{hit.rank}] score {hit.score:.3f}{mark}")
         quote = textwrap.fill(" ".join(hit.text.split()), width=96, initial_indent="    “", subsequent_indent="     ")
         lines.append(quote + "”")
         if hit.best_sentence and hit.best_sentence != hit.text:

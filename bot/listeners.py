@@ -52,8 +52,8 @@ class AnswerLog:
     The fields also go to the record as ``extra`` (keys of their own with ``LOG_FORMAT=json``):
     ``surface`` (mention, dm, thread, command), ``channel``, ``latency_ms`` (int, milliseconds from the
     listener taking the question to the answer posted: queueing, search and Web API calls), ``hits``
-    (passages shown), ``outcome`` ("answered", or "abstained": no confident answer), and ``question``
-    only when asked to.
+    (passages shown), ``outcome`` ("answered", or "abstained": no confident answer), ``tier`` (the
+    reply tier: "answers", "related" or "nothing"), and ``question`` only when asked to.
     """
 
     surface: str
@@ -62,16 +62,17 @@ class AnswerLog:
     started: float = dataclasses.field(default_factory=time.perf_counter)
     hits: int = 0
     answered: bool = False
+    tier: str = "nothing"
 
     def emit(self, with_question: bool = False) -> None:
         """Log the line (with the question text only when ``with_question``)."""
         fields = {"event": "answer", "surface": self.surface, "channel": self.channel,
                   "latency_ms": round((time.perf_counter() - self.started) * 1000), "hits": self.hits,
-                  "outcome": "answered" if self.answered else "abstained"}
+                  "outcome": "answered" if self.answered else "abstained", "tier": self.tier}
         if with_question:
             fields["question"] = self.query
-        log.info("answer surface=%s channel=%s latency_ms=%d hits=%d outcome=%s%s", fields["surface"],
-                 fields["channel"], fields["latency_ms"], fields["hits"], fields["outcome"],
+        log.info("answer surface=%s channel=%s latency_ms=%d hits=%d outcome=%s tier=%s%s", fields["surface"],
+                 fields["channel"], fields["latency_ms"], fields["hits"], fields["outcome"], fields["tier"],
                  f" question={json.dumps(self.query, ensure_ascii=False)}" if with_question else "", extra=fields)
 
 
@@ -336,7 +337,7 @@ class Responder:
         answer = self.searcher.search(query, top_k=want)
         page = answer.hits[offset: offset + self.top_k]
         if trace is not None:
-            trace.hits, trace.answered = len(page), bool(answer.answered)
+            trace.hits, trace.answered, trace.tier = len(page), bool(answer.answered), answer.tier
         if offset and not page:
             return None
         more = len(answer.hits) > offset + self.top_k and offset + self.top_k < MAX_TOP_K

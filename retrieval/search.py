@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .answerability import CaseProfile, Verdict, analyse, judge
 from .bulletin import is_iso_date, normalise_space
 from .calibration import Calibration, calibration_for, signals
 from .chunking import Citation, Passage, _sentence_spans
@@ -63,6 +64,9 @@ SPAN_MAX_CHARS = 2000
 #: Two hits whose best passages have a cosine above this are near-duplicates.
 NEAR_DUPLICATE_COSINE = 0.97
 
+#: The three honest reply tiers, from most to least: see :class:`Answer`.
+TIERS = ("answers", "related", "nothing")
+
 FILTER_KEYS = ("section", "since", "until", "bulletin", "publisher")
 _FILTER_RE = re.compile(r'(?<!\S)(section|since|until|bulletin|publisher):("([^"]*)"|\'([^\']*)\'|\S+)', re.IGNORECASE)
 
@@ -79,6 +83,10 @@ class Hit:
         highlight: (start, end) span within ``text`` of the sentence that best answers the query.
         cosine: cosine similarity in [-1, 1] between the query and the best passage.
         passage_ids: ids of every indexed passage inside the quoted span, in reading order.
+        answers: True when the item states what the question asks (the asked slot is filled and
+            the question's named things are in it: :mod:`retrieval.answerability`); False when it
+            is only related; None when not judged.
+        missing: when ``answers`` is False, the asked thing the item does not state.
     """
 
     passage: Passage
@@ -87,6 +95,8 @@ class Hit:
     highlight: tuple[int, int] | None = None
     cosine: float | None = None
     passage_ids: tuple[int, ...] = ()
+    answers: bool | None = None
+    missing: str | None = None
 
     @property
     def text(self) -> str:
@@ -110,6 +120,8 @@ class Hit:
             out["cosine"] = round(self.cosine, 4)
         if self.highlight:
             out["best_sentence"] = self.best_sentence
+        if self.answers is not None:
+            out["answers"] = self.answers
         return out
 
 
@@ -121,10 +133,15 @@ class Answer:
         query: the query searched, filters removed (Slack markup already removed by the caller).
         hits: best first. When ``answered`` is False they are the nearest items, to be shown
             labelled as not answering the query.
-        answered: False means "no confident answer".
+        answered: True only in the "answers" tier.
         filters: the filters in force (keys of FILTER_KEYS), to be shown back with the answer.
         confidence: the calibrated confidence value the decision was taken on (see Calibration).
         signals: (margin, coverage) of the first item, the inputs of that decision.
+        tier: one of TIERS — "answers" (the first quote states what was asked), "related" (on the
+            topic, but no passage states the asked thing: ``missing`` says what) or "nothing"
+            (off-topic: nothing in the bulletins is near). Derived from ``answered`` and the hits
+            when not given.
+        missing: in the "related" tier, the asked thing no passage states ("the amount asked"), or None.
     """
 
     query: str
@@ -133,10 +150,35 @@ class Answer:
     filters: dict = field(default_factory=dict)
     confidence: float | None = None
     signals: tuple[float, float] | None = None
+    tier: str = ""
+    missing: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.tier:
+            self.tier = "answers" if self.answered else ("related" if self.hits else "nothing")
+        if self.tier not in TIERS:
+            raise ValueError(f"tier must be one of {TIERS}, got {self.tier!r}")
+        self.answered = self.tier == "answers"
+
+    def headline(self) -> str:
+        """The tier in one plain sentence, shown above the quotes (CLI, Slack and digest use it alike)."""
+        q = f"“{self.query}”"
+        if self.tier == "answers":
+            return f"Passages that answer {q}"
+        if self.tier == "nothing":
+            return f"Nothing in the bulletins is about {q}" + ("; the nearest passages are far from it" if self.hits else "")
+        if self.missing and self.missing.startswith("“"):
+            return f"No passage mentions {self.missing}; the nearest passages do not answer {q}"
+        if self.missing:
+            return f"No passage states {self.missing}; the nearest passages do not answer {q}"
+        return f"No confident answer to {q}; the nearest passages do not answer it"
 
     def to_dict(self) -> dict:
-        """``{"query", "answered", "hits": [...]}`` (+ ``filters``) as printed by ``ask --json``."""
-        out = {"query": self.query, "answered": self.answered, "hits": [h.to_dict() for h in self.hits]}
+        """``{"query", "answered", "tier", "hits": [...]}`` (+ ``filters``, ``missing``) as printed by ``ask --json``."""
+        out = {"query": self.query, "answered": self.answered, "tier": self.tier,
+               "hits": [h.to_dict() for h in self.hits]}
+        if self.missing:
+            out["missing"] = self.missing
         if self.filters:
             out["filters"] = self.filters
         return out
@@ -191,10 +233,14 @@ class _Loaded:
         self.rows = rows
         self.item_of = [_item_key(r[1], r[2], r[3], r[4]) for r in rows]
         self.members: dict[tuple, list[int]] = {}
+        self.sections: dict[tuple, list[int]] = {}  # (source_file, section) -> rows outside items
         for i, key in enumerate(self.item_of):
             self.members.setdefault(key, []).append(i)
+            if key[2] is None:
+                self.sections.setdefault(key[:2], []).append(i)
         texts = [f"{r[7]}\n{r[8]}" for r in rows] if lexical else []
         self.lexical = LexicalIndex(self.ids if lexical else [], texts)
+        self.casing = CaseProfile(r[8] for r in rows)
         self._texts: dict[str, str] = {}
 
     def source_text(self, source_file: str) -> str:
@@ -356,12 +402,47 @@ class Searcher:
             return Answer(text, [], answered=False, filters=merged)
         qvec = self.embed_query(text)
         items = self._rank_items(loaded, text, qvec, allowed, top_k + offset + 1)
-        sig = signals(items, text, loaded) if items else None
-        confidence = self.calibration.confidence(*sig) if sig else None
-        hits = self._make_hits(loaded, text, qvec, items[offset:offset + top_k], offset)
-        best_cosine = items[0].best_cosine if items else None
-        answered = bool(hits) and self.calibration.answered(confidence, best_cosine)
-        return Answer(text, hits, answered=answered, filters=merged, confidence=confidence, signals=sig)
+        if not items:
+            return Answer(text, [], answered=False, filters=merged, tier="nothing")
+        sig = signals(items, text, loaded)
+        confidence = self.calibration.confidence(*sig)
+        question = analyse(text, loaded.lexical.tokens, loaded.casing)
+        shown = items[offset:offset + top_k]
+        verdicts = [self._judge(loaded, question, it) for it in shown]
+        first = verdicts[0] if offset == 0 and verdicts else self._judge(loaded, question, items[0])
+        hits = self._make_hits(loaded, text, shown, verdicts, offset)
+        best_cosine = items[0].best_cosine
+        if best_cosine < self.calibration.min_cosine:
+            tier = "nothing"
+        elif first.answers and self.calibration.answered(confidence, best_cosine):
+            tier = "answers"
+        else:
+            tier = "related"
+        missing = first.missing if tier == "related" else None
+        return Answer(text, hits, answered=tier == "answers", filters=merged, confidence=confidence, signals=sig,
+                      tier=tier, missing=missing)
+
+    def _judge(self, loaded: _Loaded, question, it: "_RankedItem") -> Verdict:
+        """The item's verdict (see :func:`retrieval.answerability.judge`), its filler row noted on it."""
+        rows = loaded.members[it.key]
+        scope = ""
+        if it.key[2] is None:  # a paragraph outside any item: its section tells what it is about
+            section = loaded.sections.get(it.key[:2], [])
+            scope = "\n".join(loaded.rows[r][8] for r in section if r not in rows)
+        # fillers are looked for first in the passages that fit in one quote with the best one, best-scoring first
+        score_of = dict(zip(it.rows, it.scores))
+        best = loaded.rows[it.best_row]
+
+        def fits(r: int) -> bool:
+            return max(best[6], loaded.rows[r][6]) - min(best[5], loaded.rows[r][5]) <= SPAN_MAX_CHARS
+
+        order = sorted(range(len(rows)), key=lambda j: (not fits(rows[j]), -score_of.get(rows[j], -math.inf)))
+        verdict = judge(question, [loaded.rows[r][8] for r in rows], loaded.rows[rows[0]][7], loaded.lexical.tokens,
+                        scope, order)
+        if verdict.filler is not None:
+            it.filler_row = rows[verdict.filler[0]]
+            it.filler_span = verdict.filler[1:]
+        return verdict
 
     def _rank_items(self, loaded: _Loaded, text: str, qvec: np.ndarray, allowed: np.ndarray | None,
                     n_items: int) -> list["_RankedItem"]:
@@ -407,13 +488,26 @@ class Searcher:
                 break
         return out
 
-    def _make_hits(self, loaded: _Loaded, text: str, qvec: np.ndarray, items: list["_RankedItem"], offset: int) -> list[Hit]:
+    def _make_hits(self, loaded: _Loaded, text: str, items: list["_RankedItem"], verdicts: list[Verdict],
+                   offset: int) -> list[Hit]:
         hits = []
         spans = [self._span(loaded, it) for it in items]
         best = self._best_sentences(loaded, text, spans)
-        for i, (it, (passage, member_ids), hl) in enumerate(zip(items, spans, best)):
-            hits.append(Hit(passage, it.score, offset + i + 1, hl, it.best_cosine, member_ids))
+        for i, (it, (passage, member_ids), hl, v) in enumerate(zip(items, spans, best, verdicts)):
+            if v.answers and it.filler_row is not None:
+                hl = self._filler_sentence(loaded, it, passage) or hl
+            hits.append(Hit(passage, it.score, offset + i + 1, hl, it.best_cosine, member_ids,
+                            answers=v.answers, missing=v.missing))
         return hits
+
+    @staticmethod
+    def _filler_sentence(loaded: _Loaded, it: "_RankedItem", passage: Passage) -> tuple[int, int] | None:
+        """(start, end) within the quote of the sentence holding the item's filler, or None."""
+        row = loaded.rows[it.filler_row]
+        at = row[5] - passage.citation.char_start + it.filler_span[0]
+        if not 0 <= at < len(passage.text):
+            return None
+        return next(((s, e) for s, e in _sentence_spans(passage.text) if s <= at < e), None)
 
     def _span(self, loaded: _Loaded, it: "_RankedItem") -> tuple[Passage, tuple[int, ...]]:
         """The quoted span of an item: its passages within SPAN_MARGIN of the best, contiguous."""
@@ -422,12 +516,18 @@ class Searcher:
         scores = [it.scores[j] for j in order]
         b = rows.index(it.best_row)
         lo = hi = b
+        if it.filler_row is not None and it.filler_row in rows:
+            f = rows.index(it.filler_row)
+            if loaded.rows[rows[max(b, f)]][6] - loaded.rows[rows[min(b, f)]][5] <= SPAN_MAX_CHARS:
+                lo, hi = min(b, f), max(b, f)
+            else:  # the passage that states the answer matters more than the one that matched best
+                lo = hi = b = f
         good = [j for j, s in enumerate(scores) if s >= it.score - SPAN_MARGIN]
         for j in sorted(good, key=lambda j: abs(j - b)):
             nlo, nhi = min(lo, j), max(hi, j)
             if loaded.rows[rows[nhi]][6] - loaded.rows[rows[nlo]][5] <= SPAN_MAX_CHARS:
                 lo, hi = nlo, nhi
-        first, last, best = loaded.rows[rows[lo]], loaded.rows[rows[hi]], loaded.rows[it.best_row]
+        first, last, best = loaded.rows[rows[lo]], loaded.rows[rows[hi]], loaded.rows[rows[b]]
         _, source_file, section, item_number, paragraph, start, _, _, _, title, publisher, date, item_title, url = first
         end = last[6]
         source = loaded.source_text(source_file)
@@ -466,3 +566,5 @@ class _RankedItem:
     best_row: int = -1
     best_cosine: float = -1.0
     best_vec: np.ndarray | None = None
+    filler_row: int | None = None
+    filler_span: tuple[int, int] = (0, 0)

@@ -171,7 +171,8 @@ def test_the_text_format_line(caplog):
     from bot.listeners import AnswerLog
 
     with caplog.at_level(logging.INFO, logger="bot.listeners"):
-        AnswerLog("thread", "C1", "a question", hits=3, answered=False).emit(with_question=False)
+        AnswerLog("thread", "C1", "a question", hits=3, answered=False, tier="related").emit(with_question=False)
     record = caplog.records[-1]
     assert record.getMessage().startswith("answer surface=thread channel=C1 latency_ms=")
-    assert record.getMessage().endswith("hits=3 outcome=abstained") and record.outcome == "abstained"
+    assert record.getMessage().endswith("hits=3 outcome=abstained tier=related") and record.outcome == "abstained"
+    assert record.tier == "related"

@@ -47,7 +47,9 @@ class Forced:
         self.searcher, self.answered = searcher, answered
 
     def search(self, query, top_k=5):
-        return dataclasses.replace(self.searcher.search(query, top_k=top_k), answered=self.answered)
+        answer = self.searcher.search(query, top_k=top_k)
+        tier = "answers" if self.answered else "related"
+        return dataclasses.replace(answer, answered=self.answered, tier=tier, missing=None)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,331 @@
+"""Does a quote state what the question asks? Answerability, not topicality.
+
+A hit can be on the question's topic without answering it: "how much did the Dutch DPA fine
+Clearview AI?" finds an item about a Spanish fine. :func:`judge` decides per item, from two checks
+measured on the dev question sets (figures in docs/retrieval.md):
+
+1. **The asked slot is filled** (:mod:`retrieval.slots`): a money question needs an amount in the
+   item, a "when does it take effect" question a date next to words of taking effect, a "how many
+   internet users" question a number in a sentence about users, a "which company" question a
+   company name the question does not already give.
+2. **The question's named things are in the item**: countries and nationalities (with a small
+   alias table: "dutch" → Netherlands), organisations, companies and instruments — words written
+   with a capital in the question, or nearly always capitalised in the corpus (so lower-case
+   "tiktok" counts), and acronyms, which also match their expansion ("PBOC" → "People's Bank of
+   China"). Words with digits are left to the slot check.
+
+:class:`Verdict` says which check failed, so the reply can say "No passage states <the asked thing>".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Sequence
+
+from .slots import ORG_WORDS, Slot, asked_slots, event_window, fillers, question_values
+
+#: Nationality and country words and what they also appear as in bulletins.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "dutch": ("netherlands", "holland"), "irish": ("ireland",), "german": ("germany",), "french": ("france",),
+    "italian": ("italy", "garante"), "spanish": ("spain",), "swiss": ("switzerland", "fdpic"),
+    "belgian": ("belgium",), "danish": ("denmark",), "norwegian": ("norway",), "swedish": ("sweden",),
+    "finnish": ("finland",), "polish": ("poland",), "austrian": ("austria",), "portuguese": ("portugal",),
+    "greek": ("greece",), "czech": ("czechia",), "hungarian": ("hungary",), "romanian": ("romania",),
+    "estonian": ("estonia",), "latvian": ("latvia",), "lithuanian": ("lithuania",), "croatian": ("croatia",),
+    "slovak": ("slovakia",), "slovenian": ("slovenia",), "bulgarian": ("bulgaria",), "cypriot": ("cyprus",),
+    "maltese": ("malta",), "icelandic": ("iceland",), "british": ("uk", "britain", "united kingdom", "england"),
+    "english": ("england", "uk"), "chinese": ("china", "prc"), "japanese": ("japan",), "korean": ("korea",),
+    "indian": ("india",), "australian": ("australia",), "canadian": ("canada",), "american": ("us", "united states"),
+    "brazilian": ("brazil",), "mexican": ("mexico",), "turkish": ("turkey", "türkiye"), "russian": ("russia",),
+    "saudi": ("saudi arabia", "ksa"), "vietnamese": ("vietnam", "viet nam"), "thai": ("thailand",),
+    "singaporean": ("singapore",), "indonesian": ("indonesia",), "malaysian": ("malaysia",),
+    "filipino": ("philippines",), "emirati": ("uae", "united arab emirates"), "israeli": ("israel",),
+    "nz": ("new zealand",), "uk": ("united kingdom", "britain", "british"), "us": ("united states", "u.s"),
+    "usa": ("united states", "us"), "eu": ("european union", "european"), "european": ("eu", "europe"),
+}
+#: Country-code domains: a source link on the regulator's own site says which country an item is about.
+_TLDS = {"netherlands": ".nl/", "germany": ".de/", "france": ".fr/", "italy": ".it/", "spain": ".es/",
+         "ireland": ".ie/", "belgium": ".be/", "denmark": ".dk/", "norway": ".no/", "sweden": ".se/",
+         "finland": ".fi/", "poland": ".pl/", "switzerland": ".ch/", "austria": ".at/", "united kingdom": ".uk/"}
+
+
+def _symmetric(table: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """Aliases both ways ("dutch" → netherlands and netherlands → dutch), with country-code domains."""
+    out: dict[str, set[str]] = {}
+    for word, forms in table.items():
+        for f in forms:
+            out.setdefault(word, set()).add(f)
+            out.setdefault(f, set()).add(word)
+    for word in list(out):
+        for f in list(out[word]) + [word]:
+            if f in _TLDS:
+                out[word].add(_TLDS[f])
+    return {w: tuple(sorted(fs)) for w, fs in out.items()}
+
+
+ALIASES = _symmetric(ALIASES)
+COUNTRIES = frozenset(
+    "netherlands ireland germany france italy spain switzerland belgium denmark norway sweden finland poland austria "
+    "portugal greece czechia hungary romania estonia latvia lithuania croatia slovakia slovenia bulgaria cyprus malta "
+    "iceland luxembourg liechtenstein britain england scotland wales china japan korea india australia canada brazil "
+    "mexico turkey russia vietnam thailand singapore indonesia malaysia philippines israel argentina chile colombia "
+    "peru nigeria kenya egypt bermuda jersey guernsey alabama alaska arizona arkansas california colorado "
+    "connecticut delaware florida georgia hawaii idaho illinois indiana iowa kansas kentucky louisiana maine "
+    "maryland massachusetts michigan minnesota mississippi missouri montana nebraska nevada ohio oklahoma oregon "
+    "pennsylvania tennessee texas utah vermont virginia washington wisconsin wyoming".split())
+_NOT_ENTITIES = frozenset(
+    "i we you they what whats when who which how did does do is are was were the a an of in on for to under "
+    "january february march april may june july august september october november december monday tuesday "
+    "wednesday thursday friday saturday sunday ok pls please art article arts articles sec section sections recital "
+    "para paragraph annex chapter schedule part".split())
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’&-]*[A-Za-z]|[A-Za-z]")
+_CAP_SEQ = re.compile(r"[A-Z][\w&'’.-]*(?:,? (?:of |and |for |the |de |du |von |& )*[A-Z][\w&'’.-]*)*")
+_SMALL = frozenset("of and for the de du von &".split())
+
+
+class CaseProfile:
+    """How often each word is written with a capital in the corpus, away from sentence starts.
+
+    Built once per index generation from the passage texts; :meth:`capitalised` is True for words
+    capitalised at least ``min_share`` of the time over at least ``min_count`` occurrences.
+    """
+
+    def __init__(self, texts: Iterable[str], min_share: float = 0.8, min_count: int = 2):
+        self.min_share, self.min_count = min_share, min_count
+        caps: Counter[str] = Counter()
+        total: Counter[str] = Counter()
+        for text in texts:
+            for m in _WORD.finditer(text):
+                w = m.group(0)
+                before = text[max(0, m.start() - 3):m.start()]
+                if not before.strip() or re.search(r"[.!?:*\n-]\s*$", before):
+                    continue  # a sentence or line start says nothing about the word
+                low = w.lower()
+                total[low] += 1
+                if w[0].isupper():
+                    caps[low] += 1
+        self._share = {w: caps[w] / n for w, n in total.items() if n >= min_count}
+        self.words = frozenset(total)
+
+    def __contains__(self, word: str) -> bool:
+        """True when the corpus has the word (lower-cased) anywhere but at a sentence start."""
+        return word.lower() in self.words
+
+    def capitalised(self, word: str) -> bool:
+        """True when the corpus nearly always writes word (lower-cased) with a capital."""
+        return self._share.get(word.lower(), 0.0) >= self.min_share
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A named thing of the question: ``word`` as asked (lower-cased) and the forms that count as it."""
+
+    word: str
+    forms: tuple[str, ...]
+    acronym: bool = False
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a question asks: its slots, named things, the values it gives and its content words (stemmed)."""
+
+    text: str
+    slots: tuple[Slot, ...]
+    entities: tuple[Entity, ...]
+    given: frozenset[float]
+    terms: frozenset[str]
+    ask_terms: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether an item states what the question asks.
+
+    Attributes:
+        answers: True when every asked slot is filled and every named thing is in the item.
+        missing: the asked thing no passage states ("the amount asked", "“google”"), or None.
+        filler: (passage index, start, end) of the text that fills the first slot, within the
+            item's passage texts as given to :func:`judge`, or None.
+    """
+
+    answers: bool
+    missing: str | None = None
+    filler: tuple[int, int, int] | None = None
+
+
+def analyse(question: str, tokenize: Callable[[str], list[str]], casing: CaseProfile) -> Question:
+    """Read a question's slots, named things, given values and content terms (see module doc)."""
+    slots = tuple(asked_slots(question))
+    entities: list[Entity] = []
+    seen: set[str] = set()
+    for i, m in enumerate(_WORD.finditer(question)):
+        w = m.group(0).strip("'’")
+        low = w.lower().removesuffix("'s").removesuffix("’s")
+        if low in seen or low in _NOT_ENTITIES or len(low) < 2:
+            continue
+        acronym = w.isupper() and len(w) >= 2
+        if acronym and low not in casing and low not in ALIASES:
+            continue  # an acronym the bulletins never use may be spelled out there ("CNNIC"): cannot be checked
+        written_cap = w[0].isupper() and i > 0 and not question[max(0, m.start() - 2):m.start()].strip(" ") in ("-", ":")
+        if low in ALIASES or low in COUNTRIES or acronym or written_cap or casing.capitalised(low):
+            seen.add(low)
+            entities.append(Entity(low, (low, *ALIASES.get(low, ())), acronym))
+    # "australia 2024 breaches - what percentage came from…": the part after the topic is what is asked
+    ask = re.split(r"\s[-–—:]\s", question)[-1]
+    return Question(question, slots, tuple(entities), frozenset(question_values(question)), frozenset(tokenize(question)),
+                    frozenset(tokenize(ask)))
+
+
+def _has_form(form: str, words: set[str], text_lower: str) -> bool:
+    if " " in form or "." in form:
+        return form in text_lower
+    if form in words:
+        return True
+    return len(form) >= 4 and any(w.startswith(form) or (len(w) >= 4 and form.startswith(w) and len(form) - len(w) <= 2)
+                                  for w in words)
+
+
+def _acronym_in(acronym: str, text: str) -> bool:
+    """True when a run of words in text has acronym's letters as initials (small words optional)."""
+    target = acronym.lower()
+    words = re.findall(r"[A-Za-z][\w'’-]*", text)
+    initials = [w[0].lower() for w in words]
+    small = [w.lower() in _SMALL for w in words]
+    n = len(words)
+    for start in range(n):
+        if initials[start] != target[0] or small[start]:
+            continue
+        j, k = start, 0
+        while j < n and k < len(target):
+            if initials[j] == target[k]:
+                j, k = j + 1, k + 1
+            elif small[j]:
+                j += 1
+            else:
+                break
+        if k == len(target):
+            return True
+    return False
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    from .chunking import _sentence_spans
+    return _sentence_spans(text)
+
+
+def judge(question: Question, texts: Sequence[str], context: str, tokenize: Callable[[str], list[str]],
+          scope: str = "", order: Sequence[int] | None = None) -> Verdict:
+    """Decide whether an item (its passage texts, in reading order, and its headings) answers question.
+
+    Args:
+        question: from :func:`analyse`.
+        texts: the verbatim texts of the item's passages, in reading order.
+        context: the item's headings (bulletin title, section, item title), searched for named things.
+        tokenize: the lexical tokenizer (lower-case, stop words out, stemmed).
+        scope: more text searched for named things only — for a paragraph outside any item, the
+            rest of its section ("The Norwegian data protection authority…" above a list).
+        order: the passage indices in the order to look for fillers (best-matching first);
+            default reading order. The first filler found is the one quoted.
+    """
+    whole = context + "\n" + "\n".join(texts) + "\n" + scope
+    lower = whole.lower()
+    words = set(re.findall(r"[a-z][\w'’&-]*", lower)) | {w.removesuffix("'s").removesuffix("’s") for w in
+                                                         re.findall(r"[a-z][\w'’&-]*", lower)}
+    for e in question.entities:
+        if any(_has_form(f, words, lower) for f in e.forms):
+            continue
+        if e.acronym and _acronym_in(e.word, whole):
+            continue
+        return Verdict(False, f"“{e.word}”")
+    first_filler = None
+    for slot in question.slots:
+        found = _find_filler(slot, question, texts, tokenize, order)
+        if found is None:
+            return Verdict(False, slot.label)
+        first_filler = first_filler or found
+    return Verdict(True, None, first_filler)
+
+
+def _find_filler(slot: Slot, question: Question, texts: Sequence[str], tokenize: Callable[[str], list[str]],
+                 order: Sequence[int] | None = None) -> tuple[int, int, int] | None:
+    """(passage index, start, end) of the first text filling slot, or None."""
+    window = event_window(slot)
+    head_terms = set(tokenize(slot.head)) if slot.head else set()
+    # a share is asked of what the question says after its topic; a name, of anything it says
+    content = (question.ask_terms if slot.kind == "percent" else question.terms) - _SLOT_WORDS(tokenize)
+    for p in (order if order is not None else range(len(texts))):
+        text = texts[p]
+        if slot.kind in ("person", "company", "org"):
+            for s, e in _name_fillers(slot.kind, question, text, tokenize):
+                sentence = next((text[a:b] for a, b in _sentences(text) if a <= s < b), text)
+                if head_terms and not _shares(head_terms, set(tokenize(sentence))):
+                    continue
+                if content and not _shares(content, set(tokenize(sentence))):
+                    continue
+                return (p, s, e)
+            continue
+        spans = fillers(slot, text, question.given)
+        if not spans:
+            continue
+        for s, e in spans:
+            sent = next(((a, b) for a, b in _sentences(text) if a <= s < b), (0, len(text)))
+            sentence = text[sent[0]:sent[1]]
+            if window is not None and not window.search(text[max(sent[0], s - 60):s]):
+                continue
+            if slot.kind == "count" and head_terms and not _shares(head_terms, set(tokenize(_words_after(text, e, 4)))):
+                continue
+            if slot.kind == "percent" and content and not _shares(content, set(tokenize(sentence))):
+                continue
+            return (p, s, e)
+    return None
+
+
+def _shares(wanted: set[str], have: set[str]) -> bool:
+    """True when a wanted stem is in have, allowing one to be a prefix of the other (admin / administr, app / applic)."""
+    return any(w in have or any(len(w) >= 3 and len(h) >= 3 and (h.startswith(w) or w.startswith(h)) for h in have)
+               for w in wanted)
+
+
+_SLOT_CACHE: dict[int, frozenset[str]] = {}
+
+
+def _SLOT_WORDS(tokenize: Callable[[str], list[str]]) -> frozenset[str]:
+    """Stems of the words that ask for a slot, which say nothing of what the answer is about."""
+    key = id(tokenize)
+    if key not in _SLOT_CACHE:
+        _SLOT_CACHE[key] = frozenset(tokenize(
+            "how much many percentage share proportion when date fine fines penalty penalties amount deadline name "
+            "company companies who which what actual real exact full specific"))
+    return _SLOT_CACHE[key]
+
+
+def _words_after(text: str, end: int, n: int) -> str:
+    """The n words of text after offset end."""
+    return " ".join(text[end:end + 200].split()[:n])
+
+
+def _name_fillers(kind: str, question: Question, text: str, tokenize: Callable[[str], list[str]]) -> Iterator[tuple[int, int]]:
+    """Capitalised names in text that the question does not give (see module doc)."""
+    q_terms = question.terms
+    for m in _CAP_SEQ.finditer(text):
+        if text[m.start() - 1:m.start()] == "(" and text[m.end():m.end() + 1] == ")":
+            continue  # "(HmbBfDI)" abbreviates the name before it, which was judged itself
+        before = text[max(0, m.start() - 3):m.start()]
+        words = [w.strip(",.") for w in m.group(0).split() if w.strip(",.").lower() not in _SMALL]
+        if (not before.strip() or re.search(r"[.!?:*\n(\[-]\s*$", before)) and len(words) == 1:
+            continue  # one capitalised word at a sentence start is not a name
+        fresh = [w for w in words if not _shares(set(tokenize(w)), q_terms) and w.lower() not in COUNTRIES
+                 and w.lower() not in ALIASES and w.lower() not in _NOT_ENTITIES]
+        if not fresh:
+            continue
+        lowered = {w.lower() for w in words}
+        if kind == "org":
+            yield m.start(), m.end()
+        elif lowered & ORG_WORDS:
+            continue
+        elif kind == "company":
+            yield m.start(), m.end()
+        elif len(words) >= 2 and not any(w.isupper() for w in words):  # person: "Jane Doe", not an acronym
+            yield m.start(), m.end()
