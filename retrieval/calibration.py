@@ -91,9 +91,13 @@ def calibration_for(model: str, path: Path = CALIBRATION_FILE) -> Calibration:
     return Calibration(**{k: float(v) for k, v in entry.items() if k in Calibration.__dataclass_fields__})
 
 
-def fit(features: list[tuple[float, float, bool]], max_false_abstain: float = 0.02,
+def fit(features: list[tuple], max_false_abstain: float = 0.02,
         min_cosine: float = -1.0) -> tuple[Calibration, dict]:
-    """Fit weights and threshold on (margin, coverage, answerable) triples.
+    """Fit weights and threshold on (margin, coverage, answerable[, judged]) tuples.
+
+    ``judged`` (default True) is the answerability verdict of the first hit
+    (:mod:`retrieval.answerability`): a question whose first hit was judged not to answer is
+    refused whatever the threshold, so the rule is fitted on what the verdict leaves.
 
     ``min_cosine`` is not fitted: it is carried over (the off-topic floor).
     Margin and coverage are first scaled by their standard deviation over the set, then weights
@@ -111,6 +115,7 @@ def fit(features: list[tuple[float, float, bool]], max_false_abstain: float = 0.
     m = np.array([f[0] for f in features], dtype=float)
     c = np.array([f[1] for f in features], dtype=float)
     y = np.array([f[2] for f in features], dtype=bool)
+    judged = np.array([f[3] if len(f) > 3 else True for f in features], dtype=bool)
     if y.all() or not y.any():
         raise ValueError("calibration needs both answerable and unanswerable questions")
     sm, sc = (m.std() or 1.0), (c.std() or 1.0)
@@ -122,7 +127,7 @@ def fit(features: list[tuple[float, float, bool]], max_false_abstain: float = 0.
         thresholds = np.concatenate([[cuts[0] - 1e-6], (cuts[:-1] + cuts[1:]) / 2, [cuts[-1] + 1e-6]])
         feasible = []
         for t in thresholds:
-            abstain = z < t
+            abstain = (z < t) | ~judged
             if abstain[y].sum() <= allowed:
                 feasible.append((int(abstain[~y].sum()), float(t)))
         if not feasible:
@@ -138,7 +143,7 @@ def fit(features: list[tuple[float, float, bool]], max_false_abstain: float = 0.
     t = hi - (hi - lo) * 0.25
     cal = Calibration(margin_weight=round(w / sm, 6), coverage_weight=round((1 - w) / sc, 6), threshold=round(t, 6),
                       min_cosine=min_cosine)
-    abstain = z < t
+    abstain = (z < t) | ~judged
     report = {"abstain_unanswerable": float(abstain[~y].mean()), "abstain_answerable": float(abstain[y].mean()),
               "feasible_thresholds": (lo, hi), "margin_scale": sm, "coverage_scale": sc, "w": w}
     return cal, report

@@ -9,8 +9,13 @@ lies inside the r-th returned passage (also whitespace-normalised).
 Metrics (answerable questions only, unless stated):
     hit@k                 share answered within the first k hits
     mrr@10                mean of 1/r for the first answering rank r <= 10 (0 when none)
-    abstain_unanswerable  share of unanswerable questions that got "no confident answer"
-    abstain_answerable    share of answerable questions that wrongly got it
+    abstain_unanswerable  share of unanswerable questions (near-miss and off-topic) not in the "answers" tier
+    refused_near_miss     share of unanswerable near-misses (topic in the corpus, asked fact not) not in "answers"
+    refused_offtopic      share of off-topic questions (kind "offtopic") not in "answers"
+    abstain_answerable    share of answerable questions that wrongly lost the "answers" tier
+    quoted_chars          mean characters quoted per hit, over every hit of every question (a longer
+                          quote must never pass for a better one)
+    tiers                 how many questions got each tier (answers, related, nothing)
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ class QuestionResult:
     rank: int | None
     abstained: bool
     top_score: float | None
+    tier: str = ""
+    quoted_chars: tuple[int, ...] = ()
 
 
 def load_questions(path: str | Path) -> list[Question]:
@@ -101,7 +108,8 @@ def evaluate(questions: list[Question], search: Callable[[str], Answer]) -> list
             raise ConfigurationError(f"question {q.id} (line {q.line}): {exc}") from None
         rank = answer_rank(q.gold, answer) if q.answerable else None
         top = answer.hits[0].score if answer.hits else None
-        results.append(QuestionResult(q, rank, not answer.answered, top))
+        results.append(QuestionResult(q, rank, not answer.answered, top, answer.tier,
+                                      tuple(len(h.text) for h in answer.hits)))
     return results
 
 
@@ -111,7 +119,13 @@ def summarise(results: list[QuestionResult]) -> dict:
     def block(rs: list[QuestionResult]) -> dict:
         answerable = [r for r in rs if r.question.answerable]
         unanswerable = [r for r in rs if not r.question.answerable]
+        offtopic = [r for r in unanswerable if r.question.kind == "offtopic"]
+        near_miss = [r for r in unanswerable if r.question.kind != "offtopic"]
         n = len(answerable)
+        chars = [c for r in rs for c in r.quoted_chars]
+
+        def share(group: list[QuestionResult]) -> float | None:
+            return round(sum(r.abstained for r in group) / len(group), 4) if group else None
 
         def hit(k: int) -> float | None:
             return round(sum(1 for r in answerable if r.rank is not None and r.rank <= k) / n, 4) if n else None
@@ -120,8 +134,12 @@ def summarise(results: list[QuestionResult]) -> dict:
             "n": len(rs),
             "hit@1": hit(1), "hit@3": hit(3), "hit@5": hit(5),
             "mrr@10": round(sum(1 / r.rank for r in answerable if r.rank and r.rank <= 10) / n, 4) if n else None,
-            "abstain_unanswerable": round(sum(r.abstained for r in unanswerable) / len(unanswerable), 4) if unanswerable else None,
-            "abstain_answerable": round(sum(r.abstained for r in answerable) / n, 4) if n else None,
+            "abstain_unanswerable": share(unanswerable),
+            "refused_near_miss": share(near_miss),
+            "refused_offtopic": share(offtopic),
+            "abstain_answerable": share(answerable),
+            "quoted_chars": round(sum(chars) / len(chars), 1) if chars else None,
+            "tiers": {t: sum(1 for r in rs if r.tier == t) for t in ("answers", "related", "nothing")},
         }
 
     out = block(results)
