@@ -275,10 +275,8 @@ def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more
     if answer.answered:
         headline = (f"*More passages* for “{q}”" if offset else f"*Passages that answer* “{q}”") + " (verbatim quotes):"
     elif getattr(answer, "missing", None):
-        what = escape(shorten(answer.missing, MAX_ECHO_CHARS))
-        verb = "mentions" if answer.missing.startswith("“") else "states"
-        headline = (f":warning: *No passage {verb} {what}* asked in “{q}”. The nearest items are below; "
-                    "they do *not* answer the question.")
+        headline = (f":warning: *{_no_passage(answer.missing)}*. The nearest items are below; "
+                    f"they do *not* answer “{q}”.")
     else:
         headline = (f":warning: *No confident answer* to “{q}”. The nearest items are below; "
                     "they do *not* answer the question.")
@@ -322,6 +320,12 @@ def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more
     return Message(fallback_text(answer, hits, offset), blocks, tuple(i for h in hits for i in passage_ids(h)))
 
 
+def _no_passage(missing: str) -> str:
+    """"No passage mentions “google”" (a named thing) or "No passage states the amount asked" (a slot), escaped."""
+    what = escape(shorten(missing, MAX_ECHO_CHARS))
+    return f"No passage {'mentions' if missing.startswith('“') else 'states'} {what}"
+
+
 def _plain(mrkdwn: str) -> str:
     """A headline without its bold/italic markers, for the fallback text (still escaped)."""
     return mrkdwn.replace("*", "").replace(":warning: ", "")
@@ -333,8 +337,7 @@ def fallback_text(answer, hits, offset: int = 0) -> str:
     if answer.answered:
         lines = [f"{'More passages' if offset else 'Passages that answer'} “{q}”:"]
     elif getattr(answer, "missing", None):
-        lines = [f"No passage states {escape(shorten(answer.missing, MAX_ECHO_CHARS))} asked in “{q}”; "
-                 "the nearest items (not answering):"]
+        lines = [f"{_no_passage(answer.missing)}; the nearest items (not answering “{q}”):"]
     else:
         lines = [f"No confident answer to “{q}”; the nearest items (not answering):"]
     for h in hits:
