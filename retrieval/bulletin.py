@@ -12,8 +12,10 @@ are classified (each rule was written against a real bulletin shape, see ``docs/
 - ``# Title`` on the first block, or a first line equal to the metadata title → the bulletin title.
 - ``## Heading`` (any markdown heading elsewhere) → a section.
 - ``12. Title`` or ``1 .Title`` (one short line) → a numbered item; numbers may restart per section.
-- ``- **Title** (url): text`` (a top-level markdown bullet) → an unnumbered item whose paragraph is
-  the whole bullet, nested sub-bullets included; it is numbered by its position in the section.
+- ``- **Title** (url): text`` (a top-level markdown bullet) → an unnumbered item, numbered by its
+  position in the section; its first paragraph is the bullet's own text and each nested sub-bullet
+  (at any depth) is a paragraph of its own, so ¶N points at the bullet that says it. The same holds
+  for list entries inside any paragraph (``Issues:`` then ``  - …`` lines).
 - A short line with no closing punctuation (a *heading-like* line) → a section heading when it is
   followed by an item or stands outside an item; a sub-heading inside an item. Two or more
   heading-like lines in a row are a list, i.e. paragraphs (e.g. a checklist of short steps).
@@ -35,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BulletinParseError
+from .posts import split_list_entries
 
 #: File name endings read as bulletins by :func:`find_bulletin_files`.
 BULLETIN_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
@@ -361,7 +364,12 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None) ->
 
     def add_paragraph(b: _Block) -> None:
         owner = item if item is not None else current_section(b.line)
-        owner.paragraphs.append(Paragraph(len(owner.paragraphs) + 1, b.text, b.start, b.end, b.line, subheading))
+        if b.kind not in ("bullet", "paragraph"):
+            owner.paragraphs.append(Paragraph(len(owner.paragraphs) + 1, b.text, b.start, b.end, b.line, subheading))
+            return
+        # each (nested) list entry is a paragraph of its own, headed by its parent entry when short
+        for text_, start, end, line, parent in split_list_entries(b.text, b.start, b.line, b.kind == "paragraph"):
+            owner.paragraphs.append(Paragraph(len(owner.paragraphs) + 1, text_, start, end, line, parent or subheading))
 
     item_kinds = ("numbered", "bullet")
     for i, b in enumerate(blocks):
