@@ -23,10 +23,13 @@ are classified (each rule was written against a real bulletin shape, see ``docs/
 - ``By Name`` after the title → the byline; ``Back to Top`` navigation lines → skipped.
 - An item that has no paragraphs and whose title recurs later (a table of contents) is dropped;
   otherwise its title is kept as its paragraph, so no content is lost.
+- Front matter may use blog keys (``published_date``, ``canonical_url``, ``author``…; see
+  :func:`retrieval.posts.post_metadata`).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime
 try:
@@ -37,7 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BulletinParseError
-from .posts import split_list_entries
+from .posts import post_metadata, split_list_entries
+
+log = logging.getLogger(__name__)
 
 #: File name endings read as bulletins by :func:`find_bulletin_files`.
 BULLETIN_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
@@ -316,7 +321,8 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None) ->
     except BulletinParseError as exc:
         raise BulletinParseError(source_file, exc.reason, exc.line) from None
     body_offset += bom
-    meta = _validate_metadata({**front, **(metadata or {})}, source_file)
+    front_meta, author = post_metadata(front)
+    meta = _validate_metadata({**front_meta, **(metadata or {})}, source_file)
     raw_blocks = [piece for b in _blocks(text, body_offset) for piece in _split_markdown_block(*b)]
     if not raw_blocks:
         raise BulletinParseError(source_file, "no text found (the file is empty or only whitespace)")
@@ -349,6 +355,7 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None) ->
     if blocks and blocks[0].kind == "byline":
         bulletin.byline = blocks[0].text[3:].strip()
         blocks = blocks[1:]
+    bulletin.byline = bulletin.byline or author
 
     sections: list[Section] = []
     section: Section | None = None
@@ -511,6 +518,9 @@ def read_bulletin(path: str | Path) -> Bulletin:
         bulletin = parse_bulletin(text, path.name, metadata)
     except BulletinParseError as exc:
         raise BulletinParseError(str(path), exc.reason, exc.line) from None
+    if bulletin.has_metadata and bulletin.date is None:
+        log.warning("%s: its metadata gives no date (a sidecar date, or front matter date/published_date); "
+                    "the date is unknown", path)
     return bulletin
 
 

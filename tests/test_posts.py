@@ -1,13 +1,85 @@
-"""Deep bullet lists: each sub-bullet is a paragraph of its own, with exact offsets."""
+"""Blog posts (front matter read) and deep bullet lists (each sub-bullet is a paragraph of its own)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from retrieval.bulletin import parse_bulletin, read_bulletin
 from retrieval.chunking import passages_from
-from retrieval.posts import split_list_entries
+from retrieval.errors import BulletinParseError
+from retrieval.posts import normalise_post_date, split_list_entries
 from tests.conftest import CORPUS
+
+POST = """---
+title: "EDPB guidelines on pseudonymisation: what controllers need to know"
+published_date: 2025-03-04
+canonical_url: https://example-law.com/insights/edpb-pseudonymisation
+author: Jane Doe
+publisher: Example Law LLP
+tags:
+  - gdpr
+  - guidance
+---
+# EDPB guidelines on pseudonymisation: what controllers need to know
+
+The European Data Protection Board adopted guidelines on pseudonymisation on 16 January 2025, clarifying
+that pseudonymised data...
+
+The European Data Protection Board adopted guidelines on pseudonymisation on 16 January 2025, clarifying that
+pseudonymised data remain personal data whenever the controller or another party can attribute them to a person.
+
+## What the guidelines say
+
+Pseudonymisation can reduce risks and make it easier to rely on legitimate interests, but it does not take the
+processing outside the GDPR.
+
+The guidelines describe technical measures, such as keeping the additional information separately and protecting
+it against unauthorised re-identification.
+
+## What's next
+
+The consultation on the guidelines is open until 28 February 2025. Controllers should review their
+pseudonymisation measures against the guidelines now.
+"""
+
+
+def _post(tmp_path: Path, text: str = POST, name: str = "edpb-post.md") -> Path:
+    f = tmp_path / name
+    f.write_text(text, encoding="utf-8")
+    return f
+
+
+def test_post_front_matter_is_read(tmp_path: Path):
+    b = read_bulletin(_post(tmp_path))
+    assert b.title == "EDPB guidelines on pseudonymisation: what controllers need to know"
+    assert (b.date, b.url, b.publisher, b.byline) == (
+        "2025-03-04", "https://example-law.com/insights/edpb-pseudonymisation", "Example Law LLP", "Jane Doe")
+    assert b.has_metadata
+
+
+def test_unreadable_front_matter_date_is_reported_not_left_unknown():
+    with pytest.raises(BulletinParseError, match="date"):
+        parse_bulletin("---\ntitle: T\npublished_date: last Tuesday\n---\nBody text.\n", "t.md")
+
+
+@pytest.mark.parametrize("value,iso", [
+    ("2025-03-04", "2025-03-04"), ("2025-03-04 10:00:00 +0000", "2025-03-04"), ("'2025-03'", "2025-03"),
+    ("March 4, 2025", "2025-03-04"), ("4 March 2025", "2025-03-04"), ("Mar 4th, 2025", "2025-03-04"),
+    ("March 2025", "2025-03"), ("2025/03/04", "2025-03-04"), ("someday", None), ("2025-02-30", None),
+])
+def test_front_matter_dates_are_normalised(value: str, iso: str | None):
+    assert normalise_post_date(value) == iso
+
+
+def test_metadata_without_a_date_is_said(tmp_path: Path, caplog):
+    f = _post(tmp_path, "---\ntitle: A post\nauthor: J. Doe\n---\nBody text of the post.\n", "nodate.md")
+    with caplog.at_level("WARNING", logger="retrieval.bulletin"):
+        b = read_bulletin(f)
+    assert b.date is None and b.has_metadata
+    assert "nodate.md" in caplog.text and "no date" in caplog.text
+
 
 DEEP = (
     "# Privacy digest\n\n## Guidance\n\n"
