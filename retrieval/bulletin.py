@@ -23,6 +23,9 @@ are classified (each rule was written against a real bulletin shape, see ``docs/
 - ``By Name`` after the title → the byline; ``Back to Top`` navigation lines → skipped.
 - An item that has no paragraphs and whose title recurs later (a table of contents) is dropped;
   otherwise its title is kept as its paragraph, so no content is lost.
+- A preview paragraph (ending in "..." or "…") that repeats the start of a later one is dropped.
+- A bulletin with no item at all (a blog post) gets one item per sub-heading, or one for the whole
+  post (:func:`retrieval.posts.group_itemless_post`), so its paragraphs are grouped and cited by item.
 - Front matter may use blog keys (``published_date``, ``canonical_url``, ``author``…; see
   :func:`retrieval.posts.post_metadata`).
 """
@@ -40,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BulletinParseError
-from .posts import post_metadata, split_list_entries
+from .posts import drop_previews, group_itemless_post, post_metadata, split_list_entries
 
 log = logging.getLogger(__name__)
 
@@ -409,6 +412,8 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None) ->
             add_paragraph(b)
 
     _drop_table_of_contents(sections, text)
+    drop_previews(sections)
+    sections = group_itemless_post(sections, text)
     bulletin.sections = [s for s in sections if s.items or s.paragraphs]
     if not bulletin.sections:
         raise BulletinParseError(source_file, "no paragraphs found: the file holds only a title or headings")

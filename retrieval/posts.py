@@ -5,12 +5,21 @@
   ``2025-03-04T09:00:00Z`` or ``March 4, 2025`` onto ISO.
 - :func:`split_list_entries` cuts a list paragraph into one piece per (sub-)bullet, so that a
   citation's ¶N points at the bullet that holds the sentence, not at a 4,000-character item.
+- :func:`drop_previews` removes a truncated preview paragraph ("The Commission has published…")
+  that repeats the beginning of a later paragraph.
+- :func:`group_itemless_post` gives a post without any item one item per sub-heading (or one item
+  for the whole post), so that search groups its paragraphs and citations name an item.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .bulletin import Section
 
 #: Front-matter keys read for each metadata key, first present wins.
 FRONT_MATTER_KEYS = {
@@ -20,6 +29,8 @@ FRONT_MATTER_KEYS = {
     "publisher": ("publisher", "site_name"),
     "provenance": ("provenance",),
 }
+#: A preview shorter than this (after its ellipsis is removed) is never taken for a truncation.
+MIN_PREVIEW_CHARS = 30
 #: A parent bullet at most this long is put in front of its sub-bullets as their sub-heading.
 MAX_PARENT_HEADING_CHARS = 120
 
@@ -29,6 +40,7 @@ _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m", "%Y", "%Y/%m/%d", "%d/%m/%Y", "%B %d, %Y",
 _ISO_OUT = {"%Y-%m": "%Y-%m", "%Y": "%Y", "%B %Y": "%Y-%m", "%b %Y": "%Y-%m"}
 # A list entry inside a paragraph: a bullet at any indentation, or an indented "1." / "1)".
 _ENTRY = re.compile(r"^([ \t]*)(?:[-*+•]|(?<=[ \t])\d{1,3}[.)])[ \t]+\S")
+_ELLIPSIS = re.compile(r"\s*(?:\.{3}|…)$")
 _WS = re.compile(r"\s+")
 
 
@@ -129,3 +141,62 @@ def _entry_heading(piece: str) -> str | None:
 def normalise_space(text: str) -> str:
     """Collapse every run of whitespace into one space, and strip."""
     return _WS.sub(" ", text).strip()
+
+
+def drop_previews(sections: list[Section]) -> int:
+    """Remove preview paragraphs: ending in "..." or "…", they repeat the start of a later paragraph.
+
+    A paragraph is a preview when, without its trailing ellipsis and whitespace-normalised, it is
+    at least :data:`MIN_PREVIEW_CHARS` long and a proper prefix of a later paragraph (also
+    normalised). Paragraphs left in an item or section are renumbered 1, 2, …; an item left with
+    no paragraph is removed. Mutates ``sections``; returns how many paragraphs were dropped.
+    """
+    owners = [s for s in sections] + [it for s in sections for it in s.items]
+    ordered = sorted(((p.char_start, normalise_space(p.text), p) for o in owners for p in o.paragraphs),
+                     key=lambda t: t[0])
+    previews = set()
+    for i, (_, norm, p) in enumerate(ordered):
+        if not _ELLIPSIS.search(p.text):
+            continue
+        stem = normalise_space(_ELLIPSIS.sub("", p.text))
+        if len(stem) < MIN_PREVIEW_CHARS:
+            continue
+        if any(later.startswith(stem) and len(later) > len(stem) for _, later, _ in ordered[i + 1:]):
+            previews.add(id(p))
+    if not previews:
+        return 0
+    for owner in owners:
+        kept = [p for p in owner.paragraphs if id(p) not in previews]
+        if len(kept) != len(owner.paragraphs):
+            owner.paragraphs = [replace(p, number=n) for n, p in enumerate(kept, start=1)]
+    for s in sections:
+        s.items = [it for it in s.items if it.paragraphs]
+    return len(previews)
+
+
+def group_itemless_post(sections: list[Section], text: str) -> list[Section]:
+    """A post with no item anywhere → one section holding one item per sub-heading.
+
+    A bulletin counts as *item-less* when none of its sections has an item (no numbered entry, no
+    top-level bullet). Each section with paragraphs then becomes an item, numbered 1, 2, … in
+    reading order and titled with the section's heading (None for the text before the first
+    heading, or for the whole post when it has no sub-heading); its paragraphs keep their numbers,
+    text and offsets; an item's ``char_start`` is the offset of its heading's line in ``text`` (of
+    its first paragraph when untitled). Returns ``sections`` unchanged when some section has an item (a digest,
+    whose paragraphs outside items stay as they are).
+    """
+    from .bulletin import Item, Section
+
+    if any(s.items for s in sections):
+        return sections
+    with_text = [s for s in sections if s.paragraphs]
+    if not with_text:
+        return sections
+    post = Section(title=None, line=with_text[0].line)
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    for n, s in enumerate(with_text, start=1):
+        first = s.paragraphs[0]
+        line = s.line if s.title is not None else first.line
+        start = line_starts[line - 1] if s.title is not None and line <= len(line_starts) else first.char_start
+        post.items.append(Item(number=n, title=s.title, line=line, paragraphs=list(s.paragraphs), char_start=start))
+    return [post]

@@ -81,13 +81,17 @@ def test_markdown_digest_items_are_bullets_with_bold_titles():
     assert _shape("privacy-news-digest-2024-02.txt") == [(None, 13, 0)]
 
 
-def test_techgdpr_headings_are_sections_and_checklists_are_paragraphs():
+def test_techgdpr_headings_are_items_of_an_itemless_post_and_checklists_are_paragraphs():
+    # a digest with headings but no numbered or bulleted item: one item per heading
     b = read_bulletin(CORPUS / "techgdpr-digest-2025-05-03-16.txt")
-    titles = [s.title for s in b.sections]
+    assert [s.title for s in b.sections] == [None]
+    items = b.sections[0].items
+    titles = [i.title for i in items]
     assert titles[:4] == ["IAB Europe case results in mixed decision", "More official guidance", "NIS2 guidance", "Cookie consent"]
+    assert [i.number for i in items] == list(range(1, len(items) + 1))
     assert "Don’t use pre-ticked boxes or acceptance by inaction" not in titles
-    cookie = b.sections[3]
-    assert len(cookie.paragraphs) == 10
+    cookie = items[3]
+    assert len(cookie.paragraphs) == 10 and [p.number for p in cookie.paragraphs] == list(range(1, 11))
     assert cookie.paragraphs[5].text == "Don’t use pre-ticked boxes or acceptance by inaction"
     assert b.byline == "Olya Vasylyk"
 

@@ -1,4 +1,4 @@
-"""Blog posts (front matter read) and deep bullet lists (each sub-bullet is a paragraph of its own)."""
+"""Blog posts (no items: grouped per sub-heading, previews dropped, front matter read) and deep bullet lists."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import pytest
 from retrieval.bulletin import parse_bulletin, read_bulletin
 from retrieval.chunking import passages_from
 from retrieval.errors import BulletinParseError
+from retrieval.ingest import ingest
 from retrieval.posts import normalise_post_date, split_list_entries
+from retrieval.search import Searcher
 from tests.conftest import CORPUS
 
 POST = """---
@@ -59,6 +61,57 @@ def test_post_front_matter_is_read(tmp_path: Path):
     assert b.has_metadata
 
 
+def test_post_without_items_gets_one_item_per_subheading(tmp_path: Path):
+    b = read_bulletin(_post(tmp_path))
+    (post,) = b.sections
+    assert post.title is None and post.paragraphs == []
+    assert [(i.number, i.title, len(i.paragraphs)) for i in post.items] == [
+        (1, None, 1), (2, "What the guidelines say", 2), (3, "What's next", 1)]
+    source = open(tmp_path / "edpb-post.md", encoding="utf-8").read()
+    nxt = post.items[2]
+    assert source[nxt.char_start:].startswith("## What's next")
+    passages = passages_from(b)
+    assert {(p.citation.section, p.citation.item_number) for p in passages} == {(None, 1), (None, 2), (None, 3)}
+    deadline = next(p for p in passages if "28 February 2025" in p.text)
+    assert (deadline.citation.item_number, deadline.citation.item_title, deadline.citation.paragraph) == (3, "What's next", 1)
+    for p in passages:
+        assert source[p.citation.char_start:p.citation.char_end] == p.text
+
+
+def test_truncated_preview_that_repeats_a_later_paragraph_is_dropped(tmp_path: Path):
+    b = read_bulletin(_post(tmp_path))
+    texts = [p.text for _, _, p in b.paragraphs()]
+    assert not any(t.endswith("...") for t in texts)
+    intro = b.sections[0].items[0]
+    assert intro.paragraphs[0].number == 1 and intro.paragraphs[0].text.endswith("attribute them to a person.")
+
+
+@pytest.mark.parametrize("preview,dropped", [
+    ("The regulator fined the retailer EUR 2 million for\nunlawful cookie…", True),  # re-wrapped, "…"
+    ("The regulator fined the retailer EUR 2 million for unlawful cookie...", True),
+    ("The regulator fined the retailer EUR 2 million for unlawful tracking...", False),  # not a prefix
+    ("The regulator fined...", False),  # too short to be taken for a truncation
+    ("The regulator fined the retailer EUR 2 million for unlawful cookie banners.", False),  # no ellipsis
+])
+def test_preview_must_be_a_long_prefix_ending_in_an_ellipsis(preview: str, dropped: bool):
+    text = (f"Cookie fine\n\n{preview}\n\nBackground\n\n"
+            "The regulator fined the retailer EUR 2 million for unlawful cookie banners. It has appealed.\n")
+    b = parse_bulletin(text, "p.txt")
+    texts = [p.text for _, _, p in b.paragraphs()]
+    assert (preview not in texts) == dropped
+    assert texts[-1].endswith("It has appealed.")
+
+
+def test_post_with_no_subheadings_is_one_item_and_iso_datetime_is_read():
+    text = ("---\ntitle: CNIL fines a retailer\ndate: 2025-03-04T09:30:00+01:00\n"
+            "url: /blog/cnil-fine\ncanonical_url: https://example.org/blog/cnil-fine\n---\n"
+            "The CNIL fined a retailer EUR 300,000 for cookie walls.\n\nThe retailer may appeal within two months.\n")
+    b = parse_bulletin(text, "cnil.md")
+    assert (b.date, b.url) == ("2025-03-04", "https://example.org/blog/cnil-fine")
+    (post,) = b.sections
+    assert [(i.number, i.title, [p.number for p in i.paragraphs]) for i in post.items] == [(1, None, [1, 2])]
+
+
 def test_unreadable_front_matter_date_is_reported_not_left_unknown():
     with pytest.raises(BulletinParseError, match="date"):
         parse_bulletin("---\ntitle: T\npublished_date: last Tuesday\n---\nBody text.\n", "t.md")
@@ -73,12 +126,42 @@ def test_front_matter_dates_are_normalised(value: str, iso: str | None):
     assert normalise_post_date(value) == iso
 
 
-def test_metadata_without_a_date_is_said(tmp_path: Path, caplog):
-    f = _post(tmp_path, "---\ntitle: A post\nauthor: J. Doe\n---\nBody text of the post.\n", "nodate.md")
-    with caplog.at_level("WARNING", logger="retrieval.bulletin"):
-        b = read_bulletin(f)
-    assert b.date is None and b.has_metadata
-    assert "nodate.md" in caplog.text and "no date" in caplog.text
+def test_digest_with_items_keeps_its_stray_paragraphs_outside_items():
+    text = "Weekly notes\n\nA word of introduction.\n\nEnforcement\n\n1. Big fine\n\nThe authority fined X.\n"
+    b = parse_bulletin(text, "w.txt")
+    assert [s.title for s in b.sections] == [None, "Enforcement"]
+    assert b.sections[0].items == [] and b.sections[0].paragraphs[0].text == "A word of introduction."
+
+
+def test_html_blog_post_is_grouped_by_subheading(tmp_path: Path):
+    page = """<html><head><title>DMA fines: Apple and Meta | Example Law</title>
+<meta property="article:published_time" content="2025-04-23T08:00:00Z"></head><body><article>
+<h1>DMA fines: Apple and Meta</h1>
+<p>The Commission fined Apple EUR 500 million and Meta EUR 200 million under the Digital Markets Act…</p>
+<p>The Commission fined Apple EUR 500 million and Meta EUR 200 million under the Digital Markets Act, the first fines under it.</p>
+<h2>Apple</h2><p>Apple's anti-steering rules breached the DMA.</p>
+<h2>Meta</h2><p>Meta's pay or consent model breached the DMA.</p><p>Meta has 60 days to comply.</p>
+</article></body></html>"""
+    b = read_bulletin(_post(tmp_path, page, "dma.html"))
+    assert b.date == "2025-04-23"
+    assert [(i.number, i.title, len(i.paragraphs)) for i in b.sections[0].items] == [(1, None, 1), (2, "Apple", 1), (3, "Meta", 2)]
+    for p in passages_from(b):
+        assert b.source_text[p.citation.char_start:p.citation.char_end] == p.text
+
+
+def test_one_post_no_longer_fills_the_top_hits(tmp_path: Path, encoder):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    _post(corpus)
+    (corpus / "other.txt").write_text("Other digest\n\nGuidance\n\n1. Skinks\n\nThe skink authority published guidance.\n")
+    report = ingest([corpus], tmp_path / "data", encoder)
+    assert not report.errors
+    hits = Searcher(tmp_path / "data", encoder).search("pseudonymisation guidelines consultation", top_k=10).hits
+    from_post = [h for h in hits if h.citation.source_file == "edpb-post.md"]
+    # one hit per item: at most the post's three items, each cited with an item number
+    assert 0 < len(from_post) <= 3
+    assert len({h.citation.item_number for h in from_post}) == len(from_post)
+    assert all(h.citation.item_number is not None for h in from_post)
 
 
 DEEP = (
@@ -144,3 +227,11 @@ def test_shipped_deep_list_item_is_cut_per_bullet():
     assert autoplay.number == 5 and autoplay.text.startswith("- _AUTOPLAY_.") and "\n" not in autoplay.text
     for _, _, p in b.paragraphs():
         assert b.source_text[p.char_start:p.char_end] == p.text
+
+
+def test_metadata_without_a_date_is_said(tmp_path: Path, caplog):
+    f = _post(tmp_path, "---\ntitle: A post\nauthor: J. Doe\n---\nBody text of the post.\n", "nodate.md")
+    with caplog.at_level("WARNING", logger="retrieval.bulletin"):
+        b = read_bulletin(f)
+    assert b.date is None and b.has_metadata
+    assert "nodate.md" in caplog.text and "no date" in caplog.text
