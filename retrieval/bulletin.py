@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BulletinParseError
-from .posts import drop_previews, group_itemless_post, post_metadata, split_list_entries
+from .posts import drop_previews, group_itemless_post, normalise_space, post_metadata, split_list_entries
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,6 @@ _FIELD = re.compile(r"^[A-Z][A-Za-z ]{0,24}:\s*\S")
 _BYLINE = re.compile(r"^By\s+[A-Z][^.!?]{0,80}$")
 _BOILERPLATE = re.compile(r"^(back to top|return to top|top of page)\W*$", re.IGNORECASE)
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-_WS = re.compile(r"\s+")
-
-
-def normalise_space(text: str) -> str:
-    """Collapse every run of whitespace (non-breaking spaces included) into one space, and strip."""
-    return _WS.sub(" ", text).strip()
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,9 @@ def _entry_heading(piece: str) -> str | None:
 
 
 def normalise_space(text: str) -> str:
-    """Collapse every run of whitespace into one space, and strip."""
+    """Collapse every run of whitespace (non-breaking spaces included) into one space, and strip.
+
+    Also importable from :mod:`retrieval.bulletin`, where it was first defined."""
     return _WS.sub(" ", text).strip()
 
 
@@ -151,7 +153,7 @@ def drop_previews(sections: list[Section]) -> int:
     normalised). Paragraphs left in an item or section are renumbered 1, 2, …; an item left with
     no paragraph is removed. Mutates ``sections``; returns how many paragraphs were dropped.
     """
-    owners = [s for s in sections] + [it for s in sections for it in s.items]
+    owners = list(sections) + [it for s in sections for it in s.items]
     ordered = sorted(((p.char_start, normalise_space(p.text), p) for o in owners for p in o.paragraphs),
                      key=lambda t: t[0])
     previews = set()
