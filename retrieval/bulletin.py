@@ -12,8 +12,10 @@ are classified (each rule was written against a real bulletin shape, see ``docs/
 - ``# Title`` on the first block, or a first line equal to the metadata title → the bulletin title.
 - ``## Heading`` (any markdown heading elsewhere) → a section.
 - ``12. Title`` or ``1 .Title`` (one short line) → a numbered item; numbers may restart per section.
-- ``- **Title** (url): text`` (a top-level markdown bullet) → an unnumbered item whose paragraph is
-  the whole bullet, nested sub-bullets included; it is numbered by its position in the section.
+- ``- **Title** (url): text`` (a top-level markdown bullet) → an unnumbered item, numbered by its
+  position in the section; its first paragraph is the bullet's own text and each nested sub-bullet
+  (at any depth) is a paragraph of its own, so ¶N points at the bullet that says it. The same holds
+  for list entries inside any paragraph (``Issues:`` then ``  - …`` lines).
 - A short line with no closing punctuation (a *heading-like* line) → a section heading when it is
   followed by an item or stands outside an item; a sub-heading inside an item. Two or more
   heading-like lines in a row are a list, i.e. paragraphs (e.g. a checklist of short steps).
@@ -21,10 +23,16 @@ are classified (each rule was written against a real bulletin shape, see ``docs/
 - ``By Name`` after the title → the byline; ``Back to Top`` navigation lines → skipped.
 - An item that has no paragraphs and whose title recurs later (a table of contents) is dropped;
   otherwise its title is kept as its paragraph, so no content is lost.
+- A preview paragraph (ending in "..." or "…") that repeats the start of a later one is dropped.
+- A bulletin with no item at all (a blog post) gets one item per sub-heading, or one for the whole
+  post (:func:`retrieval.posts.group_itemless_post`), so its paragraphs are grouped and cited by item.
+- Front matter may use blog keys (``published_date``, ``canonical_url``, ``author``…; see
+  :func:`retrieval.posts.post_metadata`).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime
 try:
@@ -35,6 +43,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BulletinParseError
+from .posts import drop_previews, group_itemless_post, normalise_space, post_metadata, split_list_entries
+
+log = logging.getLogger(__name__)
 
 #: File name endings read as bulletins by :func:`find_bulletin_files`.
 BULLETIN_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
@@ -53,12 +64,6 @@ _FIELD = re.compile(r"^[A-Z][A-Za-z ]{0,24}:\s*\S")
 _BYLINE = re.compile(r"^By\s+[A-Z][^.!?]{0,80}$")
 _BOILERPLATE = re.compile(r"^(back to top|return to top|top of page)\W*$", re.IGNORECASE)
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-_WS = re.compile(r"\s+")
-
-
-def normalise_space(text: str) -> str:
-    """Collapse every run of whitespace (non-breaking spaces included) into one space, and strip."""
-    return _WS.sub(" ", text).strip()
 
 
 @dataclass(frozen=True)
@@ -313,7 +318,8 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None) ->
     except BulletinParseError as exc:
         raise BulletinParseError(source_file, exc.reason, exc.line) from None
     body_offset += bom
-    meta = _validate_metadata({**front, **(metadata or {})}, source_file)
+    front_meta, author = post_metadata(front)
+    meta = _validate_metadata({**front_meta, **(metadata or {})}, source_file)
     raw_blocks = [piece for b in _blocks(text, body_offset) for piece in _split_markdown_block(*b)]
     if not raw_blocks:
         raise BulletinParseError(source_file, "no text found (the file is empty or only whitespace)")
@@ -346,6 +352,7 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None) ->
     if blocks and blocks[0].kind == "byline":
         bulletin.byline = blocks[0].text[3:].strip()
         blocks = blocks[1:]
+    bulletin.byline = bulletin.byline or author
 
     sections: list[Section] = []
     section: Section | None = None
@@ -361,7 +368,12 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None) ->
 
     def add_paragraph(b: _Block) -> None:
         owner = item if item is not None else current_section(b.line)
-        owner.paragraphs.append(Paragraph(len(owner.paragraphs) + 1, b.text, b.start, b.end, b.line, subheading))
+        if b.kind not in ("bullet", "paragraph"):
+            owner.paragraphs.append(Paragraph(len(owner.paragraphs) + 1, b.text, b.start, b.end, b.line, subheading))
+            return
+        # each (nested) list entry is a paragraph of its own, headed by its parent entry when short
+        for text_, start, end, line, parent in split_list_entries(b.text, b.start, b.line, b.kind == "paragraph"):
+            owner.paragraphs.append(Paragraph(len(owner.paragraphs) + 1, text_, start, end, line, parent or subheading))
 
     item_kinds = ("numbered", "bullet")
     for i, b in enumerate(blocks):
@@ -394,6 +406,8 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None) ->
             add_paragraph(b)
 
     _drop_table_of_contents(sections, text)
+    drop_previews(sections)
+    sections = group_itemless_post(sections, text)
     bulletin.sections = [s for s in sections if s.items or s.paragraphs]
     if not bulletin.sections:
         raise BulletinParseError(source_file, "no paragraphs found: the file holds only a title or headings")
@@ -503,6 +517,9 @@ def read_bulletin(path: str | Path) -> Bulletin:
         bulletin = parse_bulletin(text, path.name, metadata)
     except BulletinParseError as exc:
         raise BulletinParseError(str(path), exc.reason, exc.line) from None
+    if bulletin.has_metadata and bulletin.date is None:
+        log.warning("%s: its metadata gives no date (a sidecar date, or front matter date/published_date); "
+                    "the date is unknown", path)
     return bulletin
 
 

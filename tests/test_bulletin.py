@@ -74,19 +74,24 @@ def test_markdown_digest_items_are_bullets_with_bold_titles():
     b = read_bulletin(CORPUS / "privacy-news-digest-2024-10.txt")
     linkedin = b.sections[2].items[0]
     assert linkedin.title == "Irish Data Protection Commission fines LinkedIn Ireland €310 million"
-    # the bullet with its nested sub-bullets is one paragraph
-    assert len(linkedin.paragraphs) == 1 and "\n" in linkedin.paragraphs[0].text
+    # the bullet's own text is ¶1 and each nested sub-bullet a paragraph of its own
+    assert len(linkedin.paragraphs) == 7 and "\n" not in linkedin.paragraphs[0].text
+    assert all(p.text.startswith("- ") for p in linkedin.paragraphs[1:])
     assert _shape("privacy-news-digest-2024-11.txt") == [("Guides, Methodologies & Reports", 14, 0), ("Enforcement", 11, 0)]
     assert _shape("privacy-news-digest-2024-02.txt") == [(None, 13, 0)]
 
 
-def test_techgdpr_headings_are_sections_and_checklists_are_paragraphs():
+def test_techgdpr_headings_are_items_of_an_itemless_post_and_checklists_are_paragraphs():
+    # a digest with headings but no numbered or bulleted item: one item per heading
     b = read_bulletin(CORPUS / "techgdpr-digest-2025-05-03-16.txt")
-    titles = [s.title for s in b.sections]
+    assert [s.title for s in b.sections] == [None]
+    items = b.sections[0].items
+    titles = [i.title for i in items]
     assert titles[:4] == ["IAB Europe case results in mixed decision", "More official guidance", "NIS2 guidance", "Cookie consent"]
+    assert [i.number for i in items] == list(range(1, len(items) + 1))
     assert "Don’t use pre-ticked boxes or acceptance by inaction" not in titles
-    cookie = b.sections[3]
-    assert len(cookie.paragraphs) == 10
+    cookie = items[3]
+    assert len(cookie.paragraphs) == 10 and [p.number for p in cookie.paragraphs] == list(range(1, 11))
     assert cookie.paragraphs[5].text == "Don’t use pre-ticked boxes or acceptance by inaction"
     assert b.byline == "Olya Vasylyk"
 
@@ -215,6 +220,6 @@ def test_markdown_lists_without_blank_lines_split_into_items():
     assert [s.title for s in b.sections] == ["Enforcement", "Guidance"]
     items = b.sections[0].items
     assert [i.title for i in items] == ["Gecko Rule", "Iguana Act"]
-    assert items[0].paragraphs[0].text == "- **Gecko Rule** (https://x.org): fined EUR 5k.\n  - nested detail"
+    assert [p.text for p in items[0].paragraphs] == ["- **Gecko Rule** (https://x.org): fined EUR 5k.", "- nested detail"]
     for _, _, p in b.paragraphs():
         assert text[p.char_start:p.char_end] == p.text

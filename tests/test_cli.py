@@ -75,7 +75,9 @@ def test_ask_on_empty_index_says_so_and_exits_non_zero(runner: CliRunner, tmp_pa
 def test_top_k_larger_than_corpus_returns_what_exists(runner: CliRunner, tmp_path: Path):
     d = tmp_path / "c"
     d.mkdir()
-    (d / "t.txt").write_text("T\n\nFirst paragraph on fines.\n\nSecond paragraph on cookies.\n\nThird on transfers.\n")
+    # three items (a post without items would be one item, hence one hit)
+    (d / "t.txt").write_text("T\n\n1. Fines\n\nFirst paragraph on fines.\n\n2. Cookies\n\nSecond paragraph on cookies.\n\n"
+                             "3. Transfers\n\nThird on transfers.\n")
     runner.invoke(cli.main, ["ingest", str(d), "--data-dir", str(tmp_path / "data")])
     res = runner.invoke(cli.main, ["ask", "fines", "--top-k", "50", "--json", "--data-dir", str(tmp_path / "data")])
     hits = json.loads(res.stdout)["hits"]

@@ -114,7 +114,8 @@ def test_missing_manifest_is_refused(indexed: Path):
 def test_faiss_padding_never_becomes_a_hit(tmp_path: Path, encoder):
     f = tmp_path / "c" / "tiny.txt"
     f.parent.mkdir()
-    f.write_text("Tiny bulletin\n\nOnly one paragraph about cookies.\n\nAnd a second about fines.\n")
+    # two items, so that search may return two hits (a post without items is one item)
+    f.write_text("Tiny bulletin\n\n1. Cookies\n\nOnly one paragraph about cookies.\n\n2. Fines\n\nAnd a second about fines.\n")
     data = tmp_path / "data"
     ingest([f.parent], data, encoder)
     idx = PassageIndex.load(data)
