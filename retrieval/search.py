@@ -57,10 +57,8 @@ LEXICAL_WEIGHT = 0.3
 CANDIDATES_PER_HIT = 10
 MIN_CANDIDATES = 50
 #: Passages of the same item within this fused score of its best passage join the quoted span.
-#: (dev set: hit@1 0.942 at 0.10, 0.962 at 0.15, 0.981 from 0.20 up to "the whole item")
-SPAN_MARGIN = 0.2
-#: The same margin once the passage holding the asked fact is in the quote (quotes stay tight).
-SPAN_MARGIN_WITH_FILLER = 0.15
+#: (dev sets, after sub-bullets became paragraphs: hit@1 0.988 at 0.10, 0.12 and 0.15; quotes 859, 900, 948 chars)
+SPAN_MARGIN = 0.1
 #: Longest quoted span, in characters (the best passage alone is never cut).
 SPAN_MAX_CHARS = 2000
 #: Two hits whose best passages have a cosine above this are near-duplicates.
@@ -524,9 +522,7 @@ class Searcher:
                 lo, hi = min(b, f), max(b, f)
             else:  # the passage that states the answer matters more than the one that matched best
                 lo = hi = b = f
-        # passages scoring within the margin of the best join it; a narrower margin once the answering passage is in
-        margin = SPAN_MARGIN_WITH_FILLER if it.filler_row in rows else SPAN_MARGIN
-        good = [j for j, s in enumerate(scores) if s >= it.score - margin]
+        good = [j for j, s in enumerate(scores) if s >= it.score - SPAN_MARGIN]
         for j in sorted(good, key=lambda j: abs(j - b)):
             nlo, nhi = min(lo, j), max(hi, j)
             if loaded.rows[rows[nhi]][6] - loaded.rows[rows[nlo]][5] <= SPAN_MAX_CHARS:
