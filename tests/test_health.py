@@ -147,7 +147,7 @@ def test_socket_mode_with_a_refused_app_token_stops_with_one_sentence(indexed):
 def test_readyz_with_an_empty_index_is_not_ready(health_server, tmp_path: Path):
     url, readiness = health_server
     (tmp_path / "empty").mkdir()
-    ingest([tmp_path / "empty"], tmp_path / "data", HashEncoder())
+    ingest([tmp_path / "empty"], tmp_path / "data", HashEncoder(), allow_empty=True)
     readiness.set_ready(Searcher(tmp_path / "data", HashEncoder()))
     status, body = get(url + "/readyz")
     assert status == 503 and body["status"] == "no index" and "no passages" in body["detail"]

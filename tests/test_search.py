@@ -91,7 +91,7 @@ def test_an_empty_index_counts_as_nothing_indexed(tmp_path: Path, encoder):
     from retrieval.errors import IndexNotFoundError
 
     (tmp_path / "empty").mkdir()
-    ingest([tmp_path / "empty"], tmp_path / "data", encoder)
+    ingest([tmp_path / "empty"], tmp_path / "data", encoder, allow_empty=True)
     with pytest.raises(IndexNotFoundError, match="no bulletins indexed yet"):
         Searcher(tmp_path / "data", encoder).search("fines")
 
