@@ -25,7 +25,7 @@ from typing import Callable
 
 from slack_sdk.errors import SlackApiError
 
-from retrieval.errors import IndexNotFoundError
+from retrieval.errors import IndexMismatchError, IndexNotFoundError
 from retrieval.search import MAX_TOP_K
 
 from . import blocks
@@ -378,6 +378,9 @@ class Responder:
         if isinstance(error, IndexNotFoundError):
             log.warning("question asked but nothing is indexed: %s", error)
             text = NO_INDEX
+        elif isinstance(error, IndexMismatchError):  # specific already, and the searcher logged its cause once
+            log.error("answering failed: %s", error)
+            text = FAILED
         else:
             log.exception("answering failed", exc_info=error)
             text = FAILED

@@ -27,6 +27,8 @@ from .health import Readiness
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+#: How often ``serve`` looks at ``CURRENT`` and loads a freshly ingested generation (/readyz never loads one).
+FOLLOW_INDEX_SECONDS = 30.0
 
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 
@@ -114,6 +116,28 @@ class _WhenReady:
 
     def __getattr__(self, name: str):
         return getattr(self._searcher, name)
+
+
+def follow_index(searcher, stop: threading.Event, every: float | None = None) -> threading.Thread:
+    """Start a daemon thread that loads a newly ingested generation every ``every`` seconds (default
+    :data:`FOLLOW_INDEX_SECONDS`) until ``stop`` is set, so readiness follows an ``ingest`` without a
+    question. A generation that fails to load is logged once by the searcher and not retried."""
+    from retrieval.errors import RetrievalError
+
+    every = FOLLOW_INDEX_SECONDS if every is None else every
+
+    def run() -> None:
+        while not stop.wait(every):
+            try:
+                searcher.index
+            except RetrievalError:
+                pass  # nothing indexed yet, or a failed load the searcher has logged
+            except Exception:  # noqa: BLE001 - the follower must keep following
+                log.exception("following the index failed")
+
+    thread = threading.Thread(target=run, name="index-follower", daemon=True)
+    thread.start()
+    return thread
 
 
 def _interrupt(signum, frame) -> None:
@@ -221,6 +245,7 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
                 on_listening(server)
         warm_up(searcher)
         readiness.set_ready(searcher)
+        follow_index(searcher, stop)
         log.info("ready")
         if not http:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
