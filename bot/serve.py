@@ -220,7 +220,6 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
         reason = getattr(exc, "reason", None) or exc.strerror or exc.__class__.__name__
         raise SettingsError(f"cannot reach Slack at {settings.api_url} to check SLACK_BOT_TOKEN ({reason}); "
                             "check the network, a proxy, or SLACK_API_URL") from None
-    app.responder.log_questions = settings.log_questions
     from .digest import start_digest_scheduler
 
     # The digest reads the index through the searcher: a bulletin ingested while serving is in the next digest.
