@@ -8,6 +8,7 @@ Variables (a ``.env`` file in the working directory fills in any that the enviro
     SLACK_API_URL             Web API base URL (default https://slack.com/api/; GovSlack and tests use another)
     BULLETIN_BOT_TOP_K        hits quoted per answer, 1..10 (default 3)
     BULLETIN_BOT_WORKERS      answer worker threads, 1..64 (default 4)
+    BULLETIN_BOT_QUEUE_SIZE   questions waiting for a free worker, 1..10000 (default 100); past it: "I'm busy"
     BULLETIN_BOT_FOLLOW_THREADS  1/true: answer un-mentioned messages in threads the bot answered (default off)
     BULLETIN_BOT_DEDUPE_SECONDS  how long event ids and (channel, ts) are remembered, >= 600 (default 3600)
     BULLETIN_BOT_RATE_LIMIT_RETRIES  retries of a rate-limited Web API call, 0..10 (default 3)
@@ -66,6 +67,8 @@ class Settings:
         log_questions: put the question text in the per-answer log line.
         top_k: hits quoted per answer (1..10).
         workers: threads answering questions (1..64).
+        queue_size: questions that may wait for a free worker (1..10000); past that the asker is told
+            to try again in a minute.
         follow_threads: answer messages without a mention in threads the bot answered.
         dedupe_seconds: how long an event id or a (channel, ts) is remembered (>= 600 s).
         rate_limit_retries: retries of a Web API call answered with HTTP 429 (0..10).
@@ -86,6 +89,7 @@ class Settings:
     log_questions: bool = False
     top_k: int = 3
     workers: int = 4
+    queue_size: int = 100
     follow_threads: bool = False
     dedupe_seconds: int = 3600
     rate_limit_retries: int = 3
@@ -149,6 +153,7 @@ class Settings:
             log_questions=LogSettings.read(get).questions,
             top_k=_int(get, "BULLETIN_BOT_TOP_K", 3, 1, 10),
             workers=_int(get, "BULLETIN_BOT_WORKERS", 4, 1, 64),
+            queue_size=_int(get, "BULLETIN_BOT_QUEUE_SIZE", 100, 1, 10000),
             follow_threads=_bool(get, "BULLETIN_BOT_FOLLOW_THREADS"),
             dedupe_seconds=_int(get, "BULLETIN_BOT_DEDUPE_SECONDS", 3600, MIN_DEDUPE_SECONDS, 7 * 86400),
             rate_limit_retries=_int(get, "BULLETIN_BOT_RATE_LIMIT_RETRIES", 3, 0, 10),
