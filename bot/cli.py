@@ -318,7 +318,8 @@ def digest(channels: tuple[str, ...], since, dry_run: bool, data_dir: Path, mode
             loaded.append(PassageIndex.load(data_dir))
         return loaded[0]
 
-    store = BotStore(settings.store_path, dedupe_seconds=settings.dedupe_seconds)
+    store = BotStore(settings.store_path, dedupe_seconds=settings.dedupe_seconds,
+                     retention_days=settings.retention_days)
     runner = DigestRunner(store, None if dry_run else make_client(settings), index_source, tz=tz,
                           first_days=settings.digest_first_days, post_empty=settings.digest_post_empty)
     try:

@@ -12,6 +12,7 @@ Variables (a ``.env`` file in the working directory fills in any that the enviro
     BULLETIN_BOT_FOLLOW_THREADS  1/true: answer un-mentioned messages in threads the bot answered (default off)
     BULLETIN_BOT_DEDUPE_SECONDS  how long event ids and (channel, ts) are remembered, >= 600 (default 3600)
     BULLETIN_BOT_RATE_LIMIT_RETRIES  retries of a rate-limited Web API call, 0..10 (default 3)
+    BULLETIN_BOT_RETENTION_DAYS  days stored questions, answers, votes and threads are kept, 1..3650 (default 90)
     DIGEST_CHANNELS           comma-separated channel ids that get the daily digest (default none: no digest)
     DIGEST_TIME               local posting time HH:MM, 24-hour (default 09:00)
     DIGEST_TZ                 IANA time zone of DIGEST_TIME and of the digest date (default UTC)
@@ -72,6 +73,7 @@ class Settings:
         follow_threads: answer messages without a mention in threads the bot answered.
         dedupe_seconds: how long an event id or a (channel, ts) is remembered (>= 600 s).
         rate_limit_retries: retries of a Web API call answered with HTTP 429 (0..10).
+        retention_days: days ``bot.sqlite`` keeps questions, answers, votes and threads (1..3650).
         digest_channels: channel ids that get the daily digest (empty: no digest is scheduled).
         digest_time: local posting time "HH:MM" in ``digest_tz``.
         digest_tz: IANA time zone name (checked with :mod:`zoneinfo`).
@@ -93,6 +95,7 @@ class Settings:
     follow_threads: bool = False
     dedupe_seconds: int = 3600
     rate_limit_retries: int = 3
+    retention_days: int = 90
     digest_channels: tuple[str, ...] = ()
     digest_time: str = "09:00"
     digest_tz: str = "UTC"
@@ -157,6 +160,7 @@ class Settings:
             follow_threads=_bool(get, "BULLETIN_BOT_FOLLOW_THREADS"),
             dedupe_seconds=_int(get, "BULLETIN_BOT_DEDUPE_SECONDS", 3600, MIN_DEDUPE_SECONDS, 7 * 86400),
             rate_limit_retries=_int(get, "BULLETIN_BOT_RATE_LIMIT_RETRIES", 3, 0, 10),
+            retention_days=_int(get, "BULLETIN_BOT_RETENTION_DAYS", 90, 1, 3650),
             digest_channels=_channels(get, "DIGEST_CHANNELS"),
             digest_time=_hhmm(get, "DIGEST_TIME", "09:00"),
             digest_tz=_zone(get, "DIGEST_TZ", "UTC"),

@@ -76,3 +76,10 @@ def test_queue_size_setting():
                          ("lots", "BULLETIN_BOT_QUEUE_SIZE must be an integer between 1 and 10000, got 'lots'")):
         with pytest.raises(SettingsError, match=message):
             Settings.from_env({**ENV, "BULLETIN_BOT_QUEUE_SIZE": bad}, dotenv=None)
+
+
+def test_retention_days_setting():
+    assert Settings.from_env(ENV, dotenv=None).retention_days == 90
+    assert Settings.from_env({**ENV, "BULLETIN_BOT_RETENTION_DAYS": "30"}, dotenv=None).retention_days == 30
+    with pytest.raises(SettingsError, match="BULLETIN_BOT_RETENTION_DAYS must be between 1 and 3650, got 0"):
+        Settings.from_env({**ENV, "BULLETIN_BOT_RETENTION_DAYS": "0"}, dotenv=None)

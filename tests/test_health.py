@@ -233,3 +233,32 @@ def test_serve_loads_a_fresh_ingest_without_a_question(tmp_path: Path, corpus_co
         finally:
             stop.set()
             thread.join(10)
+
+
+def test_housekeeping_purges_the_store_daily(monkeypatch):
+    import bot.store as store_mod
+    from bot.serve import housekeeping
+
+    monkeypatch.setattr(store_mod, "PURGE_EVERY_SECONDS", 0.1)
+    purged = threading.Semaphore(0)
+
+    class Store:
+        def purge(self):
+            purged.release()
+            return 0
+
+    class NoIndex:
+        @property
+        def index(self):
+            from retrieval.errors import IndexNotFoundError
+
+            raise IndexNotFoundError("nowhere")
+
+    stop = threading.Event()
+    thread = housekeeping(NoIndex(), Store(), stop, every=0.02)
+    try:
+        assert purged.acquire(timeout=5) and purged.acquire(timeout=5)  # again and again, one period apart
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
