@@ -50,7 +50,8 @@ def create_app(settings: Settings, searcher, store: BotStore, client: WebClient 
         name="bulletin-bot",
     )
     responder = responder or Responder(searcher, store, top_k=settings.top_k, workers=settings.workers,
-                                       follow_threads=settings.follow_threads)
+                                       follow_threads=settings.follow_threads, log_questions=settings.log_questions,
+                                       queue_size=settings.queue_size)
     responder.listener_executor = listener_executor
     responder.register(app)
     app.responder = responder  # type: ignore[attr-defined]

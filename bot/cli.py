@@ -75,16 +75,20 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--rebuild", is_flag=True, help="Re-embed every bulletin instead of reusing stored vectors.")
+@click.option("--allow-empty", is_flag=True,
+              help="Write the index even when it would hold no bulletin (default: refuse, keep the index in force).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @common_options
-def ingest(paths: tuple[Path, ...], rebuild: bool, as_json: bool, data_dir: Path, model: str | None) -> None:
+def ingest(paths: tuple[Path, ...], rebuild: bool, allow_empty: bool, as_json: bool, data_dir: Path,
+           model: str | None) -> None:
     """Index the bulletins under PATHS (default: corpus/). Unchanged bulletins are not re-embedded."""
     from retrieval.ingest import ingest as run_ingest
 
     targets = list(paths) or [Path(DEFAULT_CORPUS)]
     missing = [str(p) for p in targets if not p.exists()]
     encoder = make_encoder(model)
-    report = run_ingest(targets, data_dir, encoder, rebuild=rebuild, show_progress=not as_json and sys.stderr.isatty())
+    report = run_ingest(targets, data_dir, encoder, rebuild=rebuild, allow_empty=allow_empty,
+                        show_progress=not as_json and sys.stderr.isatty())
     for m in missing:
         if not any(e["file"] == m for e in report.errors):
             report.errors.append({"file": m, "error": "no such file or directory", "line": None})
@@ -105,6 +109,9 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, as_json: bool, data_dir: Path
         for e in report.errors:
             where = f"{e['file']}:{e['line']}" if e.get("line") else e["file"]
             click.echo(f"error: {where}: {e['error']}", err=True)
+    if report.refused:
+        click.echo(f"error: {report.refused}", err=True)
+        sys.exit(1)
     if report.errors and not (report.added or report.updated or report.unchanged):
         sys.exit(1)
 
@@ -321,7 +328,8 @@ def digest(channels: tuple[str, ...], since, dry_run: bool, data_dir: Path, mode
             loaded.append(PassageIndex.load(data_dir))
         return loaded[0]
 
-    store = BotStore(settings.store_path, dedupe_seconds=settings.dedupe_seconds)
+    store = BotStore(settings.store_path, dedupe_seconds=settings.dedupe_seconds,
+                     retention_days=settings.retention_days)
     runner = DigestRunner(store, None if dry_run else make_client(settings), index_source, tz=tz,
                           first_days=settings.digest_first_days, post_empty=settings.digest_post_empty)
     try:

@@ -8,9 +8,11 @@ Variables (a ``.env`` file in the working directory fills in any that the enviro
     SLACK_API_URL             Web API base URL (default https://slack.com/api/; GovSlack and tests use another)
     BULLETIN_BOT_TOP_K        hits quoted per answer, 1..10 (default 3)
     BULLETIN_BOT_WORKERS      answer worker threads, 1..64 (default 4)
+    BULLETIN_BOT_QUEUE_SIZE   questions waiting for a free worker, 1..10000 (default 100); past it: "I'm busy"
     BULLETIN_BOT_FOLLOW_THREADS  1/true: answer un-mentioned messages in threads the bot answered (default off)
     BULLETIN_BOT_DEDUPE_SECONDS  how long event ids and (channel, ts) are remembered, >= 600 (default 3600)
     BULLETIN_BOT_RATE_LIMIT_RETRIES  retries of a rate-limited Web API call, 0..10 (default 3)
+    BULLETIN_BOT_RETENTION_DAYS  days stored questions, answers, votes and threads are kept, 1..3650 (default 90)
     DIGEST_CHANNELS           comma-separated channel ids that get the daily digest (default none: no digest)
     DIGEST_TIME               local posting time HH:MM, 24-hour (default 09:00)
     DIGEST_TZ                 IANA time zone of DIGEST_TIME and of the digest date (default UTC)
@@ -66,9 +68,12 @@ class Settings:
         log_questions: put the question text in the per-answer log line.
         top_k: hits quoted per answer (1..10).
         workers: threads answering questions (1..64).
+        queue_size: questions that may wait for a free worker (1..10000); past that the asker is told
+            to try again in a minute.
         follow_threads: answer messages without a mention in threads the bot answered.
         dedupe_seconds: how long an event id or a (channel, ts) is remembered (>= 600 s).
         rate_limit_retries: retries of a Web API call answered with HTTP 429 (0..10).
+        retention_days: days ``bot.sqlite`` keeps questions, answers, votes and threads (1..3650).
         digest_channels: channel ids that get the daily digest (empty: no digest is scheduled).
         digest_time: local posting time "HH:MM" in ``digest_tz``.
         digest_tz: IANA time zone name (checked with :mod:`zoneinfo`).
@@ -86,9 +91,11 @@ class Settings:
     log_questions: bool = False
     top_k: int = 3
     workers: int = 4
+    queue_size: int = 100
     follow_threads: bool = False
     dedupe_seconds: int = 3600
     rate_limit_retries: int = 3
+    retention_days: int = 90
     digest_channels: tuple[str, ...] = ()
     digest_time: str = "09:00"
     digest_tz: str = "UTC"
@@ -149,9 +156,11 @@ class Settings:
             log_questions=LogSettings.read(get).questions,
             top_k=_int(get, "BULLETIN_BOT_TOP_K", 3, 1, 10),
             workers=_int(get, "BULLETIN_BOT_WORKERS", 4, 1, 64),
+            queue_size=_int(get, "BULLETIN_BOT_QUEUE_SIZE", 100, 1, 10000),
             follow_threads=_bool(get, "BULLETIN_BOT_FOLLOW_THREADS"),
             dedupe_seconds=_int(get, "BULLETIN_BOT_DEDUPE_SECONDS", 3600, MIN_DEDUPE_SECONDS, 7 * 86400),
             rate_limit_retries=_int(get, "BULLETIN_BOT_RATE_LIMIT_RETRIES", 3, 0, 10),
+            retention_days=_int(get, "BULLETIN_BOT_RETENTION_DAYS", 90, 1, 3650),
             digest_channels=_channels(get, "DIGEST_CHANNELS"),
             digest_time=_hhmm(get, "DIGEST_TIME", "09:00"),
             digest_tz=_zone(get, "DIGEST_TZ", "UTC"),

@@ -4,8 +4,10 @@
 - ``GET /readyz``: the model is loaded and an index generation is in force:
   ``200 {"status": "ready", "generation": "…", "passages": 1234, "model": "…"}``; until then
   ``503 {"status": "loading"}``, or ``503 {"status": "no index", "detail": "…"}`` when nothing is
-  indexed yet (or the generation in force fails its checks). Each request looks at the data
-  directory's ``CURRENT``, so a fresh ``ingest`` shows up here (and is loaded) without a restart.
+  indexed yet, or the generation in force is not loaded (it failed to load, or was not loaded yet).
+  A probe never loads nor reloads a generation: it reports the one the searcher holds
+  (:attr:`~retrieval.search.Searcher.loaded_index`); the next question, or ``serve``'s index
+  follower, loads a fresh ``ingest`` without a restart.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class Readiness:
         self._ready = threading.Event()
 
     def set_ready(self, searcher) -> None:
-        """The model is loaded: from now on readiness follows ``searcher.index``."""
+        """The model is loaded: from now on readiness follows ``searcher.loaded_index``."""
         self._searcher = searcher
         self._ready.set()
 
@@ -48,15 +50,28 @@ class Readiness:
         if not self._ready.is_set():
             return 503, {"status": "loading"}
         searcher = self._searcher
-        try:
-            index = searcher.index
-        except RetrievalError as exc:  # IndexNotFoundError, IndexMismatchError
-            return 503, {"status": "no index", "detail": str(exc)}
+        index = searcher.loaded_index  # never loads: a probe every few seconds must not retry a failed load
+        if index is None:
+            return 503, {"status": "no index", "detail": _not_loaded(searcher)}
         if len(index) == 0:
             return 503, {"status": "no index", "detail": "the index generation in force holds no passages; "
                                                           "run `bulletin-bot ingest`"}
         return 200, {"status": "ready", "generation": index.generation, "passages": len(index),
                      "model": searcher.encoder.name}
+
+
+def _not_loaded(searcher) -> str:
+    """Why nothing is loaded, from the data directory's ``CURRENT`` (read, never loaded)."""
+    from retrieval.index import current_generation
+
+    try:
+        name = current_generation(searcher.data_dir)
+    except RetrievalError as exc:  # an unreadable CURRENT
+        return str(exc)
+    if name is None:
+        return f"no bulletins indexed yet in {searcher.data_dir}; run `bulletin-bot ingest`"
+    return (f"index generation {name} is not loaded: it loads with the next question, unless it failed to load "
+            "(the log says why; `bulletin-bot doctor` checks it)")
 
 
 def _json(start_response: Callable, status: int, body: dict) -> Iterable[bytes]:

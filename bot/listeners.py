@@ -25,7 +25,7 @@ from typing import Callable
 
 from slack_sdk.errors import SlackApiError
 
-from retrieval.errors import IndexNotFoundError
+from retrieval.errors import IndexMismatchError, IndexNotFoundError
 from retrieval.search import MAX_TOP_K
 
 from . import blocks
@@ -42,6 +42,7 @@ SEARCHING_REACTION = "eyes"
 HELP_WORDS = frozenset({"help", "?", "usage"})
 
 FAILED = "Sorry, the search failed. The error has been logged; please try again in a moment."
+BUSY = "I'm busy — try again in a minute."
 NO_INDEX = "No bulletins are indexed yet, so I cannot answer. An administrator must run `bulletin-bot ingest`."
 
 
@@ -91,8 +92,11 @@ class TrackedExecutor(ThreadPoolExecutor):
         self._pending = 0
         self._idle = threading.Condition()
 
-    def submit(self, fn, /, *args, **kwargs) -> Future:
+    def submit(self, fn, /, *args, limit: int | None = None, **kwargs) -> Future | None:
+        """Queue ``fn(*args, **kwargs)``; None (nothing queued) when ``limit`` tasks are already queued or running."""
         with self._idle:
+            if limit is not None and self._pending >= limit:
+                return None
             self._pending += 1
         try:
             future = super().submit(fn, *args, **kwargs)
@@ -127,14 +131,16 @@ class Responder:
         store: the bot's :class:`~bot.store.BotStore`.
         top_k: hits quoted per answer (a "More results" page shows as many again).
         workers: answer worker threads (a fixed pool; questions queue when all are busy).
+        queue_size: questions that may wait for a free worker; past that the asker gets :data:`BUSY`.
         follow_threads: also answer un-mentioned messages in threads the bot answered in
             (needs the message.channels / message.groups events in the manifest).
         log_questions: put the question text in the per-answer log line (:class:`AnswerLog`).
     """
 
     def __init__(self, searcher, store: BotStore, *, top_k: int = 3, workers: int = 4,
-                 follow_threads: bool = False, log_questions: bool = False):
+                 follow_threads: bool = False, log_questions: bool = False, queue_size: int = 100):
         self.searcher = searcher
+        self.limit = workers + queue_size
         self.log_questions = log_questions
         self.store = store
         self.top_k = top_k
@@ -173,8 +179,9 @@ class Responder:
             if self.listener_executor is None or self.listener_executor.pending == 0:
                 return True
 
-    def submit(self, work: Callable[..., None], body: dict, client, respond=None, *args) -> Future:
-        """Run ``work(*args)`` on an answer worker; a failure goes to :meth:`on_error` (never silence)."""
+    def submit(self, work: Callable[..., None], body: dict, client, respond=None, *args) -> Future | None:
+        """Run ``work(*args)`` on an answer worker; a failure goes to :meth:`on_error` (never silence).
+        When the queue is full the asker is told :data:`BUSY` instead, and None is returned."""
 
         def run() -> None:
             try:
@@ -182,7 +189,11 @@ class Responder:
             except Exception as exc:  # noqa: BLE001 - the one place failures become a message
                 self.on_error(exc, body, client, respond)
 
-        return self.pool.submit(run)
+        future = self.pool.submit(run, limit=self.limit)
+        if future is None:
+            log.warning("answer queue full (%d waiting or running); told the asker to try again", self.limit)
+            self._tell(BUSY, body, client, respond)
+        return future
 
     # -- events ------------------------------------------------------------------------------
     def on_app_mention(self, event: dict, body: dict, context, client) -> None:
@@ -379,9 +390,17 @@ class Responder:
         if isinstance(error, IndexNotFoundError):
             log.warning("question asked but nothing is indexed: %s", error)
             text = NO_INDEX
+        elif isinstance(error, IndexMismatchError):  # specific already, and the searcher logged its cause once
+            log.error("answering failed: %s", error)
+            text = FAILED
         else:
             log.exception("answering failed", exc_info=error)
             text = FAILED
+        self._tell(text, body, client, respond)
+
+    @staticmethod
+    def _tell(text: str, body: dict, client, respond=None) -> None:
+        """Post a notice where the request came from: its thread or DM, or privately (command, button)."""
         message = blocks.render_notice(text)
         try:
             event = (body or {}).get("event")
@@ -391,7 +410,7 @@ class Responder:
             elif respond is not None and (body or {}).get("response_url"):
                 respond(response_type="ephemeral", replace_original=False, **message.kwargs())
         except Exception:  # noqa: BLE001 - telling the user is best effort
-            log.exception("could not tell the user that answering failed")
+            log.exception("could not tell the user: %s", text)
 
 
 def _error_code(exc: SlackApiError) -> str | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from socketserver import ThreadingMixIn
 from typing import Callable, Iterable
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -27,6 +28,8 @@ from .health import Readiness
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+#: How often ``serve`` looks at ``CURRENT`` and loads a freshly ingested generation (/readyz never loads one).
+FOLLOW_INDEX_SECONDS = 30.0
 
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 
@@ -116,6 +119,38 @@ class _WhenReady:
         return getattr(self._searcher, name)
 
 
+def housekeeping(searcher, store, stop: threading.Event, every: float | None = None) -> threading.Thread:
+    """Start a daemon thread that, every ``every`` seconds (default :data:`FOLLOW_INDEX_SECONDS`) until
+    ``stop`` is set, loads a newly ingested generation (so readiness follows an ``ingest`` without a
+    question; a generation that fails to load is logged once by the searcher and not retried) and,
+    once a day (:data:`bot.store.PURGE_EVERY_SECONDS`), purges what the store keeps past its retention."""
+    from retrieval.errors import RetrievalError
+
+    from . import store as store_mod
+
+    every = FOLLOW_INDEX_SECONDS if every is None else every
+
+    def run() -> None:
+        last_purge = time.monotonic()  # the store purged itself when it opened
+        while not stop.wait(every):
+            try:
+                searcher.index
+            except RetrievalError:
+                pass  # nothing indexed yet, or a failed load the searcher has logged
+            except Exception:  # noqa: BLE001 - housekeeping must keep going
+                log.exception("following the index failed")
+            if store is not None and time.monotonic() - last_purge >= store_mod.PURGE_EVERY_SECONDS:
+                last_purge = time.monotonic()
+                try:
+                    store.purge()
+                except Exception:  # noqa: BLE001
+                    log.exception("purging the bot's store failed")
+
+    thread = threading.Thread(target=run, name="housekeeping", daemon=True)
+    thread.start()
+    return thread
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -187,7 +222,8 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
     host = settings.http_host if host is None else host
     port = settings.http_port if port is None else port
     readiness = Readiness()
-    store = BotStore(settings.store_path, dedupe_seconds=settings.dedupe_seconds)
+    store = BotStore(settings.store_path, dedupe_seconds=settings.dedupe_seconds,
+                     retention_days=settings.retention_days)
     try:
         app = create_app(settings, _WhenReady(searcher, readiness), store)
     except BoltError as exc:  # auth.test failed: a revoked or mistyped token, or a wrong SLACK_API_URL
@@ -196,7 +232,6 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
         reason = getattr(exc, "reason", None) or exc.strerror or exc.__class__.__name__
         raise SettingsError(f"cannot reach Slack at {settings.api_url} to check SLACK_BOT_TOKEN ({reason}); "
                             "check the network, a proxy, or SLACK_API_URL") from None
-    app.responder.log_questions = settings.log_questions
     from .digest import start_digest_scheduler
 
     # The digest reads the index through the searcher: a bulletin ingested while serving is in the next digest.
@@ -221,6 +256,7 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
                 on_listening(server)
         warm_up(searcher)
         readiness.set_ready(searcher)
+        housekeeping(searcher, store, stop)
         log.info("ready")
         if not http:
             from slack_bolt.adapter.socket_mode import SocketModeHandler

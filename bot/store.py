@@ -12,7 +12,9 @@ Tables::
     digests     (channel, day) claims of the daily digest: state claimed/done/failed, owner and claim
                 expiry, the messages built, how many were posted, the parent message's ts
 
-Times are Unix seconds (float).
+Times are Unix seconds (float). The schema version is ``PRAGMA user_version``; opening a store runs
+the migrations it lacks, in order (:mod:`bot.migrations`). Questions (answers, feedback, threads
+answered in) older than ``retention_days`` are deleted when the store opens and by :meth:`BotStore.purge`.
 """
 
 from __future__ import annotations
@@ -26,28 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from .migrations import DEFAULT_RETENTION_DAYS, SCHEMA_VERSION, migrate, purge_before  # noqa: F401 - SCHEMA_VERSION re-exported
+
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, seen_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS seen_at_idx ON seen (seen_at);
-CREATE TABLE IF NOT EXISTS answers (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, query TEXT NOT NULL, passage_ids TEXT NOT NULL,
-    user TEXT, channel TEXT, thread_ts TEXT, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, answer_id INTEGER, query TEXT NOT NULL, passage_ids TEXT NOT NULL,
-    user TEXT, vote INTEGER NOT NULL, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS threads (
-    channel TEXT NOT NULL, thread_ts TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (channel, thread_ts));
-CREATE TABLE IF NOT EXISTS digests (
-    channel TEXT NOT NULL, day TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('claimed', 'done', 'failed')),
-    owner TEXT, expires_at REAL, attempts INTEGER NOT NULL DEFAULT 0,
-    built_at REAL, since TEXT, until TEXT, known TEXT, messages TEXT,
-    posted INTEGER NOT NULL DEFAULT 0, thread_ts TEXT, error TEXT, updated_at REAL NOT NULL,
-    PRIMARY KEY (channel, day));
-"""
-
+#: How often :meth:`BotStore.purge` is run by ``serve`` (it also runs whenever a store opens).
+PURGE_EVERY_SECONDS = 86400.0
 
 @dataclass(frozen=True)
 class AnswerRecord:
@@ -135,17 +121,34 @@ class BotStore:
     Args:
         path: the database file (created with its parent directory), or ":memory:" for one thread.
         dedupe_seconds: how long a claimed key blocks a second claim (Slack retries for ~5 minutes).
+        retention_days: questions, answers, feedback and threads older than this are deleted (at
+            open, and by :meth:`purge`).
+
+    Raises:
+        ConfigurationError: the file was written by a newer bulletin-bot (a schema it does not know).
     """
 
-    def __init__(self, path: str | Path, dedupe_seconds: float = 3600):
+    def __init__(self, path: str | Path, dedupe_seconds: float = 3600, retention_days: int = DEFAULT_RETENTION_DAYS):
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.dedupe_seconds = dedupe_seconds
+        self.retention_days = retention_days
         self._local = threading.local()
         self._claims = 0
-        with self._conn() as conn:
-            conn.executescript(_SCHEMA)
+        migrate(self._conn(), self.path)
+        self.purge()
+
+    def purge(self, now: float | None = None) -> int:
+        """Delete the answers (question text, asker, channel), feedback and threads older than
+        ``retention_days`` before ``now`` (default: the current time), and the dedupe keys past
+        ``dedupe_seconds``; returns how many answers, feedback and thread rows went."""
+        now = time.time() if now is None else now
+        self._conn().execute("DELETE FROM seen WHERE seen_at < ?", (now - self.dedupe_seconds,))  # ids, no text
+        deleted = purge_before(self._conn(), now - self.retention_days * 86400.0)
+        if deleted:
+            log.info("purged %d stored questions, votes and threads older than %d days", deleted, self.retention_days)
+        return deleted
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

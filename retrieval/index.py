@@ -124,6 +124,13 @@ def current_generation(data_dir: str | Path) -> str | None:
     return name
 
 
+def sqlite_uri(path: str | Path, mode: str) -> str:
+    """An SQLite ``file:`` URI for path opened in mode (ro, rw, rwc); ``#``, ``?`` and ``%`` in the path are quoted."""
+    from urllib.request import pathname2url
+
+    return f"file:{pathname2url(str(Path(path).absolute()))}?mode={mode}"
+
+
 def file_checksum(path: Path) -> str:
     """sha256 hex of a file's bytes, read in 1 MiB blocks."""
     h = hashlib.sha256()
@@ -201,7 +208,7 @@ class PassageIndex:
         store = path / "passages.sqlite"
         if not store.exists():
             raise IndexMismatchError(f"index generation {name}: passages.sqlite is missing")
-        conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True, check_same_thread=False)
+        conn = sqlite3.connect(sqlite_uri(store, "ro"), uri=True, check_same_thread=False)
         try:
             cls._check(name, manifest, index, conn)
         except Exception:

@@ -10,7 +10,8 @@ metadata sidecar and the parser version) with the generation in force:
 - a bad file is reported with its file and line; the others still ingest, and a bulletin already
   indexed from an earlier good version of that file stays as it was.
 
-When nothing changed, no generation is written. The same content under two file names is ingested
+When nothing changed, no generation is written; nor when the run would leave the index without
+any bulletin (a mistyped path, an empty directory), unless ``allow_empty`` is given. The same content under two file names is ingested
 once (the second file gets an error naming the first), so a bulletin never gives duplicate hits.
 """
 
@@ -27,7 +28,7 @@ import numpy as np
 from .bulletin import METADATA_SUFFIX, find_bulletin_files, read_bulletin
 from .chunking import DEFAULT_MAX_TOKENS, Passage, passages_from
 from .encoder import Encoder
-from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError, RetrievalError
+from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
 from .index import BulletinRecord, PassageIndex, ingest_lock, write_generation
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class IngestReport:
     passages_added: int = 0
     passages_removed: int = 0
     generation: str | None = None
+    refused: str | None = None  # why nothing was written: the run would have left the index empty
 
     def to_dict(self) -> dict:
         """The ``--json`` shape: counts of bulletins, passages in the index, and per-file errors."""
@@ -76,39 +78,61 @@ def file_fingerprint(path: Path) -> str:
     return h.hexdigest()
 
 
-def _load_previous(data_dir: Path, encoder: Encoder, rebuild: bool, report: IngestReport) -> PassageIndex | None:
-    if rebuild:
-        return None
+def _load_previous(data_dir: Path, encoder: Encoder, rebuild: bool,
+                   report: IngestReport) -> tuple[PassageIndex | None, bool]:
+    """The generation in force (None when there is none, or it fails its checks) and whether its
+    vectors may be reused (not under ``rebuild``, nor when it was built with another model)."""
     try:
-        return PassageIndex.load(data_dir, model=encoder.name)
+        prev = PassageIndex.load(data_dir)
     except IndexNotFoundError:
-        return None
+        return None, False
     except IndexMismatchError as exc:
         report.warnings.append(f"rebuilding the whole index: {exc}")
-        return None
+        return None, False
+    if (prev.model, prev.dimension) != (encoder.name, encoder.dimension):
+        if not rebuild:
+            report.warnings.append(f"rebuilding the whole index: index generation {prev.generation} was built with "
+                                   f"model {prev.model!r}, the configured model is {encoder.name!r}")
+        return prev, False
+    return prev, not rebuild
 
 
-def _indexed_names(data_dir: Path) -> set[str]:
-    """Names of the bulletins in the generation in force, without checking it (for reporting only)."""
-    try:
-        index = PassageIndex.load(data_dir)
-    except RetrievalError:
-        return set()
-    try:
-        return {b.source_file for b in index.bulletins()}
-    finally:
-        index.close()
+def _unique_files(files: list[Path]) -> list[Path]:
+    """files without repeats: one file reached through two arguments (a directory and a file in it) is one file."""
+    unique: dict[Path, Path] = {}
+    for p in files:
+        try:
+            key = p.resolve()
+        except (OSError, RuntimeError):
+            key = p.absolute()
+        unique.setdefault(key, p)
+    return list(unique.values())
+
+
+def _refusal(prev_bulletins: dict, paths: list[str | Path], rebuild: bool) -> str:
+    """The one sentence an ingest that would leave the index empty (or a rebuild that read nothing) answers instead."""
+    if rebuild and prev_bulletins:
+        return (f"not rebuilding: no bulletin file could be read from {', '.join(str(p) for p in paths) or 'no path'}, "
+                "so the index in force is kept; check the paths given")
+    if prev_bulletins:
+        return (f"not ingesting: this run would remove all {len(prev_bulletins)} indexed bulletins and leave the index "
+                "empty, so the index in force is kept; check the paths given, or pass --allow-empty to empty it")
+    return (f"not ingesting: no bulletin could be ingested from {', '.join(str(p) for p in paths) or 'no path'}, and an "
+            "empty index is not written; check the paths given, or pass --allow-empty")
 
 
 def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, rebuild: bool = False,
-           max_tokens: int = DEFAULT_MAX_TOKENS, show_progress: bool = False) -> IngestReport:
+           allow_empty: bool = False, max_tokens: int = DEFAULT_MAX_TOKENS, show_progress: bool = False) -> IngestReport:
     """Bring the index in data_dir in line with the bulletin files under paths.
 
     Args:
         paths: bulletin files and/or directories (scanned non-recursively).
         data_dir: where index generations live (created if missing).
-        encoder: embeds new passages; its ``name`` must match the index's model, else all is re-embedded.
-        rebuild: ignore the generation in force and re-embed everything.
+        encoder: embeds new passages; its ``name`` must match the index's, else all is re-embedded.
+        rebuild: re-read every file given and re-embed every passage (a bulletin whose file cannot
+            be read keeps its last good version, re-embedded).
+        allow_empty: let the run write a generation holding no bulletin (by default such a run is
+            refused: ``report.refused`` says why, and the generation in force stays).
         max_tokens: passage length limit in the encoder's word pieces.
         show_progress: draw a tqdm progress bar on stderr while embedding.
 
@@ -118,102 +142,124 @@ def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, r
     data_dir = Path(data_dir)
     report = IngestReport()
     with ingest_lock(data_dir):
-        prev = _load_previous(data_dir, encoder, rebuild, report)
-        # bulletins indexed before a --rebuild are reported as updated, not added
-        known_before = set() if prev is not None else _indexed_names(data_dir)
-        prev_bulletins = {b.source_file: b for b in prev.bulletins()} if prev else {}
-        prev_ids = prev.passage_ids_by_bulletin() if prev else {}
-        files, dirs = find_bulletin_files(paths)
-        scanned = {d.resolve() for d in dirs}
-        found = {p.name for p in files}
+        prev, reuse = _load_previous(data_dir, encoder, rebuild, report)
+        try:
+            return _ingest(paths, data_dir, encoder, prev, reuse, rebuild, allow_empty, max_tokens, show_progress,
+                           report)
+        finally:
+            if prev is not None:
+                prev.close()
 
-        def leaves(old: BulletinRecord) -> bool:
-            """An indexed bulletin whose file left a scanned directory, or no longer exists."""
-            old_path = Path(old.path)
-            return old.source_file not in found and (old_path.parent in scanned or not old_path.exists())
 
-        kept: dict[str, BulletinRecord] = {}
-        new_passages: dict[str, list[Passage]] = {}
-        # the text of every bulletin that stays indexed, so a copy under another name is refused
-        seen_content: dict[str, str] = {_content_key(old.source_text): name for name, old in prev_bulletins.items()
-                                        if not leaves(old)}
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+def _ingest(paths: list[str | Path], data_dir: Path, encoder: Encoder, prev: PassageIndex | None, reuse: bool,
+            rebuild: bool, allow_empty: bool, max_tokens: int, show_progress: bool, report: IngestReport) -> IngestReport:
+    prev_bulletins = {b.source_file: b for b in prev.bulletins()} if prev else {}
+    prev_ids = prev.passage_ids_by_bulletin() if prev else {}
+    files, dirs = find_bulletin_files(paths)
+    files = _unique_files(files)
+    scanned = {d.resolve() for d in dirs}
+    found = {p.name for p in files}
 
-        for path in files:
-            name = path.name
-            try:
-                if name in kept or name in new_passages:
-                    raise BulletinParseError(str(path), f"another bulletin file named {name} was already ingested in this run")
-                if not path.exists():
-                    raise BulletinParseError(str(path), "no such file")
-                if not path.is_file():
-                    raise BulletinParseError(str(path), "not a regular file")
-                old = prev_bulletins.get(name)
-                if old is not None and Path(old.path) != path.resolve() and Path(old.path).exists():
-                    raise BulletinParseError(str(path), f"a different bulletin file with the same name is already indexed "
-                                             f"from {old.path}; rename one of them")
-                fingerprint = file_fingerprint(path)
-                if old is not None and old.fingerprint == fingerprint:
-                    kept[name] = BulletinRecord(**{**old.__dict__, "path": str(path.resolve())})
-                    report.unchanged.append(name)
-                    continue
-                bulletin = read_bulletin(path)
-                content_key = _content_key(bulletin.source_text)
-                if seen_content.get(content_key, name) != name:
-                    raise BulletinParseError(str(path), f"same text as {seen_content[content_key]}, which is already ingested")
-                seen_content[content_key] = name
-                passages = passages_from(bulletin, max_tokens, encoder.count_tokens)
-            except BulletinParseError as exc:
-                report.errors.append({"file": exc.file, "error": exc.reason, "line": exc.line})
-                if name in prev_bulletins and name not in kept:
-                    kept[name] = prev_bulletins[name]  # keep the last good version: lose nothing
+    def leaves(old: BulletinRecord) -> bool:
+        """An indexed bulletin whose file left a scanned directory, or no longer exists."""
+        old_path = Path(old.path)
+        return old.source_file not in found and (old_path.parent in scanned or not old_path.exists())
+
+    kept: dict[str, BulletinRecord] = {}
+    new_passages: dict[str, list[Passage]] = {}
+    # the text of every bulletin that stays indexed, so a copy under another name is refused
+    seen_content: dict[str, str] = {_content_key(old.source_text): name for name, old in prev_bulletins.items()
+                                    if not leaves(old)}
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+    def fail(path: Path, error: str, line: int | None = None) -> None:
+        """A file's error; a bulletin indexed from an earlier good version of it stays (lose nothing)."""
+        report.errors.append({"file": str(path), "error": error, "line": line})
+        if path.name in prev_bulletins and path.name not in kept:
+            kept[path.name] = prev_bulletins[path.name]
+
+    for path in files:
+        name = path.name
+        try:
+            if name in kept or name in new_passages:
+                raise BulletinParseError(str(path), f"another bulletin file named {name} was already ingested in this run")
+            if not path.exists():
+                raise BulletinParseError(str(path), "no such file")
+            if not path.is_file():
+                raise BulletinParseError(str(path), "not a regular file")
+            old = prev_bulletins.get(name)
+            if old is not None and Path(old.path) != path.resolve() and Path(old.path).exists():
+                raise BulletinParseError(str(path), f"a different bulletin file with the same name is already indexed "
+                                         f"from {old.path}; rename one of them")
+            fingerprint = file_fingerprint(path)
+            if reuse and old is not None and old.fingerprint == fingerprint:
+                kept[name] = BulletinRecord(**{**old.__dict__, "path": str(path.resolve())})
+                report.unchanged.append(name)
                 continue
-            except OSError as exc:
-                report.errors.append({"file": str(path), "error": f"cannot read the file: {exc.strerror or exc}", "line": None})
-                if name in prev_bulletins and name not in kept:
-                    kept[name] = prev_bulletins[name]
-                continue
-            if not bulletin.has_metadata:
-                report.warnings.append(f"{path}: no metadata (add {path.stem}{METADATA_SUFFIX}); title taken from its first line, date unknown")
-            (report.updated if name in prev_bulletins or name in known_before else report.added).append(name)
-            new_passages[name] = passages
-            kept[name] = BulletinRecord(
-                source_file=name, path=str(path.resolve()), fingerprint=fingerprint, title=bulletin.title,
-                publisher=bulletin.publisher, date=bulletin.date, url=bulletin.url, has_metadata=bulletin.has_metadata,
-                ingested_at=now,
-                source_text=bulletin.source_text,
-            )
+            bulletin = read_bulletin(path)
+            content_key = _content_key(bulletin.source_text)
+            if seen_content.get(content_key, name) != name:
+                raise BulletinParseError(str(path), f"same text as {seen_content[content_key]}, which is already ingested")
+            seen_content[content_key] = name
+            passages = passages_from(bulletin, max_tokens, encoder.count_tokens)
+        except BulletinParseError as exc:
+            fail(path, exc.reason, exc.line)
+            continue
+        except OSError as exc:
+            fail(path, f"cannot read the file: {exc.strerror or exc}")
+            continue
+        except RecursionError:
+            fail(path, "its elements are nested too deeply to read (more than a few hundred levels)")
+            continue
+        except Exception as exc:  # noqa: BLE001 - one file's surprise is that file's error, never the run's
+            log.debug("reading %s failed", path, exc_info=True)
+            fail(path, f"cannot read the file ({type(exc).__name__}: {exc})")
+            continue
+        if not bulletin.has_metadata:
+            report.warnings.append(f"{path}: no metadata (add {path.stem}{METADATA_SUFFIX}); title taken from its first line, date unknown")
+        (report.updated if name in prev_bulletins else report.added).append(name)
+        new_passages[name] = passages
+        kept[name] = BulletinRecord(
+            source_file=name, path=str(path.resolve()), fingerprint=fingerprint, title=bulletin.title,
+            publisher=bulletin.publisher, date=bulletin.date, url=bulletin.url, has_metadata=bulletin.has_metadata,
+            ingested_at=now,
+            source_text=bulletin.source_text,
+        )
 
-        for name, old in prev_bulletins.items():
-            if name in kept:
-                continue
-            if leaves(old):
-                report.removed.append(name)
-            else:
-                kept[name] = old  # ingested from elsewhere and still there: not ours to drop
+    for name, old in prev_bulletins.items():
+        if name in kept:
+            continue
+        if leaves(old):
+            report.removed.append(name)
+        else:
+            kept[name] = old  # ingested from elsewhere and still there: not ours to drop
 
-        if prev is not None and not (report.added or report.updated or report.removed):
-            report.passages = len(prev)
-            report.generation = prev.generation
-            prev.close()
-            return report
+    if not kept and not allow_empty:
+        report.refused = _refusal(prev_bulletins, paths, rebuild=False)
+    elif rebuild and prev_bulletins and not (report.added or report.updated):
+        report.refused = _refusal(prev_bulletins, paths, rebuild=True)  # a mistyped path: nothing to rebuild from
+    if report.refused:
+        report.removed = []
+    if report.refused or (prev is not None and reuse and not (report.added or report.updated or report.removed)):
+        report.passages = len(prev) if prev is not None else 0
+        report.generation = prev.generation if prev is not None else None
+        return report
 
-        passages, vectors = _assemble(prev, prev_ids, kept, new_passages, encoder, report, show_progress)
-        bulletins = sorted(kept.values(), key=lambda b: b.source_file)
-        report.generation = write_generation(data_dir, encoder.name, encoder.dimension, bulletins, passages, vectors)
-        report.passages = len(passages)
-        before = {pid for ids in prev_ids.values() for pid in ids}
-        after = {p.id for p in passages}
-        report.passages_added, report.passages_removed = len(after - before), len(before - after)
-        if prev is not None:
-            prev.close()
+    passages, vectors = _assemble(prev, prev_ids, kept, new_passages, encoder, report, show_progress, reuse)
+    bulletins = sorted(kept.values(), key=lambda b: b.source_file)
+    report.generation = write_generation(data_dir, encoder.name, encoder.dimension, bulletins, passages, vectors)
+    report.passages = len(passages)
+    before = {pid for ids in prev_ids.values() for pid in ids}
+    after = {p.id for p in passages}
+    report.passages_added, report.passages_removed = len(after - before), len(before - after)
     return report
 
 
 def _assemble(prev: PassageIndex | None, prev_ids: dict[str, list[int]], kept: dict[str, BulletinRecord],
               new_passages: dict[str, list[Passage]], encoder: Encoder, report: IngestReport,
-              show_progress: bool) -> tuple[list[Passage], np.ndarray]:
-    """All passages of the new generation and their vectors, reusing stored vectors where possible."""
+              show_progress: bool, reuse: bool = True) -> tuple[list[Passage], np.ndarray]:
+    """All passages of the new generation and their vectors, reusing stored vectors where possible
+    (never when ``reuse`` is False: then every passage is embedded again)."""
     passages: list[Passage] = []
     reuse_ids: list[int] = []
     for name in sorted(kept):
@@ -223,6 +269,10 @@ def _assemble(prev: PassageIndex | None, prev_ids: dict[str, list[int]], kept: d
         ordered = sorted(old.values(), key=lambda p: p.citation.char_start)
         passages.extend(ordered)
         reuse_ids.extend(p.id for p in ordered)
+    if not reuse:
+        everything = passages + [p for name in sorted(new_passages) for p in new_passages[name]]
+        report.embedded = len(everything)
+        return everything, _embed(encoder, everything, show_progress)
     reused = prev.vectors(reuse_ids) if prev and reuse_ids else np.zeros((0, encoder.dimension), dtype=np.float32)
 
     fresh: list[Passage] = [p for name in sorted(new_passages) for p in new_passages[name]]

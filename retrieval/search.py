@@ -273,6 +273,10 @@ class _Loaded:
         return np.array(keep, dtype=np.int64)
 
 
+#: Key of :attr:`Searcher._failures` for an unreadable ``CURRENT`` (never a generation name).
+_CURRENT_KEY = "/CURRENT"
+
+
 class Searcher:
     """Answers queries from the index generation in force in a data directory.
 
@@ -299,7 +303,7 @@ class Searcher:
         self.encoder = encoder
         self.calibration = calibration or calibration_for(encoder.name)
         self._loaded: _Loaded | None = None
-        self._failed: str | None = None  # a generation that failed its checks: not retried
+        self._failures: dict[str, str] = {}  # generation name (or CURRENT) -> why it failed to load: not retried
         self._lock = threading.Lock()  # guards the query-vector cache
         self._load_lock = threading.Lock()  # one generation load at a time
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -310,37 +314,53 @@ class Searcher:
         """The generation in force, loading a newer one when ``CURRENT`` moved.
 
         While one thread loads a new generation (BM25 is built then: seconds at 100k passages),
-        the others keep answering from the generation already loaded. A generation that fails its
-        checks is not retried until ``CURRENT`` names another one.
+        the others keep answering from the generation already loaded. A generation whose load fails
+        (its checks, or any other error such as OSError) is not retried until ``CURRENT`` names
+        another one; the failure is logged once (an unreadable ``CURRENT``: once with its traceback,
+        then one short line per question).
         """
         loaded = self._loaded
         try:
             name = current_generation(self.data_dir)
-        except IndexMismatchError:
+        except IndexMismatchError as exc:
             if loaded is None:
                 raise
-            log.exception("CURRENT is unreadable; still serving %s", loaded.index.generation)
+            if self._failures.get(_CURRENT_KEY) == str(exc):
+                log.warning("CURRENT is still unreadable; still serving %s", loaded.index.generation)
+            else:
+                self._failures[_CURRENT_KEY] = str(exc)
+                log.exception("CURRENT is unreadable; still serving %s", loaded.index.generation)
             return loaded
-        if loaded is not None and (name is None or name in (loaded.index.generation, self._failed)):
+        self._failures.pop(_CURRENT_KEY, None)
+        if loaded is not None and (name is None or name == loaded.index.generation or name in self._failures):
             return loaded
         if name is None:
             raise IndexNotFoundError(str(self.data_dir))
+        if name in self._failures:  # nothing loaded, and the generation in force failed before: not again
+            raise IndexMismatchError(self._failures[name])
         if loaded is not None and not self._load_lock.acquire(blocking=False):
             return loaded  # another thread is loading the new generation
         if loaded is None:
             self._load_lock.acquire()
         try:
             loaded = self._loaded
-            if loaded is not None and name in (loaded.index.generation, self._failed):
+            if loaded is not None and (name == loaded.index.generation or name in self._failures):
                 return loaded
+            if name in self._failures:
+                raise IndexMismatchError(self._failures[name])
             try:
                 fresh = _Loaded(PassageIndex.load(self.data_dir, model=self.encoder.name, generation=name),
                                 lexical=self.lexical_weight > 0)
-            except IndexMismatchError:
+            except Exception as exc:
+                checks = isinstance(exc, IndexMismatchError)
+                self._failures[name] = str(exc) if checks else (f"index generation {name} could not be loaded "
+                                                                f"({type(exc).__name__}: {exc})")
                 if loaded is None:
+                    if not checks:
+                        log.exception("index generation %s could not be loaded", name)
+                        raise IndexMismatchError(self._failures[name]) from None
                     raise
-                self._failed = name
-                log.exception("index generation %s failed its checks; still serving %s", name, loaded.index.generation)
+                log.exception("index generation %s could not be loaded; still serving %s", name, loaded.index.generation)
                 return loaded
             self._loaded = fresh
             if loaded is not None:
@@ -353,6 +373,12 @@ class Searcher:
     def index(self) -> PassageIndex:
         """The loaded generation, reloaded when ``CURRENT`` names a newer one."""
         return self._current().index
+
+    @property
+    def loaded_index(self) -> PassageIndex | None:
+        """The generation loaded now, or None; never loads nor reloads (for health probes)."""
+        loaded = self._loaded
+        return loaded.index if loaded is not None else None
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's vector: float32 array of shape (dimension,), L2-normalised (cached)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,18 @@ from tests.fakes import HashEncoder
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
+
+#: Prefixes of the environment variables the bot reads (bot/config.py, bot/cli.py): a test never
+#: inherits them from the shell that runs pytest.
+BOT_VARIABLE_PREFIXES = ("SLACK_", "BULLETIN_BOT_", "LOG_", "DIGEST_")
+
+
+@pytest.fixture(autouse=True)
+def _clean_bot_environment(monkeypatch) -> None:
+    """Remove every variable the bot reads, so ``LOG_FORMAT=xml pytest`` tests the defaults."""
+    for name in list(os.environ):
+        if name.startswith(BOT_VARIABLE_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

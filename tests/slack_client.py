@@ -34,7 +34,8 @@ class BotUnderTest:
         self.fake = fake
         self.settings = Settings(bot_token="xoxb-test-token", signing_secret=SIGNING_SECRET, api_url=fake.api_url,
                                  data_dir=data_dir, **settings)
-        self.store = BotStore(self.settings.store_path, dedupe_seconds=self.settings.dedupe_seconds)
+        self.store = BotStore(self.settings.store_path, dedupe_seconds=self.settings.dedupe_seconds,
+                              retention_days=self.settings.retention_days)
         self.app = create_app(self.settings, searcher, self.store)
         self.server, self._thread = start_http_in_thread(self.app)
         self.url = f"http://127.0.0.1:{self.server.server_port}{EVENTS_PATH}"

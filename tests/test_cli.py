@@ -123,3 +123,48 @@ def test_ingest_json_error_carries_the_line(runner: CliRunner, tmp_path: Path, c
     (corpus_copy / "bad.txt").write_bytes(b"Title\n\nok\n\xff\n")
     res = runner.invoke(cli.main, ["ingest", str(corpus_copy), "--json", "--data-dir", str(tmp_path / "d")])
     assert json.loads(res.stdout)["errors"][0]["error"].startswith("line 4: not UTF-8")
+
+
+def test_mistyped_path_with_rebuild_refuses_and_keeps_current(runner: CliRunner, tmp_path: Path, corpus_copy: Path):
+    data = tmp_path / "data"
+    assert runner.invoke(cli.main, ["ingest", str(corpus_copy), "--data-dir", str(data)]).exit_code == 0
+    current = (data / "CURRENT").read_text()
+    res = runner.invoke(cli.main, ["ingest", str(tmp_path / "corpuz"), "--rebuild", "--data-dir", str(data)])
+    assert res.exit_code == 1
+    assert (data / "CURRENT").read_text() == current
+    assert "Traceback" not in res.output
+    refusal = [line for line in res.stderr.splitlines() if "index in force is kept" in line]
+    assert refusal == [f"error: not rebuilding: no bulletin file could be read from {tmp_path / 'corpuz'}, so the "
+                       "index in force is kept; check the paths given"]
+    res = runner.invoke(cli.main, ["stats", "--json", "--data-dir", str(data)])
+    assert json.loads(res.stdout)["bulletins"] == 7
+
+
+def test_allow_empty_empties_the_index(runner: CliRunner, tmp_path: Path, corpus_copy: Path):
+    data = tmp_path / "data"
+    runner.invoke(cli.main, ["ingest", str(corpus_copy), "--data-dir", str(data)])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = runner.invoke(cli.main, ["ingest", str(empty), str(corpus_copy), "--data-dir", str(data)])
+    assert res.exit_code == 0  # the corpus is still given: nothing is removed
+    for f in corpus_copy.iterdir():
+        f.unlink()
+    res = runner.invoke(cli.main, ["ingest", str(corpus_copy), "--allow-empty", "--json", "--data-dir", str(data)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["removed"] == 7 and json.loads(res.stdout)["passages"] == 0
+
+
+def test_ingest_of_an_empty_directory_exits_1_and_writes_nothing(runner: CliRunner, tmp_path: Path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = runner.invoke(cli.main, ["ingest", str(empty), "--data-dir", str(tmp_path / "data")])
+    assert res.exit_code == 1
+    assert "no bulletin" in res.stderr and "Traceback" not in res.output
+    assert not (tmp_path / "data" / "CURRENT").exists()
+
+
+def test_a_directory_and_a_file_in_it_are_not_a_duplicate(runner: CliRunner, tmp_path: Path, corpus_copy: Path):
+    res = runner.invoke(cli.main, ["ingest", str(corpus_copy), str(corpus_copy / "privacy-news-digest-2024-02.txt"),
+                                   "--json", "--data-dir", str(tmp_path / "data")])
+    assert res.exit_code == 0
+    assert json.loads(res.stdout)["errors"] == [] and json.loads(res.stdout)["added"] == 7

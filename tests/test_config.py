@@ -67,3 +67,19 @@ def test_serve_refuses_to_start_without_what_its_mode_needs(args, env, code, mes
     monkeypatch.chdir(tmp_path)  # no .env from the working directory
     result = runner.invoke(main, ["serve", *args], env={**blank, **env})
     assert result.exit_code == code and message in result.output
+
+
+def test_queue_size_setting():
+    assert Settings.from_env(ENV, dotenv=None).queue_size == 100
+    assert Settings.from_env({**ENV, "BULLETIN_BOT_QUEUE_SIZE": "25"}, dotenv=None).queue_size == 25
+    for bad, message in (("0", "BULLETIN_BOT_QUEUE_SIZE must be between 1 and 10000, got 0"),
+                         ("lots", "BULLETIN_BOT_QUEUE_SIZE must be an integer between 1 and 10000, got 'lots'")):
+        with pytest.raises(SettingsError, match=message):
+            Settings.from_env({**ENV, "BULLETIN_BOT_QUEUE_SIZE": bad}, dotenv=None)
+
+
+def test_retention_days_setting():
+    assert Settings.from_env(ENV, dotenv=None).retention_days == 90
+    assert Settings.from_env({**ENV, "BULLETIN_BOT_RETENTION_DAYS": "30"}, dotenv=None).retention_days == 30
+    with pytest.raises(SettingsError, match="BULLETIN_BOT_RETENTION_DAYS must be between 1 and 3650, got 0"):
+        Settings.from_env({**ENV, "BULLETIN_BOT_RETENTION_DAYS": "0"}, dotenv=None)

@@ -50,6 +50,7 @@ def test_healthz_is_ok_and_readyz_is_503_until_ready(health_server, indexed):
     assert get(url + "/healthz") == (200, {"status": "ok"})
     assert get(url + "/readyz") == (503, {"status": "loading"})
     searcher = Searcher(indexed, HashEncoder())
+    searcher.index  # serve loads it (warm_up) before it is ready
     readiness.set_ready(searcher)
     status, body = get(url + "/readyz")
     assert status == 200 and body["status"] == "ready" and body["model"] == "test/hash-encoder"
@@ -59,12 +60,41 @@ def test_healthz_is_ok_and_readyz_is_503_until_ready(health_server, indexed):
 def test_readyz_says_no_index_until_the_first_ingest(health_server, tmp_path: Path, corpus_copy: Path):
     url, readiness = health_server
     encoder = HashEncoder()
-    readiness.set_ready(Searcher(tmp_path / "data", encoder))
+    searcher = Searcher(tmp_path / "data", encoder)
+    readiness.set_ready(searcher)
     status, body = get(url + "/readyz")
     assert status == 503 and body["status"] == "no index" and "ingest" in body["detail"]
     report = ingest([corpus_copy], tmp_path / "data", encoder)
+    status, body = get(url + "/readyz")  # the probe never loads it ...
+    assert status == 503 and report.generation in body["detail"] and "not loaded" in body["detail"]
+    searcher.search("fines", top_k=1)  # ... the next question (or serve's index follower) does
     status, body = get(url + "/readyz")
     assert (status, body["status"], body["generation"]) == (200, "ready", report.generation)
+
+
+def test_readyz_never_loads_or_reloads_a_generation(health_server, indexed, corpus_copy: Path, monkeypatch):
+    import retrieval.index as index_mod
+
+    url, readiness = health_server
+    encoder = HashEncoder()
+    searcher = Searcher(indexed, encoder)
+    first = searcher.index.generation
+    readiness.set_ready(searcher)
+    real_load = index_mod.PassageIndex.load.__func__
+    loads = []
+
+    def counting_load(cls, *a, **k):
+        loads.append(1)
+        return real_load(cls, *a, **k)
+
+    monkeypatch.setattr(index_mod.PassageIndex, "load", classmethod(counting_load))
+    (corpus_copy / "new.txt").write_text("New\n\nA paragraph about quokkas.\n")
+    ingest([corpus_copy], indexed, encoder)
+    loads.clear()
+    for _ in range(3):
+        status, body = get(url + "/readyz")
+        assert status == 200 and body["generation"] == first
+    assert loads == []
 
 
 def test_unknown_paths_and_methods(health_server):
@@ -147,8 +177,10 @@ def test_socket_mode_with_a_refused_app_token_stops_with_one_sentence(indexed):
 def test_readyz_with_an_empty_index_is_not_ready(health_server, tmp_path: Path):
     url, readiness = health_server
     (tmp_path / "empty").mkdir()
-    ingest([tmp_path / "empty"], tmp_path / "data", HashEncoder())
-    readiness.set_ready(Searcher(tmp_path / "data", HashEncoder()))
+    ingest([tmp_path / "empty"], tmp_path / "data", HashEncoder(), allow_empty=True)
+    searcher = Searcher(tmp_path / "data", HashEncoder())
+    searcher.index
+    readiness.set_ready(searcher)
     status, body = get(url + "/readyz")
     assert status == 503 and body["status"] == "no index" and "no passages" in body["detail"]
 
@@ -166,3 +198,67 @@ def test_unreachable_slack_at_start_stops_with_one_sentence(indexed):
     with pytest.raises(SettingsError) as info:
         serve_forever(settings, Searcher(indexed, HashEncoder()), http=True, stop=threading.Event())
     assert "cannot reach Slack at " + dead in str(info.value) and "xoxb-test-token" not in str(info.value)
+
+
+def test_serve_loads_a_fresh_ingest_without_a_question(tmp_path: Path, corpus_copy: Path, monkeypatch):
+    import bot.serve as serve_mod
+
+    monkeypatch.setattr(serve_mod, "FOLLOW_INDEX_SECONDS", 0.05)
+    listening: list = []
+    bound, stop = threading.Event(), threading.Event()
+    with FakeSlack() as fake:
+        settings = Settings(bot_token="xoxb-test-token", signing_secret="s3cret-signing", api_url=fake.api_url,
+                            data_dir=tmp_path / "data", http_host="127.0.0.1", http_port=0)
+        searcher = Searcher(tmp_path / "data", HashEncoder())
+        thread = threading.Thread(target=serve_forever, args=(settings, searcher), daemon=True,
+                                  kwargs={"http": True, "stop": stop,
+                                          "on_listening": lambda s: (listening.append(s), bound.set())})
+        thread.start()
+        try:
+            assert bound.wait(10)
+            url = f"http://127.0.0.1:{listening[0].server_port}"
+            for _ in range(100):
+                status, body = get(url + "/readyz")
+                if body != {"status": "loading"}:
+                    break
+                threading.Event().wait(0.05)
+            assert status == 503 and body["status"] == "no index"
+            report = ingest([corpus_copy], tmp_path / "data", HashEncoder())
+            for _ in range(200):
+                status, body = get(url + "/readyz")
+                if status == 200:
+                    break
+                threading.Event().wait(0.05)
+            assert status == 200 and body["generation"] == report.generation
+        finally:
+            stop.set()
+            thread.join(10)
+
+
+def test_housekeeping_purges_the_store_daily(monkeypatch):
+    import bot.store as store_mod
+    from bot.serve import housekeeping
+
+    monkeypatch.setattr(store_mod, "PURGE_EVERY_SECONDS", 0.1)
+    purged = threading.Semaphore(0)
+
+    class Store:
+        def purge(self):
+            purged.release()
+            return 0
+
+    class NoIndex:
+        @property
+        def index(self):
+            from retrieval.errors import IndexNotFoundError
+
+            raise IndexNotFoundError("nowhere")
+
+    stop = threading.Event()
+    thread = housekeeping(NoIndex(), Store(), stop, every=0.02)
+    try:
+        assert purged.acquire(timeout=5) and purged.acquire(timeout=5)  # again and again, one period apart
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()

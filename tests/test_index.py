@@ -165,3 +165,24 @@ def test_vectors_round_trip_by_id(indexed: Path, encoder):
     vecs = idx.vectors(p.id for p in some)
     expected = encoder.encode([p.embedding_text for p in some])
     assert np.allclose(vecs, expected, atol=1e-6)
+
+
+def test_a_data_directory_with_uri_characters_in_its_path_works(tmp_path: Path, corpus_copy: Path, encoder):
+    from retrieval.search import Searcher
+    from bot.store import BotStore
+
+    data = tmp_path / "odd #1 ?x=y %41%" / "data"
+    report = ingest([corpus_copy], data, encoder)
+    assert report.errors == [] and len(report.added) == 7
+    idx = PassageIndex.load(data)
+    assert len(idx.bulletins()) == 7 and len(list(idx.iter_passages())) == len(idx)
+    encoder.encoded = 0
+    again = ingest([corpus_copy], data, encoder)
+    assert len(again.unchanged) == 7 and encoder.encoded == 0  # the generation in force was read, not rebuilt
+    answer = Searcher(data, encoder).search("Nantong middle school fined", top_k=3)
+    assert answer.hits and "Nantong" in " ".join(h.text for h in answer.hits)
+    store = BotStore(data / "bot.sqlite")
+    answer_id = store.record_answer("q", [1, 2])
+    assert store.answer(answer_id).passage_ids == [1, 2]
+    assert (data / "bot.sqlite").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "odd #1 ?x=y %41%"]  # no file at a cut-off path

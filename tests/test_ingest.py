@@ -162,3 +162,100 @@ def test_rebuild_reembeds_and_reports_updates(indexed: Path, corpus_copy: Path, 
     encoder.encoded = 0
     report = ingest([corpus_copy], indexed, encoder, rebuild=True)
     assert len(report.updated) == 7 and report.added == [] and encoder.encoded == report.passages
+
+
+# -- an ingest never empties the index by accident (issue 12) --------------------------------
+def test_mistyped_path_changes_nothing_even_with_rebuild(indexed: Path, tmp_path: Path, encoder):
+    generation = current_generation(indexed)
+    for rebuild in (False, True):
+        report = ingest([tmp_path / "corpuz"], indexed, encoder, rebuild=rebuild)
+        assert [e["error"] for e in report.errors] == ["no such file"]
+        assert report.generation == generation and report.removed == [] and report.embedded == 0
+        assert current_generation(indexed) == generation
+    assert report.refused.startswith("not rebuilding: no bulletin file could be read")
+    assert len(PassageIndex.load(indexed).bulletins()) == 7
+
+
+def test_rebuild_from_a_directory_emptied_by_mistake_is_refused(indexed: Path, corpus_copy: Path, encoder):
+    generation = current_generation(indexed)
+    for f in corpus_copy.iterdir():
+        f.unlink()
+    report = ingest([corpus_copy], indexed, encoder, rebuild=True)
+    assert "would remove all 7 indexed bulletins" in report.refused and "--allow-empty" in report.refused
+    assert current_generation(indexed) == generation
+
+
+def test_removing_every_bulletin_is_refused_unless_allowed(indexed: Path, corpus_copy: Path, encoder):
+    generation = current_generation(indexed)
+    for f in corpus_copy.iterdir():
+        f.unlink()
+    report = ingest([corpus_copy], indexed, encoder)
+    assert report.refused and current_generation(indexed) == generation
+    report = ingest([corpus_copy], indexed, encoder, allow_empty=True)
+    assert report.refused is None and len(report.removed) == 7
+    assert current_generation(indexed) != generation and len(PassageIndex.load(indexed)) == 0
+
+
+def test_empty_directory_writes_no_generation(tmp_path: Path, encoder):
+    (tmp_path / "empty").mkdir()
+    report = ingest([tmp_path / "empty"], tmp_path / "data", encoder)
+    assert report.refused and report.generation is None
+    assert current_generation(tmp_path / "data") is None
+    assert not (tmp_path / "data" / "generations").exists() or not list((tmp_path / "data" / "generations").iterdir())
+
+
+def test_rebuild_keeps_the_last_good_version_of_an_unreadable_file(indexed: Path, corpus_copy: Path, encoder,
+                                                                  monkeypatch):
+    import retrieval.ingest as ingest_module
+
+    before = {p.id: p.text for p in PassageIndex.load(indexed).iter_passages(SEED)}
+    real = ingest_module.file_fingerprint
+
+    def unreadable(path):
+        if path.name == SEED:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(ingest_module, "file_fingerprint", unreadable)
+    encoder.encoded = 0
+    report = ingest([corpus_copy], indexed, encoder, rebuild=True)
+    assert [Path(e["file"]).name for e in report.errors] == [SEED]
+    assert "Permission denied" in report.errors[0]["error"]
+    assert SEED not in report.removed and len(report.updated) == 6
+    idx = PassageIndex.load(indexed)
+    assert {p.id: p.text for p in idx.iter_passages(SEED)} == before
+    assert encoder.encoded == len(idx)  # --rebuild re-embeds everything, the kept bulletin too
+    _assert_ids_and_metadata_in_step(indexed)
+
+
+def test_a_directory_and_a_file_in_it_are_one_file(tmp_path: Path, corpus_copy: Path, encoder):
+    report = ingest([corpus_copy, corpus_copy / SEED, Path(str(corpus_copy) + "/./" + SEED)], tmp_path / "data", encoder)
+    assert report.errors == [] and len(report.added) == 7
+
+
+def test_deeply_nested_html_is_only_that_files_error(tmp_path: Path, corpus_copy: Path, encoder):
+    deep = corpus_copy / "deep.html"
+    deep.write_text("<html><body>" + "<div>" * 1200 + "<p>Deep text.</p>" + "</div>" * 1200 + "</body></html>")
+    report = ingest([corpus_copy], tmp_path / "data", encoder)
+    assert [e["file"] for e in report.errors] == [str(deep)]
+    assert "nested too deeply" in report.errors[0]["error"]
+    assert len(report.added) == 7
+
+
+def test_an_unexpected_exception_is_that_files_error(indexed: Path, corpus_copy: Path, encoder, monkeypatch):
+    import retrieval.ingest as ingest_module
+
+    before = {p.id for p in PassageIndex.load(indexed).iter_passages(SEED)}
+    (corpus_copy / SEED).write_text((corpus_copy / SEED).read_text() + "\nA new closing paragraph.\n")
+    real = ingest_module.read_bulletin
+
+    def broken(path):
+        if Path(path).name == SEED:
+            raise ValueError("something deep inside broke")
+        return real(path)
+
+    monkeypatch.setattr(ingest_module, "read_bulletin", broken)
+    report = ingest([corpus_copy], indexed, encoder)
+    assert report.errors == [{"file": str(corpus_copy / SEED), "line": None,
+                              "error": "cannot read the file (ValueError: something deep inside broke)"}]
+    assert {p.id for p in PassageIndex.load(indexed).iter_passages(SEED)} == before

@@ -146,7 +146,7 @@ def test_one_structured_line_per_answered_question_and_no_secret_in_any_log(fake
             bot.send_event(message("zebra quokka xylophone", ts="100.2", channel="D4"))
             bot.send_command(QUESTION, fake.response_url("c1"), channel="C5")
             bot.wait_idle()
-            bot.app.responder.log_questions = True
+        with BotUnderTest(fake, Searcher(indexed, HashEncoder()), indexed, log_questions=True) as bot:
             bot.send_event(mention(QUESTION, ts="100.3", channel="C9"))
             bot.wait_idle()
     finally:
@@ -165,6 +165,12 @@ def test_one_structured_line_per_answered_question_and_no_secret_in_any_log(fake
         assert f"surface={line['surface']} channel={line['channel']}" in line["message"]
     assert all("question" not in line for line in first) and QUESTION not in json.dumps(first)
     assert last[0]["question"] == QUESTION and json.dumps(QUESTION) in last[0]["message"]
+
+
+def test_create_app_honours_log_questions(fake, indexed):
+    for on in (False, True):
+        with BotUnderTest(fake, Searcher(indexed, HashEncoder()), indexed, log_questions=on) as bot:
+            assert bot.app.responder.log_questions is on
 
 
 def test_the_text_format_line(caplog):

@@ -91,7 +91,7 @@ def test_an_empty_index_counts_as_nothing_indexed(tmp_path: Path, encoder):
     from retrieval.errors import IndexNotFoundError
 
     (tmp_path / "empty").mkdir()
-    ingest([tmp_path / "empty"], tmp_path / "data", encoder)
+    ingest([tmp_path / "empty"], tmp_path / "data", encoder, allow_empty=True)
     with pytest.raises(IndexNotFoundError, match="no bulletins indexed yet"):
         Searcher(tmp_path / "data", encoder).search("fines")
 
@@ -218,3 +218,42 @@ def test_broken_new_generation_is_not_served_and_not_retried(indexed: Path, corp
     assert s.search("quokkas", top_k=1).hits[0].citation.source_file != "new.txt"
     assert s.search("quokkas", top_k=1) and s.index.generation == before
     assert len(loads) == 1
+
+
+def test_garbled_current_logs_one_traceback_then_one_line(indexed: Path, encoder, caplog):
+    import logging
+
+    s = Searcher(indexed, encoder)
+    before = s.index.generation
+    (indexed / "CURRENT").write_bytes(b"\xff\xfe not a generation \x00")
+    with caplog.at_level(logging.WARNING, logger="retrieval.search"):
+        for _ in range(4):
+            assert s.search("Nantong middle school fined", top_k=1).hits
+    records = [r for r in caplog.records if r.name == "retrieval.search"]
+    assert len(records) == 4 and s.index.generation == before
+    assert records[0].exc_info is not None
+    assert all(r.exc_info is None and r.levelno == logging.WARNING and "\n" not in r.getMessage() for r in records[1:])
+
+
+def test_a_first_load_that_fails_is_not_redone_on_every_question(indexed: Path, corpus_copy: Path, encoder,
+                                                                  monkeypatch):
+    import retrieval.index as index_mod
+    from retrieval.errors import RetrievalError
+
+    real_load = index_mod.PassageIndex.load.__func__
+    loads = []
+
+    def failing_load(cls, *a, **k):
+        loads.append(1)
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(index_mod.PassageIndex, "load", classmethod(failing_load))
+    s = Searcher(indexed, encoder)
+    for _ in range(3):
+        with pytest.raises(RetrievalError, match="Too many open files"):
+            s.search("fines", top_k=1)
+    assert len(loads) == 1 and s.loaded_index is None
+    monkeypatch.setattr(index_mod.PassageIndex, "load", classmethod(real_load))
+    (corpus_copy / "new.txt").write_text("New\n\nA paragraph about quokkas.\n")
+    ingest([corpus_copy], indexed, encoder)  # a new generation is tried again
+    assert s.search("quokkas", top_k=1).hits and s.loaded_index.generation == s.index.generation

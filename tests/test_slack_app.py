@@ -369,3 +369,44 @@ def test_manifest_declares_what_the_listeners_need():
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/bulletin"]
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
     assert manifest["settings"]["socket_mode_enabled"] is True and manifest["settings"]["interactivity"]["is_enabled"]
+
+
+class Gated:
+    """A searcher whose searches wait until the test opens the gate (the answer workers stay busy)."""
+
+    def __init__(self, searcher):
+        import threading
+
+        self.searcher, self.gate, self.started = searcher, threading.Event(), threading.Semaphore(0)
+
+    def search(self, query, top_k=5):
+        self.started.release()
+        assert self.gate.wait(10), "the test never opened the gate"
+        return self.searcher.search(query, top_k=top_k)
+
+
+def test_past_the_queue_bound_the_asker_is_told_to_try_again(fake, data_dir, tmp_path):
+    from bot.listeners import BUSY
+    from tests.fakes import HashEncoder
+
+    searcher = Gated(Forced(Searcher(data_dir, HashEncoder()), True))
+    with BotUnderTest(fake, searcher, tmp_path, workers=1, queue_size=1) as bot:
+        try:
+            bot.send_event(mention(GEO_QUESTION, ts="900.1"))
+            assert searcher.started.acquire(timeout=5)  # the one worker is busy with it
+            bot.send_event(mention(GEO_QUESTION, ts="900.2"))  # waits in the queue (size 1)
+            deadline = time.monotonic() + 5
+            while bot.app.responder.pool.pending < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            bot.send_event(mention(GEO_QUESTION, ts="900.3"))  # past the bound
+            bot.send_command(GEO_QUESTION, fake.response_url("busy"))  # past the bound too
+            busy_post = fake.wait_for("chat.postMessage", where=lambda c: c.body.get("thread_ts") == "900.3")[0]
+            busy_reply = fake.wait_for(RESPONSE_URL)[0]
+        finally:
+            searcher.gate.set()
+        bot.wait_idle()
+    assert busy_post.body["channel"] == "C1" and BUSY in busy_post.body["text"]
+    assert busy_reply.body["response_type"] == "ephemeral" and BUSY in busy_reply.body["text"]
+    answered = {c.body["thread_ts"] for c in posts(fake) if "Passages that answer" in c.body["text"]}
+    assert answered == {"900.1", "900.2"}
+    assert BUSY == "I'm busy — try again in a minute."

@@ -67,3 +67,91 @@ def test_threads_the_bot_answered(store):
     store.remember_thread("C1", "1.0")
     store.remember_thread("C1", "1.0")
     assert store.is_bot_thread("C1", "1.0") and not store.is_bot_thread("C1", "2.0")
+
+
+# -- schema version, migrations and retention (issue 12) -------------------------------------
+OLD_SCHEMA = """
+CREATE TABLE seen (key TEXT PRIMARY KEY, seen_at REAL NOT NULL);
+CREATE TABLE answers (id INTEGER PRIMARY KEY AUTOINCREMENT, query TEXT NOT NULL, passage_ids TEXT NOT NULL,
+    user TEXT, channel TEXT, thread_ts TEXT, created_at REAL NOT NULL);
+CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, answer_id INTEGER, query TEXT NOT NULL,
+    passage_ids TEXT NOT NULL, user TEXT, vote INTEGER NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE threads (channel TEXT NOT NULL, thread_ts TEXT NOT NULL, created_at REAL NOT NULL,
+    PRIMARY KEY (channel, thread_ts));
+"""
+
+
+def _old_store(path, created_at: float) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    conn.executescript(OLD_SCHEMA)
+    conn.execute("INSERT INTO answers (query, passage_ids, user, channel, thread_ts, created_at)"
+                 " VALUES ('old question', '[1]', 'U1', 'C1', '1.0', ?)", (created_at,))
+    conn.commit()
+    conn.close()
+
+
+def test_a_store_without_a_schema_version_is_migrated_not_broken(tmp_path):
+    import sqlite3
+    import time
+
+    from bot.store import SCHEMA_VERSION
+
+    path = tmp_path / "bot.sqlite"
+    _old_store(path, time.time())
+    store = BotStore(path)
+    assert store.answer(1).query == "old question"
+    assert store.record_feedback(1, "U2", 1) is not None
+    store.claim_digest("C1", "2025-06-01", "me", now=time.time())  # the digests table was added
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 2
+    indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"answers_created_idx", "feedback_created_idx", "threads_created_idx"} <= indexes
+    BotStore(path)  # opening again changes nothing
+    assert BotStore(path).answer(1).query == "old question"
+
+
+def test_a_store_from_a_newer_bot_is_refused_in_one_sentence(tmp_path):
+    import sqlite3
+
+    from retrieval.errors import ConfigurationError
+
+    path = tmp_path / "bot.sqlite"
+    BotStore(path)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(ConfigurationError, match="schema version 99.*newer bulletin-bot"):
+        BotStore(path)
+
+
+def test_retention_purges_old_questions_and_feedback_at_open_and_on_demand(tmp_path):
+    import time
+
+    day = 86400.0
+    path = tmp_path / "bot.sqlite"
+    _old_store(path, time.time() - 100 * day)  # older than the default 90 days
+    store = BotStore(path)
+    assert store.answer(1) is None  # purged when the store opened
+    recent = store.record_answer("a recent question", [2], "U1", "C1", "2.0")
+    store.record_feedback(recent, "U2", -1)
+    store.remember_thread("C1", "2.0")
+    assert store.purge(now=time.time() + 89 * day) == 0
+    assert store.answer(recent).query == "a recent question" and len(store.feedback()) == 1
+    assert store.purge(now=time.time() + 91 * day) == 3  # the answer, its feedback and the thread
+    assert store.answer(recent) is None and store.feedback() == [] and not store.is_bot_thread("C1", "2.0")
+    short = BotStore(tmp_path / "short.sqlite", retention_days=1)
+    short.record_answer("q", [1])
+    assert short.purge(now=time.time() + 2 * day) == 1
+
+
+def test_purge_also_drops_dedupe_keys_past_their_window(tmp_path):
+    import sqlite3
+
+    store = BotStore(tmp_path / "bot.sqlite", dedupe_seconds=600)
+    store.claim(["event:E1"], now=1000.0)
+    store.claim(["event:E2"], now=2000.0)
+    store.purge(now=2100.0)
+    keys = [r[0] for r in sqlite3.connect(tmp_path / "bot.sqlite").execute("SELECT key FROM seen")]
+    assert keys == ["event:E2"]
