@@ -15,8 +15,13 @@ The pipeline (figures measured with ``bulletin-bot eval``; method and numbers in
 5. **Near-duplicates** (same normalised text, or vectors with cosine > 0.97 — one news item
    reported by two bulletins) are collapsed into the first.
 6. **Best sentence**: inside each quote, the sentence sharing the most (IDF-weighted) query terms is marked.
-7. **No confident answer**: decided by :class:`Calibration` (per model), from the fused-score
-   margin between the first two items and the share of the query's terms the first item contains.
+7. **Answerability**: each shown item is judged on whether it states what the question asks
+   (:mod:`retrieval.answerability`: the asked slot filled, the question's named things present);
+   the quote is widened to the passage that states it and that sentence is highlighted.
+8. **Tier**: "answers" when the first item's verdict passes and :class:`Calibration` (per model:
+   fused-score margin between the first two items and the share of the query's terms the first
+   item contains) is confident; "nothing" below the calibration's off-topic cosine floor;
+   "related" otherwise.
 
 Scores on hits are the fused scores above (cosine similarity plus the lexical part); ``Hit.cosine``
 is the plain cosine similarity in [-1, 1].
