@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -43,12 +42,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .answer import TIERS, Answer, Hit  # noqa: F401  (re-exported: the public types of a search)
 from .answerability import CaseProfile, Verdict, analyse, judge
-from .bulletin import is_iso_date, normalise_space
+from .bulletin import normalise_space
 from .calibration import Calibration, calibration_for, signals
 from .chunking import Citation, Passage, _sentence_spans
 from .encoder import Encoder
 from .errors import ConfigurationError, IndexMismatchError, IndexNotFoundError
+from .filters import FILTER_KEYS, parse_filters, validate_filters  # noqa: F401  (re-exported)
 from .index import PassageIndex, current_generation
 from .lexical import LexicalIndex
 
@@ -68,160 +69,6 @@ SPAN_MARGIN = 0.1
 SPAN_MAX_CHARS = 2000
 #: Two hits whose best passages have a cosine above this are near-duplicates.
 NEAR_DUPLICATE_COSINE = 0.97
-
-#: The three honest reply tiers, from most to least: see :class:`Answer`.
-TIERS = ("answers", "related", "nothing")
-
-FILTER_KEYS = ("section", "since", "until", "bulletin", "publisher")
-_FILTER_RE = re.compile(r'(?<!\S)(section|since|until|bulletin|publisher):("([^"]*)"|\'([^\']*)\'|\S+)', re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One retrieved item: the quoted passage (a verbatim span of the item), its score and rank.
-
-    Attributes:
-        passage: the quoted span as a Passage: ``text`` is verbatim, ``citation`` points at it
-            (``paragraph`` is its first paragraph), ``id`` is the id of its best passage.
-        score: fused score (cosine + lexical part, see module doc); higher is better.
-        rank: 1-based.
-        highlight: (start, end) span within ``text`` of the sentence that best answers the query.
-        cosine: cosine similarity in [-1, 1] between the query and the best passage.
-        passage_ids: ids of every indexed passage inside the quoted span, in reading order.
-        answers: True when the item states what the question asks (the asked slot is filled and
-            the question's named things are in it: :mod:`retrieval.answerability`); False when it
-            is only related; None when not judged.
-        missing: when ``answers`` is False, the asked thing the item does not state.
-    """
-
-    passage: Passage
-    score: float
-    rank: int
-    highlight: tuple[int, int] | None = None
-    cosine: float | None = None
-    passage_ids: tuple[int, ...] = ()
-    answers: bool | None = None
-    missing: str | None = None
-
-    @property
-    def text(self) -> str:
-        """The verbatim passage text."""
-        return self.passage.text
-
-    @property
-    def citation(self) -> Citation:
-        """Where the passage comes from."""
-        return self.passage.citation
-
-    @property
-    def best_sentence(self) -> str | None:
-        """The highlighted sentence, verbatim, or None."""
-        return self.text[self.highlight[0]:self.highlight[1]] if self.highlight else None
-
-    def to_dict(self) -> dict:
-        """``{"score", "text", "citation": {...}}`` (+ ``best_sentence``) as printed by ``ask --json``."""
-        out = {"score": round(self.score, 4), "text": self.text, "citation": self.citation.to_dict()}
-        if self.cosine is not None:
-            out["cosine"] = round(self.cosine, 4)
-        if self.highlight:
-            out["best_sentence"] = self.best_sentence
-        if self.answers is not None:
-            out["answers"] = self.answers
-        return out
-
-
-@dataclass
-class Answer:
-    """The outcome of one search.
-
-    Attributes:
-        query: the query searched, filters removed (Slack markup already removed by the caller).
-        hits: best first. When ``answered`` is False they are the nearest items, to be shown
-            labelled as not answering the query.
-        answered: True only in the "answers" tier.
-        filters: the filters in force (keys of FILTER_KEYS), to be shown back with the answer.
-        confidence: the calibrated confidence value the decision was taken on (see Calibration).
-        signals: (margin, coverage) of the first item, the inputs of that decision.
-        tier: one of TIERS — "answers" (the first quote states what was asked), "related" (on the
-            topic, but no passage states the asked thing: ``missing`` says what) or "nothing"
-            (off-topic: nothing in the bulletins is near). Derived from ``answered`` and the hits
-            when not given.
-        missing: in the "related" tier, the asked thing no passage states ("the amount asked"), or None.
-    """
-
-    query: str
-    hits: list[Hit]
-    answered: bool
-    filters: dict = field(default_factory=dict)
-    confidence: float | None = None
-    signals: tuple[float, float] | None = None
-    tier: str = ""
-    missing: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.tier:
-            self.tier = "answers" if self.answered else ("related" if self.hits else "nothing")
-        if self.tier not in TIERS:
-            raise ValueError(f"tier must be one of {TIERS}, got {self.tier!r}")
-        self.answered = self.tier == "answers"
-
-    def headline(self) -> str:
-        """The tier in one plain sentence, shown above the quotes (CLI, Slack and digest use it alike)."""
-        q = f"“{self.query}”"
-        if self.tier == "answers":
-            return f"Passages that answer {q}"
-        if self.tier == "nothing":
-            return f"Nothing in the bulletins is about {q}" + ("; the nearest passages are far from it" if self.hits else "")
-        if self.missing and self.missing.startswith("“"):
-            return f"No passage mentions {self.missing}; the nearest passages do not answer {q}"
-        if self.missing:
-            return f"No passage states {self.missing}; the nearest passages do not answer {q}"
-        return f"No confident answer to {q}; the nearest passages do not answer it"
-
-    def to_dict(self) -> dict:
-        """``{"query", "answered", "tier", "hits": [...]}`` (+ ``filters``, ``missing``) as printed by ``ask --json``."""
-        out = {"query": self.query, "answered": self.answered, "tier": self.tier,
-               "hits": [h.to_dict() for h in self.hits]}
-        if self.missing:
-            out["missing"] = self.missing
-        if self.filters:
-            out["filters"] = self.filters
-        return out
-
-
-def parse_filters(query: str) -> tuple[str, dict[str, str]]:
-    """Split ``key:value`` filters out of a query.
-
-    Returns:
-        (query without the filters, {key: value}); values may be quoted (``bulletin:"privacy news"``).
-
-    Raises:
-        ConfigurationError: a since/until value that is not YYYY, YYYY-MM or YYYY-MM-DD.
-    """
-    filters: dict[str, str] = {}
-
-    def take(m: re.Match) -> str:
-        value = m.group(3) if m.group(3) is not None else m.group(4) if m.group(4) is not None else m.group(2)
-        filters[m.group(1).lower()] = value.strip()
-        return " "
-
-    rest = _FILTER_RE.sub(take, query)
-    validate_filters(filters)
-    return normalise_space(rest), filters
-
-
-def validate_filters(filters: dict[str, str]) -> None:
-    """Check filter keys and date values.
-
-    Raises:
-        ConfigurationError: an unknown key, or since/until not in YYYY, YYYY-MM or YYYY-MM-DD.
-    """
-    for key, value in filters.items():
-        if key not in FILTER_KEYS:
-            raise ConfigurationError(f"unknown filter {key!r}; known filters: {', '.join(FILTER_KEYS)}")
-        if key in ("since", "until") and not is_iso_date(value):
-            raise ConfigurationError(f"{key}: must be a real date written YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
-
 
 def _item_key(source_file: str, section: str | None, item_number: int | None, paragraph: int) -> tuple:
     return (source_file, section, item_number) if item_number is not None else (source_file, section, None, paragraph)
