@@ -258,35 +258,42 @@ def judge(question: Question, texts: Sequence[str], context: str, tokenize: Call
 
 def _find_filler(slot: Slot, question: Question, texts: Sequence[str], tokenize: Callable[[str], list[str]],
                  order: Sequence[int] | None = None) -> tuple[int, int, int] | None:
-    """(passage index, start, end) of the first text filling slot, or None."""
+    """(passage index, start, end) of the text filling slot, or None.
+
+    Passages are tried in ``order``; within the first passage that has a filler, the one whose
+    sentence shares the most of the question's terms wins (ties: the earlier one).
+    """
     window = event_window(slot)
     head_terms = set(tokenize(slot.head)) if slot.head else set()
     # a share is asked of what the question says after its topic; a name, of anything it says
     content = (question.ask_terms if slot.kind == "percent" else question.terms) - _SLOT_WORDS(tokenize)
     for p in (order if order is not None else range(len(texts))):
         text = texts[p]
-        if slot.kind in ("person", "company", "org"):
-            for s, e in _name_fillers(slot.kind, question, text, tokenize):
-                sentence = next((text[a:b] for a, b in _sentences(text) if a <= s < b), text)
-                if head_terms and not _shares(head_terms, set(tokenize(sentence))):
-                    continue
-                if content and not _shares(content, set(tokenize(sentence))):
-                    continue
-                return (p, s, e)
-            continue
-        spans = fillers(slot, text, question.given)
-        if not spans:
-            continue
+        sentences = _sentences(text)
+        names = slot.kind in ("person", "company", "org")
+        spans = list(_name_fillers(slot.kind, question, text, tokenize)) if names else fillers(slot, text, question.given)
+        best: tuple[int, int, int] | None = None
+        best_overlap = -1
         for s, e in spans:
-            sent = next(((a, b) for a, b in _sentences(text) if a <= s < b), (0, len(text)))
-            sentence = text[sent[0]:sent[1]]
-            if window is not None and not window.search(text[max(sent[0], s - 60):s]):
-                continue
-            if slot.kind == "count" and head_terms and not _shares(head_terms, set(tokenize(_words_after(text, e, 4)))):
-                continue
-            if slot.kind == "percent" and content and not _shares(content, set(tokenize(sentence))):
-                continue
-            return (p, s, e)
+            a, b = next(((a, b) for a, b in sentences if a <= s < b), (0, len(text)))
+            sentence_terms = set(tokenize(text[a:b]))
+            if names:
+                if head_terms and not _shares(head_terms, sentence_terms):
+                    continue
+                if content and not _shares(content, sentence_terms):
+                    continue
+            else:
+                if window is not None and not window.search(text[max(a, s - 60):s]):
+                    continue
+                if slot.kind == "count" and head_terms and not _shares(head_terms, set(tokenize(_words_after(text, e, 4)))):
+                    continue
+                if slot.kind == "percent" and content and not _shares(content, sentence_terms):
+                    continue
+            overlap = len(sentence_terms & question.terms)
+            if overlap > best_overlap:
+                best, best_overlap = (p, s, e), overlap
+        if best is not None:
+            return best
     return None
 
 

@@ -33,6 +33,7 @@ its checks is never served (the one already loaded keeps serving, and the error 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -297,6 +298,8 @@ class Searcher:
         else:
             tier = "related"
         missing = first.missing if tier == "related" else None
+        if tier == "nothing":  # off-topic: no hit answers, whatever its own verdict
+            hits = [dataclasses.replace(h, answers=False, missing=None) for h in hits]
         return Answer(text, hits, answered=tier == "answers", filters=merged, confidence=confidence, signals=sig,
                       tier=tier, missing=missing)
 

@@ -194,3 +194,19 @@ def test_slack_says_what_no_passage_states_and_quotes_nothing_off_topic(indexed:
     off = bk.render_answer(nothing, answer_id=2)
     assert "Nothing in the bulletins is about" in off.text
     assert not any(b["type"] == "section" and b["text"].get("verbatim") for b in off.blocks)
+
+
+def test_off_topic_hits_never_say_they_answer(indexed: Path, encoder):
+    nothing = Searcher(indexed, encoder, calibration=Calibration(min_cosine=0.99)).search(
+        "how much does the best banana bread recipe cost?", top_k=3)
+    assert nothing.tier == "nothing" and nothing.hits
+    assert all(h.answers is False for h in nothing.hits) and all(h["answers"] is False for h in nothing.to_dict()["hits"])
+
+
+def test_the_filler_sentence_that_shares_most_with_the_question_is_chosen():
+    v = verdict("who do PIMS providers apply to for recognition in germany?",
+                "The German TDDDG came into force on 1 April 2025. PIMS providers can seek recognition from the "
+                "Federal Data Protection Commissioner.", context="Germany")
+    text = "The German TDDDG came into force on 1 April 2025. PIMS providers can seek recognition from the " \
+           "Federal Data Protection Commissioner."
+    assert v.answers and v.filler[1] > text.index("PIMS providers")
