@@ -41,7 +41,7 @@ DATE_RE = re.compile(
     rf"|\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b"
     rf"|\b(?:in|by|from|until|since|before|after|during|of)\s+(?:19|20)\d{{2}}\b)", re.IGNORECASE)
 DURATION_RE = re.compile(
-    rf"\b(?:{_NUM}|{_NUMWORD}|a|an)(?:[\s-]+(?:{_NUMWORD}|and|a|half))*[\s-]+(?:calendar\s+|working\s+|business\s+)?"
+    rf"\b(?:{_NUM}|{_NUMWORD}|a|an)(?:[\s-]+(?:{_NUMWORD}|and|a|half)){{0,4}}[\s-]+(?:calendar\s+|working\s+|business\s+)?"
     rf"(?:day|week|month|year|hour)s?\b", re.IGNORECASE)
 COUNT_RE = re.compile(rf"(?<![\w.,$€£¥])(?:{_NUM}{_SCALE}?|{_NUMWORD})(?![\w%]|\.\d|,\d)", re.IGNORECASE)
 SENTENCE_RE = re.compile(r"\b(?:sentenced|imprison\w*|prison|jail\w*|custod\w*|probation|suspended sentence)\b",

@@ -210,3 +210,9 @@ def test_the_filler_sentence_that_shares_most_with_the_question_is_chosen():
     text = "The German TDDDG came into force on 1 April 2025. PIMS providers can seek recognition from the " \
            "Federal Data Protection Commissioner."
     assert v.answers and v.filler[1] > text.index("PIMS providers")
+
+
+def test_a_run_of_number_words_without_a_unit_is_not_a_duration_and_stays_linear():
+    text = "one two three four five six " * 400
+    assert fillers(Slot("duration", "x"), text) == []
+    assert [m for m in fillers(Slot("duration", "x"), "a two-and-a-half year period")]
