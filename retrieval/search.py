@@ -300,6 +300,8 @@ class Searcher:
         missing = first.missing if tier == "related" else None
         if tier == "nothing":  # off-topic: no hit answers, whatever its own verdict
             hits = [dataclasses.replace(h, answers=False, missing=None) for h in hits]
+        elif not question.specific:  # nothing particular asked: a hit answers only as the reply does
+            hits = [dataclasses.replace(h, answers=tier == "answers") for h in hits]
         return Answer(text, hits, answered=tier == "answers", filters=merged, confidence=confidence, signals=sig,
                       tier=tier, missing=missing)
 

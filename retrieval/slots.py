@@ -22,7 +22,7 @@ _NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve
                  "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
                  "hundred hundreds thousand thousands dozen dozens")
 _NUMWORD = r"(?:" + "|".join(_NUMBER_WORDS.split()) + r")"
-_NUM = r"\d[\d,]*(?:\.\d+)?"
+_NUM = r"\d[\d,]{0,15}(?:\.\d{1,6})?"  # bounded: a long run of "1,1,1,…" must not scan quadratically
 _SCALE = r"(?:\s?(?:k|m|bn|mn|thousand|million|billion|trillion)\b)"
 _CURRENCY_SIGN = r"(?:[€$£¥₩₹]|R\$|NZ\$|A\$|C\$|US\$|HK\$|S\$)"
 _CURRENCY_CODE = r"(?:EUR|USD|GBP|RMB|CNY|CHF|SEK|NOK|DKK|PLN|INR|KRW|JPY|BRL|AUD|NZD|CAD|HKD|SGD|TRY|ZAR|SAR|AED|HUF|CZK|RON)"
@@ -60,7 +60,7 @@ ORG_WORDS = frozenset(
 #: The wording that asks for each slot. Order matters only for readability: every match counts.
 _MONEY_TRIGGERS = re.compile(
     r"\bhow much\b(?!\s+(?:up|higher|lower|more|less|bigger|larger|smaller|longer|increase|data|time)\b)"
-    r"|\bhow (?:big|large|high|steep|heavy)\b[^?]*\b(?:fines?|penalt\w*|damages|compensation|sanctions?)"
+    r"|\bhow (?:big|large|high|steep|heavy)\b[^?]{0,80}?\b(?:fines?|penalt\w*|damages|compensation|sanctions?)"
     r"|\b(?:what|whats|what's|which)(?:\s+(?:is|are|was|were|the|a|an|s))*(?:\s+(?:max|maximum|minimum|total|"
     r"possible|potential|amount|level|size|of))*\s+(?:fines?|compensation|damages|settlement|amount)\b"
     r"|\b(?:what|whats|what's|which)(?:\s+(?:is|are|was|were|the|a|an|s))*(?:\s+(?:max|maximum|minimum|total|civil|"
@@ -91,7 +91,7 @@ _DATE_EVENTS = {
               re.compile(r"\b(?:until|till|clos\w*|deadline|ends?|ending|ended|by|before|due|no later than|runs?|open)\b",
                          re.IGNORECASE)),
 }
-_SENTENCE_TRIGGERS = re.compile(r"\bwhat sentence\b|\bsentenced?\b.*\?|\b(?:jail|prison) (?:term|time|sentence)\b",
+_SENTENCE_TRIGGERS = re.compile(r"\bwhat sentence\b|\bsentenced?\b[^?]{0,200}\?|\b(?:jail|prison) (?:term|time|sentence)\b",
                                 re.IGNORECASE)
 _PERSON_TRIGGERS = re.compile(
     r"\bname of (?:the |a |an |this |that )?(?:[\w'’-]+ ){0,5}?(?:director|official|officer|minister|commissioner|ceo|"

@@ -216,3 +216,16 @@ def test_a_run_of_number_words_without_a_unit_is_not_a_duration_and_stays_linear
     text = "one two three four five six " * 400
     assert fillers(Slot("duration", "x"), text) == []
     assert [m for m in fillers(Slot("duration", "x"), "a two-and-a-half year period")]
+
+
+@pytest.mark.parametrize("text", ["1," * 8000, "a " * 8000, "one-" * 4000])
+def test_long_runs_in_a_passage_are_scanned_once(text):
+    # a quadratic scan takes seconds on these (measured before the bounds); a linear one, milliseconds
+    for kind in ("money", "percent", "duration"):
+        assert fillers(Slot(kind, "x"), text) == []
+
+
+def test_a_question_that_asks_nothing_particular_answers_only_as_the_reply_does(indexed: Path, encoder):
+    strict = Searcher(indexed, encoder, calibration=Calibration(threshold=99.0))
+    answer = strict.search("data protection", top_k=3)
+    assert answer.tier == "related" and all(h.answers is False for h in answer.hits)
