@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
-from .slots import ORG_WORDS, Slot, asked_slots, event_window, fillers, question_values
+from .slots import ORG_WORDS, Slot, asked_slots, asserted_amounts, event_window, fillers, question_values
 
 #: Nationality and country words and what they also appear as in bulletins.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -147,6 +147,7 @@ class Question:
     given: frozenset[float]
     terms: frozenset[str]
     ask_terms: frozenset[str]
+    asserted: frozenset[float] = frozenset()
 
     @property
     def specific(self) -> bool:
@@ -181,6 +182,8 @@ def analyse(question: str, tokenize: Callable[[str], list[str]], casing: CasePro
         low = w.lower().removesuffix("'s").removesuffix("’s")
         if low in seen or low in _NOT_ENTITIES or len(low) < 2:
             continue
+        if re.fullmatch(r"[A-Z]{2,}s", w):  # "AGs", "DPAs": a plural acronym
+            w, low = w[:-1], low[:-1]
         acronym = w.isupper() and len(w) >= 2
         if acronym and low not in casing and low not in ALIASES:
             continue  # an acronym the bulletins never use may be spelled out there ("CNNIC"): cannot be checked
@@ -189,9 +192,14 @@ def analyse(question: str, tokenize: Callable[[str], list[str]], casing: CasePro
             seen.add(low)
             entities.append(Entity(low, (low, *ALIASES.get(low, ())), acronym))
     # "australia 2024 breaches - what percentage came from…": the part after the topic is what is asked
-    ask = re.split(r"\s[-–—:]\s", question)[-1]
-    return Question(question, slots, tuple(entities), frozenset(question_values(question)), frozenset(tokenize(question)),
-                    frozenset(tokenize(ask)))
+    parts = re.split(r"\s[-–—:]\s", question)
+    ask, topic = parts[-1], " ".join(parts[:-1])
+    # a value in the topic ("the 310m fine - how much was for consent?") names the case and is not the
+    # answer; an amount in the asked part ("was it fined 500m?") is what the item must confirm
+    asserted = asserted_amounts(ask) if any(s.kind == "money" for s in slots) else set()
+    given = question_values(topic) | (question_values(ask) - asserted)
+    return Question(question, slots, tuple(entities), frozenset(given), frozenset(tokenize(question)),
+                    frozenset(tokenize(ask)), frozenset(asserted))
 
 
 def _has_form(form: str, words: set[str], text_lower: str) -> bool:
@@ -279,7 +287,8 @@ def _find_filler(slot: Slot, question: Question, texts: Sequence[str], tokenize:
         text = texts[p]
         sentences = _sentences(text)
         names = slot.kind in ("person", "company", "org")
-        spans = list(_name_fillers(slot.kind, question, text, tokenize)) if names else fillers(slot, text, question.given)
+        spans = (list(_name_fillers(slot.kind, question, text, tokenize)) if names
+                 else fillers(slot, text, question.given, question.asserted))
         best: tuple[int, int, int] | None = None
         best_overlap = -1
         for s, e in spans:

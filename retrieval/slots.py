@@ -31,7 +31,15 @@ _CURRENCY_WORD = r"(?:euros?|dollars?|pounds?(?: sterling)?|yuan|renminbi|francs
 MONEY_RE = re.compile(
     rf"(?:{_CURRENCY_SIGN}\s?{_NUM}{_SCALE}?|\b{_CURRENCY_CODE}\s?{_NUM}{_SCALE}?"
     rf"|\b{_NUM}{_SCALE}?\s?(?:{_CURRENCY_CODE}\b|{_CURRENCY_WORD}\b)"
-    rf"|\b{_NUM}\s?%\s+of\s+(?:\S+\s+){{0,4}}?(?:turnover|revenue)s?\b)", re.IGNORECASE)
+    rf"|\b{_NUM}\s?%\s+of\s+(?:\S+\s+){{0,4}}?(?:turnover|revenue)s?\b"
+    rf"|\b{_NUM}{_SCALE}?\s+(?:data retention |administrative |gdpr )?(?:fine|penalty|settlement)s?\b)", re.IGNORECASE)
+#: A currency the question asks the amount in ("in dollars", "in GBP"), and how amounts in it are written.
+_CURRENCIES = {
+    "usd": (r"\b(?:in |into )?(?:usd|us dollars?|dollars?)\b", r"(?:\$|\bUSD\b|\bdollars?\b)"),
+    "eur": (r"\b(?:in |into )?(?:eur|euros?)\b", r"(?:€|\bEUR\b|\beuros?\b)"),
+    "gbp": (r"\b(?:in |into )?(?:gbp|pounds?(?: sterling)?|sterling)\b", r"(?:£|\bGBP\b|\bpounds?\b)"),
+    "cny": (r"\b(?:in |into )?(?:rmb|cny|yuan|renminbi)\b", r"(?:\bRMB|\bCNY\b|\byuan\b|¥)"),
+}
 PERCENT_RE = re.compile(rf"\b{_NUM}\s?(?:%|per ?cent\b|percent\b)", re.IGNORECASE)
 DATE_RE = re.compile(
     rf"(?:\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}(?:,?\s+\d{{4}})?\b"
@@ -68,6 +76,9 @@ _MONEY_TRIGGERS = re.compile(
     r"|\b(?:fine|penalty|penalties|compensation|damages)\s+(?:amount|cap|size|level|ceiling|maximum)\b"
     r"|\b(?:max|maximum|total)\s+(?:civil\s+|criminal\s+|administrative\s+)?(?:fines?|penalt\w*|compensation|damages)\b"
     r"|\bwhat (?:fine|penalty)\b", re.IGNORECASE)
+#: "was LinkedIn fined 500m?": an amount stated in a question about a fine asks for that amount.
+_CONFIRM_MONEY = re.compile(rf"(?:{_CURRENCY_SIGN}\s?{_NUM}{_SCALE}?|\b{_NUM}{_SCALE})", re.IGNORECASE)
+_FINE_WORDS = re.compile(r"\b(?:fine[ds]?|fining|penalt\w*|paid|pay|settle\w*|damages)\b", re.IGNORECASE)
 _PERCENT_TRIGGERS = re.compile(
     r"\bwhat (?:percentage|share|proportion|per ?cent|fraction)\b|\bhow much (?:up|higher|lower|more|less|increase)\b"
     r"|\bby how much\b", re.IGNORECASE)
@@ -87,7 +98,8 @@ _DATE_EVENTS = {
                re.compile(r"\b(?:effect\w*|force|appl(?:y|ies|ied|ying|icable|ication)|commenc\w*|start\w*|"
                           r"from|as of|beginning|begins?|came|comes?|entered|enters?|live|kick\w*)\b", re.IGNORECASE)),
     "close": (re.compile(r"\b(?:clos\w*|deadl\w*|due|respond|responses?|comments?|feedback|submi\w*|expressions? of "
-                         r"interest|til when|until when|apply by)\b", re.IGNORECASE),
+                         r"interest|til when|until when|apply by|end|ends|ending|expir\w*|finish\w*|run out)\b",
+                         re.IGNORECASE),
               re.compile(r"\b(?:until|till|clos\w*|deadline|ends?|ending|ended|by|before|due|no later than|runs?|open)\b",
                          re.IGNORECASE)),
 }
@@ -113,14 +125,16 @@ class Slot:
     Attributes:
         kind: "money", "percent", "duration", "count", "date", "sentence", "person", "company" or "org".
         label: the asked thing in words, for "No passage states <label>".
-        event: for dates, "effect" (takes effect / applies) or "close" (a deadline), else None.
+        event: for dates, "effect" (takes effect / applies) or "close" (a deadline, an end), else None.
         head: for counts, the counted words ("internet users"), else "".
+        currency: for money asked in a currency ("in dollars"), its code (usd, eur, gbp, cny).
     """
 
     kind: str
     label: str
     event: str | None = None
     head: str = ""
+    currency: str | None = None
 
 
 def asked_slots(question: str) -> list[Slot]:
@@ -133,13 +147,18 @@ def asked_slots(question: str) -> list[Slot]:
     out: list[Slot] = []
     if _PERCENT_TRIGGERS.search(q):
         out.append(Slot("percent", "the percentage asked"))
-    elif _MONEY_TRIGGERS.search(q):
-        out.append(Slot("money", "the amount asked"))
+    elif _MONEY_TRIGGERS.search(q) or (_CONFIRM_MONEY.search(q) and _FINE_WORDS.search(q)):
+        currency = next((code for code, (asked, _) in _CURRENCIES.items() if re.search(asked, q, re.IGNORECASE)), None)
+        label = f"the amount asked in {currency.upper()}" if currency else "the amount asked"
+        out.append(Slot("money", label, currency=currency))
     if _DURATION_TRIGGERS.search(q):
         out.append(Slot("duration", "the period asked"))
     m = _COUNT_TRIGGERS.search(q) or _POPULATION_TRIGGERS.search(q)
     if m and not any(s.kind == "duration" for s in out):
-        head = m.group(1).strip()
+        words = m.group(1).split()
+        # the counted noun ends before a verb: "how many state AGs sued tiktok" counts "state AGs"
+        cut = next((i for i, w in enumerate(words) if i and w.lower().endswith("ed")), len(words))
+        head = " ".join(words[:cut])
         out.append(Slot("count", f"the number of {head}", head=head))
     if _DATE_TRIGGERS.search(q) and not any(s.kind == "duration" for s in out):
         event = next((name for name, (trigger, _) in _DATE_EVENTS.items() if trigger.search(q)), None)
@@ -172,6 +191,11 @@ def parse_amount(text: str) -> float | None:
                     "trillion": 1e12}.get(scale, 1.0)
 
 
+def asserted_amounts(ask: str) -> set[float]:
+    """Amounts of money (with a currency or a scale: "€50 million", "500m") stated in the asked part of a question."""
+    return {v for m in _CONFIRM_MONEY.finditer(ask) if (v := parse_amount(m.group(0))) is not None}
+
+
 def question_values(question: str) -> set[float]:
     """Numbers the question itself states (scaled: "900k" → 900000.0), which cannot be its answer."""
     values = set()
@@ -186,8 +210,12 @@ _PATTERNS = {"money": MONEY_RE, "percent": PERCENT_RE, "duration": DURATION_RE, 
              "date": DATE_RE, "sentence": SENTENCE_RE}
 
 
-def fillers(slot: Slot, text: str, given: set[float] = frozenset()) -> list[tuple[int, int]]:
+def fillers(slot: Slot, text: str, given: set[float] = frozenset(),
+            asserted: set[float] = frozenset()) -> list[tuple[int, int]]:
     """(start, end) spans of text stating a fact of the slot's kind, values in ``given`` left out.
+
+    ``asserted``: amounts the question puts forward to be confirmed ("was it fined 500m?"): when
+    set, only an amount equal to one of them (within 1 %) fills a money slot.
 
     Names (person, company, org) are found by :mod:`retrieval.answerability`, which knows the
     question's words; this function returns [] for them.
@@ -205,6 +233,10 @@ def fillers(slot: Slot, text: str, given: set[float] = frozenset()) -> list[tupl
             v = parse_amount(s)
             if v is not None and v in given:
                 continue
+            if slot.kind == "money" and asserted and not (v and any(abs(v - a) <= 0.01 * a for a in asserted)):
+                continue
+        if slot.currency and not re.search(_CURRENCIES[slot.currency][1], s, re.IGNORECASE):
+            continue
         spans.append((m.start(), m.end()))
     return spans
 

@@ -229,3 +229,36 @@ def test_a_question_that_asks_nothing_particular_answers_only_as_the_reply_does(
     strict = Searcher(indexed, encoder, calibration=Calibration(threshold=99.0))
     answer = strict.search("data protection", top_k=3)
     assert answer.tier == "related" and all(h.answers is False for h in answer.hits)
+
+
+def test_an_amount_put_forward_must_be_the_one_stated():
+    text = "The Dutch DPA fined Uber €10 million."
+    assert verdict("did the Dutch DPA fine Uber €10 million?", text).answers
+    assert verdict("did the Dutch DPA fine Uber €50 million?", text).missing == "the amount asked"
+    assert not verdict("was Uber fined 500m?", text).answers
+    # a value in the topic names the case; it is neither required nor an answer
+    assert not verdict("uber 10m fine - how much of it was for retention?", text).answers
+
+
+def test_an_amount_asked_in_a_currency_must_be_in_it():
+    text = "A school in Nantong was fined RMB30,000."
+    assert verdict("how much was the nantong school fined in yuan?", text).answers
+    v = verdict("how much was the nantong school fined in dollars?", text)
+    assert not v.answers and v.missing == "the amount asked in USD"
+
+
+def test_a_bare_amount_before_fine_is_money_and_end_asks_for_a_deadline():
+    assert fillers(Slot("money", "x"), "a 100k fine for inaccurate retention")
+    assert fillers(Slot("money", "x"), "the 250,000 fine was upheld")
+    (slot,) = asked_slots("when does the CEF 2024 end?")
+    assert slot.event == "close"
+    assert not verdict("when does the CEF 2024 end?", "A fourth coordinated action will be launched in 2025.").answers
+    assert verdict("when does the CEF 2024 end?", "The CEF 2024 runs until 31 December 2024.").answers
+
+
+def test_plural_acronyms_and_counted_nouns_before_a_verb():
+    (slot,) = asked_slots("how many state AGs sued tiktok?")
+    assert slot.head == "state AGs"
+    question = analyse("how many AGs sued tiktok?", TOKENIZE, CaseProfile(["The AG said. The AG sued."]))
+    assert [e.word for e in question.entities][:1] == ["ag"]
+    assert judge(question, ["Fourteen attorney generals sued TikTok."], "", TOKENIZE).missing != "“ag”"
