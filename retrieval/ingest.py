@@ -34,7 +34,7 @@ from .index import BulletinRecord, PassageIndex, ingest_lock, write_generation
 log = logging.getLogger(__name__)
 
 #: Bumped whenever parsing or chunking changes, so that every bulletin is re-parsed once.
-PARSER_VERSION = "5"
+PARSER_VERSION = "6"
 
 
 @dataclass

@@ -196,9 +196,43 @@ def group_itemless_post(sections: list[Section], text: str) -> list[Section]:
         return sections
     post = Section(title=None, line=with_text[0].line)
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-    for n, s in enumerate(with_text, start=1):
+    for s in with_text:
+        runs = _label_runs(s.paragraphs)
+        if len(runs) > 1:  # a digest's "Label: text" news under one heading: one item per news
+            for label, paragraphs in runs:
+                first = paragraphs[0]
+                renumbered = [replace(p, number=k) for k, p in enumerate(paragraphs, start=1)]
+                post.items.append(Item(number=len(post.items) + 1, title=label or s.title, line=first.line,
+                                       paragraphs=renumbered, char_start=first.char_start))
+            continue
         first = s.paragraphs[0]
         line = s.line if s.title is not None else first.line
         start = line_starts[line - 1] if s.title is not None and line <= len(line_starts) else first.char_start
-        post.items.append(Item(number=n, title=s.title, line=line, paragraphs=list(s.paragraphs), char_start=start))
+        post.items.append(Item(number=len(post.items) + 1, title=s.title, line=line, paragraphs=list(s.paragraphs),
+                               char_start=start))
     return [post]
+
+
+#: A news paragraph led by a short label: "AI literacy: The European Commission has published…".
+_LABEL = re.compile(r"^([A-Z][\w’'&/.() -]{1,60}?):\s+(?=[A-Z“\"])")
+
+
+def _label_runs(paragraphs: list) -> list[tuple[str | None, list]]:
+    """Paragraphs cut before each one led by a label (at least two labels, each of at most 6 words).
+
+    Returns (label, paragraphs) runs in reading order; the paragraphs before the first label form a
+    run labelled None. One run when fewer than two paragraphs carry a label.
+    """
+    labels = []
+    for p in paragraphs:
+        m = _LABEL.match(p.text)
+        labels.append(m.group(1) if m and len(m.group(1).split()) <= 6 and "://" not in p.text[:m.end()] else None)
+    if sum(1 for x in labels if x) < 2:
+        return [(None, list(paragraphs))]
+    runs: list[tuple[str | None, list]] = []
+    for p, label in zip(paragraphs, labels):
+        if label or not runs:
+            runs.append((label, [p]))
+        else:
+            runs[-1][1].append(p)
+    return runs

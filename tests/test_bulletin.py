@@ -87,10 +87,17 @@ def test_techgdpr_headings_are_items_of_an_itemless_post_and_checklists_are_para
     assert [s.title for s in b.sections] == [None]
     items = b.sections[0].items
     titles = [i.title for i in items]
-    assert titles[:4] == ["IAB Europe case results in mixed decision", "More official guidance", "NIS2 guidance", "Cookie consent"]
+    # under "More official guidance", each "Label: text" news paragraph is an item of its own
+    assert titles[:5] == ["IAB Europe case results in mixed decision", "Schools’ data", "GDPR and AI equation",
+                          "NIS2 guidance", "Cookie consent"]
+    assert "More official guidance" not in titles and {"AI literacy", "EU Merger"} <= set(titles)
     assert [i.number for i in items] == list(range(1, len(items) + 1))
     assert "Don’t use pre-ticked boxes or acceptance by inaction" not in titles
-    cookie = items[3]
+    literacy = items[titles.index("AI literacy")]
+    assert literacy.paragraphs[0].text.startswith("AI literacy: The European Commission")
+    assert [p.number for p in literacy.paragraphs] == list(range(1, len(literacy.paragraphs) + 1))
+    assert any(p.text.startswith("Consider the role of the organisation") for p in literacy.paragraphs)  # lower case after ":"
+    cookie = items[4]
     assert len(cookie.paragraphs) == 10 and [p.number for p in cookie.paragraphs] == list(range(1, 11))
     assert cookie.paragraphs[5].text == "Don’t use pre-ticked boxes or acceptance by inaction"
     assert b.byline == "Olya Vasylyk"
