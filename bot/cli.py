@@ -14,7 +14,13 @@ from pathlib import Path
 
 import click
 
-from bot.cli_format import describe_outcome, echo_ingest_report, format_answer, format_citation, format_stats
+from bot.cli_format import (
+    describe_outcome,
+    echo_ingest_report,
+    format_answer,
+    format_citation,
+    format_stats,
+)
 from retrieval.errors import IndexNotFoundError, RetrievalError
 
 __all__ = ["format_answer", "format_citation", "main", "make_encoder"]  # format_* re-exported from bot.cli_format

@@ -31,7 +31,14 @@ digest`` job) and :mod:`.schedule` (the APScheduler wiring inside ``serve``).
 
 from __future__ import annotations
 
-from .post import CLAIM_HOLD_SECONDS, MIN_POST_SPACING, DigestBuild, DigestOutcome, Spacer, post_digest
+from .post import (
+    CLAIM_HOLD_SECONDS,
+    MIN_POST_SPACING,
+    DigestBuild,
+    DigestOutcome,
+    Spacer,
+    post_digest,
+)
 from .render import (
     MAX_EXCERPT_CHARS,
     MAX_HEADER_CHARS,
@@ -43,7 +50,13 @@ from .render import (
 )
 from .runner import DigestRunner, run_digest_job
 from .schedule import start_digest_scheduler, start_scheduler
-from .select import NewBulletin, bulletin_key, item_passages, new_bulletins, parse_instant
+from .select import (
+    NewBulletin,
+    bulletin_key,
+    item_passages,
+    new_bulletins,
+    parse_instant,
+)
 
 __all__ = [
     "CLAIM_HOLD_SECONDS", "MAX_EXCERPT_CHARS", "MAX_HEADER_CHARS", "MAX_OVERVIEW_CHARS", "MIN_POST_SPACING",
