@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
 
 from .config import Settings
-from .listeners import Responder, TrackedExecutor
-from .store import BotStore
+from .listeners import Responder, TrackedExecutor, register
+from .state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +32,13 @@ def make_client(settings: Settings) -> WebClient:
     )
 
 
-def create_app(settings: Settings, searcher, store: BotStore, client: WebClient | None = None,
+def create_app(settings: Settings, searcher, store: StateStore, client: WebClient | None = None,
                responder: Responder | None = None) -> App:
     """A bolt ``App`` answering from ``searcher``, with its state in ``store``.
 
     Bolt calls ``auth.test`` once here to learn the bot's own user id (used to strip its mentions).
-    The :class:`~bot.listeners.Responder` (and its answer worker pool) is ``app.responder``.
+    Each Slack surface registers its listeners (:func:`bot.listeners.register`) with the
+    :class:`~bot.listeners.Responder` as their ``deps``; it (and its answer worker pool) is ``app.responder``.
 
     Raises:
         slack_bolt.error.BoltError: the token is rejected by ``auth.test``.
@@ -53,6 +58,6 @@ def create_app(settings: Settings, searcher, store: BotStore, client: WebClient 
                                        follow_threads=settings.follow_threads, log_questions=settings.log_questions,
                                        queue_size=settings.queue_size)
     responder.listener_executor = listener_executor
-    responder.register(app)
+    register(app, responder)
     app.responder = responder  # type: ignore[attr-defined]
     return app

@@ -10,12 +10,20 @@ import functools
 import json
 import logging
 import sys
-import textwrap
 from pathlib import Path
 
 import click
 
+from bot.cli_format import (
+    describe_outcome,
+    echo_ingest_report,
+    format_answer,
+    format_citation,
+    format_stats,
+)
 from retrieval.errors import IndexNotFoundError, RetrievalError
+
+__all__ = ["format_answer", "format_citation", "main", "make_encoder"]  # format_* re-exported from bot.cli_format
 
 log = logging.getLogger("bot")
 
@@ -95,20 +103,7 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, allow_empty: bool, as_json: b
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
-        rows = [("added", report.added), ("updated", report.updated), ("removed", report.removed), ("unchanged", report.unchanged)]
-        click.echo("bulletins: " + ", ".join(f"{len(v)} {k}" for k, v in rows))
-        for k, v in rows[:3]:
-            for name in v:
-                click.echo(f"  {k}: {name}")
-        click.echo(f"passages: {report.passages_added} added, {report.passages_removed} removed, "
-                   f"{report.passages} in the index ({report.embedded} embedded in this run)")
-        if report.generation:
-            click.echo(f"index generation: {report.generation}")
-        for w in report.warnings:
-            click.echo(f"warning: {w}", err=True)
-        for e in report.errors:
-            where = f"{e['file']}:{e['line']}" if e.get("line") else e["file"]
-            click.echo(f"error: {where}: {e['error']}", err=True)
+        echo_ingest_report(report)
     if report.refused:
         click.echo(f"error: {report.refused}", err=True)
         sys.exit(1)
@@ -141,42 +136,6 @@ def ask(question: str, top_k: int, as_json: bool, section: str | None, since: st
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
     click.echo(format_answer(answer))
-
-
-def format_answer(answer) -> str:
-    """A terminal rendering of an Answer: each quote wrapped, then its citation."""
-    lines = [f"Q: {answer.query}"]
-    if answer.filters:
-        lines.append("filters: " + " ".join(f"{k}:{v}" for k, v in answer.filters.items()))
-    lines.append("")
-    if not answer.hits:
-        lines.append("No passage found.")
-        return "\n".join(lines)
-    lines += [answer.headline() + ":", ""]
-    for hit in answer.hits:
-        c = hit.citation
-        mark = ("" if hit.answers is None else "  (answers)" if hit.answers and answer.answered
-                else "  (far)" if answer.tier == "nothing" else "  (related)")
-        lines.append(f"[{hit.rank}] score {hit.score:.3f}{mark}")
-        quote = textwrap.fill(" ".join(hit.text.split()), width=96, initial_indent="    “", subsequent_indent="     ")
-        lines.append(quote + "”")
-        if hit.best_sentence and hit.best_sentence != hit.text:
-            lines.append("    best sentence: “" + " ".join(hit.best_sentence.split()) + "”")
-        lines.append("    — " + format_citation(c))
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def format_citation(c) -> str:
-    """One line: bulletin · date · section · item N: title · ¶ N · url (file, chars a–b)."""
-    parts = [c.bulletin, c.date or "date unknown"]
-    if c.section:
-        parts.append(c.section)
-    if c.item_number is not None:
-        parts.append(f"item {c.item_number}" + (f": {c.item_title}" if c.item_title else ""))
-    parts.append(f"¶{c.paragraph}")
-    tail = f"{c.url}  " if c.url else ""
-    return " · ".join(parts) + f"\n      {tail}({c.source_file}, chars {c.char_start}–{c.char_end})"
 
 
 @main.command(name="eval")
@@ -265,11 +224,7 @@ def stats(as_json: bool, data_dir: Path, model: str | None) -> None:
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
-    click.echo(f"index generation {info['generation']} (created {info['created_at']})")
-    click.echo(f"model {info['model']} ({info['dimension']} dimensions)")
-    click.echo(f"{info['passages']} passages from {info['bulletins']} bulletins")
-    for b in info["per_bulletin"]:
-        click.echo(f"  {b['passages']:5d}  {b['date'] or '?':10}  {b['source_file']}")
+    click.echo(format_stats(info))
 
 
 @main.command()
@@ -281,10 +236,9 @@ def stats(as_json: bool, data_dir: Path, model: str | None) -> None:
 def serve(http_mode: bool, host: str | None, port: int | None, data_dir: Path, model: str | None) -> None:
     """Answer in Slack. Socket Mode when SLACK_APP_TOKEN is set; --http serves /slack/events.
     Both serve GET /healthz and GET /readyz."""
+    from bot.config import Settings
     from bot.serve import serve_forever
     from retrieval.search import Searcher
-
-    from bot.config import Settings
 
     settings = Settings.from_env(data_dir=data_dir, http_host=host, http_port=port)
     if http_mode:
@@ -307,48 +261,17 @@ def serve(http_mode: bool, host: str | None, port: int | None, data_dir: Path, m
 @common_options
 def digest(channels: tuple[str, ...], since, dry_run: bool, data_dir: Path, model: str | None) -> None:
     """Post today's digest of new bulletin items to each channel, once per channel and day (for cron)."""
-    from datetime import datetime, timezone
-    from zoneinfo import ZoneInfo
-
-    from bot.app import make_client
     from bot.config import Settings
-    from bot.digest import DigestRunner
-    from bot.store import BotStore
-    from retrieval.index import PassageIndex
+    from bot.digest import run_digest_job
 
     settings = Settings.from_env(data_dir=data_dir, require_token=not dry_run)
     targets = list(dict.fromkeys(channels)) or list(settings.digest_channels)
     if not targets:
         raise click.UsageError("no channel: pass --channel C0123ABCD or set DIGEST_CHANNELS")
-    tz = ZoneInfo(settings.digest_tz)
-    now = datetime.now(timezone.utc)
-    loaded: list[PassageIndex] = []
-
-    def index_source() -> PassageIndex:
-        if not loaded:
-            loaded.append(PassageIndex.load(data_dir))
-        return loaded[0]
-
-    store = BotStore(settings.store_path, dedupe_seconds=settings.dedupe_seconds,
-                     retention_days=settings.retention_days)
-    runner = DigestRunner(store, None if dry_run else make_client(settings), index_source, tz=tz,
-                          first_days=settings.digest_first_days, post_empty=settings.digest_post_empty)
-    try:
-        if dry_run:
-            for channel in targets:
-                click.echo(json.dumps(runner.preview(channel, now, since.replace(tzinfo=tz) if since else None),
-                                      ensure_ascii=False))
-            return
-        outcomes = runner.run(targets, now, since.replace(tzinfo=tz) if since else None)
-    finally:
-        for index in loaded:
-            index.close()
-        store.close()
+    outcomes = run_digest_job(settings, data_dir, targets, since=since, dry_run=dry_run,
+                              on_preview=lambda preview: click.echo(json.dumps(preview, ensure_ascii=False)))
     for o in outcomes:
-        detail = {"posted": f"posted {o.posted} message(s)", "empty": "nothing new, nothing posted",
-                  "done": "already posted, not posted again", "busy": "another process is posting it",
-                  "lost": "another process took it over", "failed": f"failed: {o.error} (retried at the next run)"}[o.status]
-        click.echo(f"{o.channel} {o.day}: {detail}", err=o.status == "failed")
+        click.echo(f"{o.channel} {o.day}: {describe_outcome(o)}", err=o.status == "failed")
     if any(o.status == "failed" for o in outcomes):
         sys.exit(1)
 

@@ -212,7 +212,7 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
         IndexMismatchError: the index generation in force fails its checks.
     """
     from .app import create_app
-    from .store import BotStore
+    from .state import open_store
 
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
@@ -222,8 +222,7 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
     host = settings.http_host if host is None else host
     port = settings.http_port if port is None else port
     readiness = Readiness()
-    store = BotStore(settings.store_path, dedupe_seconds=settings.dedupe_seconds,
-                     retention_days=settings.retention_days)
+    store = open_store(settings)
     try:
         app = create_app(settings, _WhenReady(searcher, readiness), store)
     except BoltError as exc:  # auth.test failed: a revoked or mistyped token, or a wrong SLACK_API_URL

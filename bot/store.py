@@ -1,6 +1,7 @@
 """The bot's own state in SQLite (``DATA_DIR/bot.sqlite``): event dedupe, answers, feedback, threads.
 
-One file, one place to swap for PostgreSQL. Safe to share between threads (one connection per
+:class:`SQLiteStore` implements :class:`bot.state.StateStore` (open one with :func:`bot.state.open_store`).
+Safe to share between threads (one connection per
 thread, WAL journal) and between processes on one host; state survives restarts.
 
 Tables::
@@ -14,7 +15,7 @@ Tables::
 
 Times are Unix seconds (float). The schema version is ``PRAGMA user_version``; opening a store runs
 the migrations it lacks, in order (:mod:`bot.migrations`). Questions (answers, feedback, threads
-answered in) older than ``retention_days`` are deleted when the store opens and by :meth:`BotStore.purge`.
+answered in) older than ``retention_days`` are deleted when the store opens and by :meth:`SQLiteStore.purge`.
 """
 
 from __future__ import annotations
@@ -24,73 +25,16 @@ import logging
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
-from .migrations import DEFAULT_RETENTION_DAYS, SCHEMA_VERSION, migrate, purge_before  # noqa: F401 - SCHEMA_VERSION re-exported
+from .migrations import DEFAULT_RETENTION_DAYS, SCHEMA_VERSION, migrate, purge_before
+from .state import AnswerRecord, DigestRecord, Feedback, event_keys
 
 log = logging.getLogger(__name__)
 
-#: How often :meth:`BotStore.purge` is run by ``serve`` (it also runs whenever a store opens).
+#: How often :meth:`SQLiteStore.purge` is run by ``serve`` (it also runs whenever a store opens).
 PURGE_EVERY_SECONDS = 86400.0
-
-@dataclass(frozen=True)
-class AnswerRecord:
-    """An answer the bot posted: the query and the passage ids quoted, best first."""
-
-    id: int
-    query: str
-    passage_ids: list[int]
-    user: str | None
-    channel: str | None
-    thread_ts: str | None
-    created_at: float
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """One 👍 (vote +1) or 👎 (vote -1) on an answer."""
-
-    answer_id: int | None
-    query: str
-    passage_ids: list[int]
-    user: str | None
-    vote: int
-    created_at: float
-
-
-@dataclass(frozen=True)
-class DigestRecord:
-    """The store's row for one (channel, day) digest.
-
-    Attributes:
-        state: "claimed" (a process is building or posting it until ``expires_at``, Unix seconds),
-            "done" (posted, or nothing to post), or "failed" (the next run retries it).
-        owner: the claim's random token; only its holder may record progress.
-        built_at: when the messages were built (Unix seconds), None before that.
-        since, until: the window the digest covers (ISO strings, free-form for the caller).
-        known: keys of the bulletins in the index when it was built (the next digest lists the others).
-        messages: the messages to post, ``[{"text", "blocks"}]``; the first is the parent.
-        posted: how many of them were posted; ``thread_ts`` is the parent's ts once posted.
-    """
-
-    channel: str
-    day: str
-    state: str
-    owner: str | None
-    expires_at: float | None
-    attempts: int
-    built_at: float | None
-    since: str | None
-    until: str | None
-    known: list[str] | None
-    messages: list[dict] | None
-    posted: int
-    thread_ts: str | None
-    error: str | None
-    updated_at: float
-
 
 _DIGEST_COLUMNS = ("channel, day, state, owner, expires_at, attempts, built_at, since, until, known, messages,"
                    " posted, thread_ts, error, updated_at")
@@ -105,18 +49,8 @@ def _digest_record(row) -> DigestRecord:
                         posted, thread_ts, error, updated_at)
 
 
-def event_keys(event_id: str | None, channel: str | None, ts: str | None) -> list[str]:
-    """The dedupe keys of one Slack event: its event id, and its message's (channel, ts) when known."""
-    keys = []
-    if event_id:
-        keys.append(f"event:{event_id}")
-    if channel and ts:
-        keys.append(f"msg:{channel}:{ts}")
-    return keys
-
-
-class BotStore:
-    """SQLite-backed state of the bot.
+class SQLiteStore:
+    """SQLite-backed state of the bot (a :class:`~bot.state.StateStore`).
 
     Args:
         path: the database file (created with its parent directory), or ":memory:" for one thread.
@@ -321,3 +255,10 @@ class BotStore:
             f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE channel = ? AND built_at IS NOT NULL"
             " ORDER BY built_at DESC, day DESC LIMIT 1", (channel,)).fetchone()
         return _digest_record(row) if row else None
+
+
+#: The name the store had before :class:`~bot.state.StateStore` existed.
+BotStore = SQLiteStore
+
+__all__ = ["PURGE_EVERY_SECONDS", "SCHEMA_VERSION", "AnswerRecord", "BotStore", "DigestRecord", "Feedback",
+           "SQLiteStore", "event_keys"]

@@ -139,3 +139,16 @@ def test_usage_and_notices():
     assert "/bulletin your question" in bk.render_usage().text
     notice = bk.render_notice("bad <thing> & co")
     assert notice.text == "bad &lt;thing&gt; &amp; co" and notice.blocks[0]["text"]["text"] == notice.text
+
+
+def test_one_citation_renderer_serves_answers_and_digest():
+    from types import SimpleNamespace
+
+    from bot.citations import render_citation
+
+    c = SimpleNamespace(bulletin="B <1>", url="https://x.test/b", date="2024-05-01", section="Fines", item_number=2,
+                        item_title="A & B", paragraph=3, source_file="b.md", char_start=10, char_end=20)
+    assert render_citation(c, rank=1, similarity=0.5) == (
+        "*[1]* <https://x.test/b|B &lt;1&gt;> · 2024-05-01 · Fines · item 2: A &amp; B · ¶3 · similarity 0.50")
+    assert render_citation(c, title="Bulletin", item_title=False, location=True) == (
+        "<https://x.test/b|Bulletin> · 2024-05-01 · Fines · item 2 · ¶3 · b.md, chars 10–20")

@@ -155,3 +155,20 @@ def test_purge_also_drops_dedupe_keys_past_their_window(tmp_path):
     store.purge(now=2100.0)
     keys = [r[0] for r in sqlite3.connect(tmp_path / "bot.sqlite").execute("SELECT key FROM seen")]
     assert keys == ["event:E2"]
+
+
+def test_open_store_opens_the_sqlite_store_in_the_data_dir(tmp_path):
+    from bot.config import Settings
+    from bot.state import StateStore, open_store
+    from bot.store import SQLiteStore
+
+    settings = Settings.from_env({"BULLETIN_BOT_RETENTION_DAYS": "30"}, dotenv=None, require_token=False,
+                                 data_dir=tmp_path)
+    store = open_store(settings)
+    try:
+        assert isinstance(store, SQLiteStore) and store.retention_days == 30
+        assert (tmp_path / "bot.sqlite").exists()
+        missing = [name for name in dir(StateStore) if not name.startswith("_") and not hasattr(store, name)]
+        assert missing == []
+    finally:
+        store.close()

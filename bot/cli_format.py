@@ -1,0 +1,80 @@
+"""How ``bulletin-bot`` prints: answers, citations, the ingest summary, index stats and digest outcomes.
+
+Pure formatting for :mod:`bot.cli` (which re-exports :func:`format_answer` and :func:`format_citation`).
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import click
+
+
+def format_answer(answer) -> str:
+    """A terminal rendering of an Answer: each quote wrapped, then its citation."""
+    lines = [f"Q: {answer.query}"]
+    if answer.filters:
+        lines.append("filters: " + " ".join(f"{k}:{v}" for k, v in answer.filters.items()))
+    lines.append("")
+    if not answer.hits:
+        lines.append("No passage found.")
+        return "\n".join(lines)
+    lines += [answer.headline() + ":", ""]
+    for hit in answer.hits:
+        c = hit.citation
+        mark = ("" if hit.answers is None else "  (answers)" if hit.answers and answer.answered
+                else "  (far)" if answer.tier == "nothing" else "  (related)")
+        lines.append(f"[{hit.rank}] score {hit.score:.3f}{mark}")
+        quote = textwrap.fill(" ".join(hit.text.split()), width=96, initial_indent="    “", subsequent_indent="     ")
+        lines.append(quote + "”")
+        if hit.best_sentence and hit.best_sentence != hit.text:
+            lines.append("    best sentence: “" + " ".join(hit.best_sentence.split()) + "”")
+        lines.append("    — " + format_citation(c))
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def format_citation(c) -> str:
+    """One line: bulletin · date · section · item N: title · ¶ N · url (file, chars a–b)."""
+    parts = [c.bulletin, c.date or "date unknown"]
+    if c.section:
+        parts.append(c.section)
+    if c.item_number is not None:
+        parts.append(f"item {c.item_number}" + (f": {c.item_title}" if c.item_title else ""))
+    parts.append(f"¶{c.paragraph}")
+    tail = f"{c.url}  " if c.url else ""
+    return " · ".join(parts) + f"\n      {tail}({c.source_file}, chars {c.char_start}–{c.char_end})"
+
+
+def echo_ingest_report(report) -> None:
+    """Print an ingest report: counts, the bulletins added/updated/removed, passages, warnings and errors (stderr)."""
+    rows = [("added", report.added), ("updated", report.updated), ("removed", report.removed), ("unchanged", report.unchanged)]
+    click.echo("bulletins: " + ", ".join(f"{len(v)} {k}" for k, v in rows))
+    for k, v in rows[:3]:
+        for name in v:
+            click.echo(f"  {k}: {name}")
+    click.echo(f"passages: {report.passages_added} added, {report.passages_removed} removed, "
+               f"{report.passages} in the index ({report.embedded} embedded in this run)")
+    if report.generation:
+        click.echo(f"index generation: {report.generation}")
+    for w in report.warnings:
+        click.echo(f"warning: {w}", err=True)
+    for e in report.errors:
+        where = f"{e['file']}:{e['line']}" if e.get("line") else e["file"]
+        click.echo(f"error: {where}: {e['error']}", err=True)
+
+
+def format_stats(info: dict) -> str:
+    """The text of ``bulletin-bot stats``: the generation, the model, the counts, one line per bulletin."""
+    lines = [f"index generation {info['generation']} (created {info['created_at']})",
+             f"model {info['model']} ({info['dimension']} dimensions)",
+             f"{info['passages']} passages from {info['bulletins']} bulletins"]
+    lines += [f"  {b['passages']:5d}  {b['date'] or '?':10}  {b['source_file']}" for b in info["per_bulletin"]]
+    return "\n".join(lines)
+
+
+def describe_outcome(o) -> str:
+    """What one digest run did for one (channel, day), in words (see :class:`bot.digest.DigestOutcome`)."""
+    return {"posted": f"posted {o.posted} message(s)", "empty": "nothing new, nothing posted",
+            "done": "already posted, not posted again", "busy": "another process is posting it",
+            "lost": "another process took it over", "failed": f"failed: {o.error} (retried at the next run)"}[o.status]

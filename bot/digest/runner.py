@@ -1,0 +1,149 @@
+"""Runs the digest for channels: what the scheduler in ``serve`` and ``bulletin-bot digest`` call."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone, tzinfo
+
+from retrieval.errors import IndexNotFoundError
+
+from .post import CLAIM_HOLD_SECONDS, DigestBuild, DigestOutcome, Spacer, post_digest
+from .render import build_digest
+from .select import bulletin_key, new_bulletins, parse_instant
+
+log = logging.getLogger("bot.digest")
+
+
+@dataclass
+class DigestRunner:
+    """Runs the digest for channels: what the scheduler in ``serve`` and ``bulletin-bot digest`` call.
+
+    Args:
+        store: the :class:`~bot.state.StateStore`.
+        client: a ``slack_sdk.WebClient`` (None is fine for :meth:`preview`).
+        index_source: returns the index generation in force (``lambda: searcher.index`` in ``serve``,
+            so a bulletin ingested while serving is seen; raises IndexNotFoundError before any ingest).
+        tz: the digest time zone (the digest date is ``now`` there).
+        first_days: a channel's first digest covers bulletins ingested in the last N days.
+        post_empty: post "Nothing new" rather than skip a day.
+        spacer: spaces posts to one channel (inject a recording sleep in tests).
+    """
+
+    store: object
+    client: object
+    index_source: Callable[[], object]
+    tz: tzinfo = timezone.utc
+    first_days: int = 7
+    post_empty: bool = False
+    spacer: Spacer = field(default_factory=Spacer)
+    hold_seconds: float = CLAIM_HOLD_SECONDS
+
+    def day(self, now: datetime) -> str:
+        """The digest date for ``now``: ``YYYY-MM-DD`` in the digest time zone."""
+        return now.astimezone(self.tz).date().isoformat()
+
+    def build(self, channel: str, now: datetime, since: datetime | None = None) -> DigestBuild:
+        """The digest ``channel`` would get at ``now`` (reads the store and the index, writes nothing).
+
+        ``since`` overrides the window: bulletins ingested since then, whatever the channel was shown.
+        """
+        known: set[str] | None = None
+        if since is None:
+            last = self.store.last_built_digest(channel)
+            if last is not None and last.known is not None:
+                known = set(last.known)
+                since = parse_instant(last.until) if last.until else None
+            else:
+                since = now - timedelta(days=self.first_days)
+        try:
+            index = self.index_source()
+        except IndexNotFoundError:
+            log.info("digest for %s: nothing indexed yet", channel)
+            return DigestBuild(since, now, sorted(known or ()), build_digest(
+                [], day=self.day(now), since=since, tz=self.tz, post_empty=self.post_empty))
+        fresh = new_bulletins(index, known=known, since=since if known is None else None)
+        messages = build_digest(fresh, day=self.day(now), since=since, tz=self.tz, post_empty=self.post_empty)
+        return DigestBuild(since, now, sorted(bulletin_key(b) for b in index.bulletins()), messages,
+                           sum(len(nb.items) for nb in fresh))
+
+    def preview(self, channel: str, now: datetime, since: datetime | None = None) -> dict:
+        """``{"channel", "messages": [{"text", "blocks"}]}``: what would be posted (``--dry-run``)."""
+        return {"channel": channel, "messages": self.build(channel, now, since).messages}
+
+    def run(self, channels: Iterable[str], now: datetime, since: datetime | None = None,
+            resume_only: bool = False) -> list[DigestOutcome]:
+        """For each channel: finish earlier digests that failed (oldest first), then post today's.
+
+        With ``resume_only`` (the scheduler's periodic retry), today's digest is not started, only
+        resumed when an earlier attempt failed. A channel whose earlier digest still fails gets no new
+        one in this run. Returns one :class:`DigestOutcome` per (channel, day) attempted.
+        """
+        today = self.day(now)
+        out: list[DigestOutcome] = []
+        for channel in channels:
+            blocked = False
+            for rec in self.store.digests(channel):
+                if rec.state == "done" or rec.messages is None or rec.day == today:
+                    continue
+                result = post_digest(self.client, self.store, channel, rec.day, _never, now=now,
+                                     spacer=self.spacer, hold_seconds=self.hold_seconds)
+                out.append(result)
+                blocked = blocked or result.status in ("failed", "busy", "lost")
+            if blocked:
+                continue
+            existing = self.store.digest(channel, today)
+            if resume_only and (existing is None or existing.state == "done"):
+                continue
+            out.append(post_digest(self.client, self.store, channel, today, lambda channel=channel: self.build(channel, now, since),
+                                   now=now, spacer=self.spacer, hold_seconds=self.hold_seconds))
+        return out
+
+
+def _never() -> DigestBuild:
+    raise AssertionError("a digest being resumed has its messages stored")
+
+
+def run_digest_job(settings, data_dir, channels: Sequence[str], *, since: datetime | None = None,
+                   dry_run: bool = False, now: datetime | None = None,
+                   on_preview: Callable[[dict], None] | None = None) -> list[DigestOutcome]:
+    """The ``bulletin-bot digest`` job: post (or, with ``dry_run``, preview) today's digest to ``channels``.
+
+    Opens the store (:func:`bot.state.open_store`) and, when needed, the index generation in force
+    under ``data_dir``, and closes both. ``since`` (naive: in ``DIGEST_TZ``) overrides each channel's
+    window. Returns the :class:`DigestOutcome` of each (channel, day) attempted. With ``dry_run``
+    nothing is posted (no Slack client is made): each channel's ``{"channel", "messages"}`` preview
+    goes to ``on_preview`` as soon as it is built, and the result is empty.
+    """
+    from zoneinfo import ZoneInfo
+
+    from retrieval.index import PassageIndex
+
+    from ..app import make_client
+    from ..state import open_store
+
+    tz = ZoneInfo(settings.digest_tz)
+    now = now or datetime.now(timezone.utc)
+    since = since.replace(tzinfo=tz) if since is not None and since.tzinfo is None else since
+    loaded: list[PassageIndex] = []
+
+    def index_source() -> PassageIndex:
+        if not loaded:
+            loaded.append(PassageIndex.load(data_dir))
+        return loaded[0]
+
+    store = open_store(settings)
+    runner = DigestRunner(store, None if dry_run else make_client(settings), index_source, tz=tz,
+                          first_days=settings.digest_first_days, post_empty=settings.digest_post_empty)
+    try:
+        if dry_run:
+            for channel in channels:
+                if on_preview is not None:
+                    on_preview(runner.preview(channel, now, since))
+            return []
+        return runner.run(channels, now, since)
+    finally:
+        for index in loaded:
+            index.close()
+        store.close()

@@ -1,0 +1,49 @@
+"""Slack listeners, one module per surface, each with ``register(app, deps)`` (bolt's starter-template style).
+
+- :mod:`.mentions`: ``app_mention`` in channels;
+- :mod:`.messages`: DMs, channel messages mentioning the bot, threads the bot answered in;
+- :mod:`.commands`: ``/bulletin``;
+- :mod:`.actions`: the buttons (👍 / 👎, "More results", "Share in channel");
+- :mod:`.reply`: the reply logic they share (search → store → render, posting, telling errors);
+- :mod:`.pool`: the answer workers (a bounded queue; past it the asker hears :data:`BUSY`);
+- :mod:`.responder`: :class:`Responder`, the ``deps`` every surface gets.
+
+Every listener acknowledges first, then filters (bots, edits, joins, hidden messages) and dedupes
+(event id and (channel, ts) in the :class:`~bot.state.StateStore`), and hands the slow part — search
+and Web API calls — to a fixed pool of answer workers, so Slack's 3-second acknowledgement never waits
+for a search (https://api.slack.com/apis/events-api#responding). The surfaces' functions take
+``deps`` and then bolt's injected arguments by name, and can be called directly in tests.
+"""
+
+from __future__ import annotations
+
+from . import actions, commands, mentions, messages
+from .pool import BUSY, AnswerPool, TrackedExecutor
+from .reply import (
+    FAILED,
+    HELP_WORDS,
+    NO_INDEX,
+    PRIVATE_FALLBACK_ERRORS,
+    QUESTION_SUBTYPES,
+    SEARCHING_REACTION,
+    AnswerLog,
+    is_question_event,
+)
+from .responder import Responder
+
+__all__ = ["BUSY", "FAILED", "HELP_WORDS", "NO_INDEX", "PRIVATE_FALLBACK_ERRORS", "QUESTION_SUBTYPES",
+           "SEARCHING_REACTION", "AnswerLog", "AnswerPool", "Responder", "TrackedExecutor", "is_question_event",
+           "register"]
+
+
+def register(app, deps: Responder) -> None:
+    """Attach every surface's listeners, and the global error handler, to a bolt ``App``."""
+    mentions.register(app, deps)
+    messages.register(app, deps)
+    commands.register(app, deps)
+    actions.register(app, deps)
+
+    def error_callback(error, body, client, respond=None):
+        deps.on_error(error, body, client, respond)
+
+    app.error(error_callback)

@@ -1,0 +1,156 @@
+"""The bot's state behind one seam: the :class:`StateStore` protocol, its records, and :func:`open_store`.
+
+Everything the bot keeps — event dedupe, answers and feedback, threads answered in, digest claims,
+and the retention purge — goes through a :class:`StateStore`. Today's implementation is
+:class:`bot.store.SQLiteStore` (``DATA_DIR/bot.sqlite``); a PostgreSQL store would implement the same
+protocol and be chosen in :func:`open_store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """An answer the bot posted: the query and the passage ids quoted, best first."""
+
+    id: int
+    query: str
+    passage_ids: list[int]
+    user: str | None
+    channel: str | None
+    thread_ts: str | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One 👍 (vote +1) or 👎 (vote -1) on an answer."""
+
+    answer_id: int | None
+    query: str
+    passage_ids: list[int]
+    user: str | None
+    vote: int
+    created_at: float
+
+
+@dataclass(frozen=True)
+class DigestRecord:
+    """The store's row for one (channel, day) digest.
+
+    Attributes:
+        state: "claimed" (a process is building or posting it until ``expires_at``, Unix seconds),
+            "done" (posted, or nothing to post), or "failed" (the next run retries it).
+        owner: the claim's random token; only its holder may record progress.
+        built_at: when the messages were built (Unix seconds), None before that.
+        since, until: the window the digest covers (ISO strings, free-form for the caller).
+        known: keys of the bulletins in the index when it was built (the next digest lists the others).
+        messages: the messages to post, ``[{"text", "blocks"}]``; the first is the parent.
+        posted: how many of them were posted; ``thread_ts`` is the parent's ts once posted.
+    """
+
+    channel: str
+    day: str
+    state: str
+    owner: str | None
+    expires_at: float | None
+    attempts: int
+    built_at: float | None
+    since: str | None
+    until: str | None
+    known: list[str] | None
+    messages: list[dict] | None
+    posted: int
+    thread_ts: str | None
+    error: str | None
+    updated_at: float
+
+
+def event_keys(event_id: str | None, channel: str | None, ts: str | None) -> list[str]:
+    """The dedupe keys of one Slack event: its event id, and its message's (channel, ts) when known."""
+    keys = []
+    if event_id:
+        keys.append(f"event:{event_id}")
+    if channel and ts:
+        keys.append(f"msg:{channel}:{ts}")
+    return keys
+
+
+class StateStore(Protocol):
+    """The store's methods the bot uses (see :class:`bot.store.SQLiteStore` for their contracts)."""
+
+    def close(self) -> None:
+        """Release this thread's connection."""
+
+    def purge(self, now: float | None = None) -> int:
+        """Delete what is kept past the retention period; returns how many rows went."""
+
+    # event dedupe
+    def claim(self, keys: Iterable[str], now: float | None = None) -> bool:
+        """Claim an event by all its keys at once; False when any was claimed recently."""
+
+    # answers and feedback
+    def record_answer(self, query: str, passage_ids: Iterable[int], user: str | None = None,
+                      channel: str | None = None, thread_ts: str | None = None) -> int:
+        """Remember an answer; returns its id."""
+
+    def answer(self, answer_id: int) -> AnswerRecord | None:
+        """The answer with that id, or None."""
+
+    def record_feedback(self, answer_id: int, user: str | None, vote: int) -> Feedback | None:
+        """Record a vote (+1 or -1) on an answer; None for an unknown answer."""
+
+    def feedback(self) -> list[Feedback]:
+        """All feedback, oldest first."""
+
+    # threads the bot answered in
+    def remember_thread(self, channel: str, thread_ts: str) -> None:
+        """Note that the bot answered in this thread."""
+
+    def is_bot_thread(self, channel: str, thread_ts: str) -> bool:
+        """True when the bot answered in this thread."""
+
+    # digest claims
+    def claim_digest(self, channel: str, day: str, owner: str, now: float,
+                     hold_seconds: float = 900) -> DigestRecord | None:
+        """Claim the (channel, day) digest for ``owner``; None when done or held by a live claim."""
+
+    def save_digest_build(self, channel: str, day: str, owner: str, *, since: str | None, until: str | None,
+                          known: list[str], messages: list[dict], now: float) -> bool:
+        """Record the messages built for a claimed digest; False when the claim was lost."""
+
+    def mark_digest_progress(self, channel: str, day: str, owner: str, posted: int, thread_ts: str | None,
+                             now: float, hold_seconds: float = 900) -> bool:
+        """Record how many messages are out and extend the claim; False when the claim was lost."""
+
+    def mark_digest_done(self, channel: str, day: str, owner: str, now: float) -> bool:
+        """The claimed digest is posted (or had nothing to post)."""
+
+    def mark_digest_failed(self, channel: str, day: str, owner: str, error: str, now: float) -> bool:
+        """Posting failed; the next run claims the digest again and resumes it."""
+
+    def digest(self, channel: str, day: str) -> DigestRecord | None:
+        """The (channel, day) digest row, or None."""
+
+    def digests(self, channel: str | None = None) -> list[DigestRecord]:
+        """Every digest row (of one channel when given), by channel then day."""
+
+    def last_built_digest(self, channel: str) -> DigestRecord | None:
+        """The channel's most recently built digest (any state)."""
+
+
+def open_store(settings) -> StateStore:
+    """The bot's store for ``settings`` (:class:`~bot.config.Settings`): today always SQLite in
+    ``DATA_DIR/bot.sqlite`` (``settings.store_path``), with the dedupe window and retention of ``settings``.
+
+    Raises:
+        ConfigurationError: the SQLite file was written by a newer bulletin-bot.
+    """
+    from .store import SQLiteStore
+
+    return SQLiteStore(settings.store_path, dedupe_seconds=settings.dedupe_seconds,
+                       retention_days=settings.retention_days)
