@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .bulletin import normalise_space
+from .text import normalise_space
 from .errors import ConfigurationError
 from .search import Answer
 

@@ -25,11 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .bulletin import METADATA_SUFFIX, find_bulletin_files, read_bulletin
 from .chunking import DEFAULT_MAX_TOKENS, Passage, passages_from
 from .encoder import Encoder
 from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
 from .index import BulletinRecord, PassageIndex, ingest_lock, write_generation
+from .metadata import METADATA_SUFFIX
+from .sources import find_bulletin_files, read_bulletin
 
 log = logging.getLogger(__name__)
 
