@@ -10,7 +10,7 @@ import faiss
 import numpy as np
 import pytest
 
-from retrieval import index as index_mod
+from retrieval import generations as index_mod  # write_generation and its helpers live there
 from retrieval.errors import IndexMismatchError, IndexNotFoundError
 from retrieval.index import PassageIndex, current_generation
 from retrieval.ingest import ingest
