@@ -43,7 +43,11 @@ class Encoder(Protocol):
     """
 
     name: str
-    dimension: int
+
+    @property
+    def dimension(self) -> int:
+        """Length of each vector (a plain attribute or a property)."""
+        ...
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts. Returns a float32 array of shape (len(texts), dimension), rows L2-normalised."""

@@ -15,7 +15,7 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, cast
 
 import faiss
 import numpy as np
@@ -23,8 +23,19 @@ import numpy as np
 from .chunking import Citation, Passage
 from .errors import IndexMismatchError, IndexNotFoundError
 from .generations import (  # noqa: F401  (re-exported: long importable from here)
-    CURRENT_FILE, FORMAT_VERSION, GENERATIONS_DIR, KEEP_OLD_GENERATIONS, MANIFEST_TYPES, BulletinRecord,
-    current_generation, file_checksum, ids_checksum, ingest_lock, library_versions, sqlite_uri, write_generation,
+    CURRENT_FILE,
+    FORMAT_VERSION,
+    GENERATIONS_DIR,
+    KEEP_OLD_GENERATIONS,
+    MANIFEST_TYPES,
+    BulletinRecord,
+    current_generation,
+    file_checksum,
+    ids_checksum,
+    ingest_lock,
+    library_versions,
+    sqlite_uri,
+    write_generation,
 )
 
 
@@ -165,7 +176,7 @@ class PassageIndex:
             if not len(allowed_ids):
                 return [[] for _ in range(len(vectors))]
             selector = faiss.IDSelectorBatch(len(allowed_ids), faiss.swig_ptr(allowed_ids))
-            scores, ids = self._faiss.search(queries, min(k, len(allowed_ids)), params=faiss.SearchParameters(sel=selector))
+            scores, ids = self._faiss.search(queries, min(k, len(allowed_ids)), params=faiss.SearchParameters(sel=selector))  # type: ignore[call-arg]
         else:
             scores, ids = self._faiss.search(queries, k)
         return [[(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i >= 0]
@@ -194,7 +205,7 @@ class PassageIndex:
 
     def iter_passages(self, source_file: str | None = None) -> Iterator[Passage]:
         """Every passage (of one bulletin, when source_file is given), in reading order."""
-        sql, args = f"{_PASSAGE_SELECT} ORDER BY p.source_file, p.char_start", ()
+        sql, args = f"{_PASSAGE_SELECT} ORDER BY p.source_file, p.char_start", cast("tuple[str, ...]", ())
         if source_file is not None:
             sql, args = f"{_PASSAGE_SELECT} WHERE p.source_file = ? ORDER BY p.char_start", (source_file,)
         with self._lock:
@@ -233,7 +244,8 @@ class PassageIndex:
             rows = self._conn.execute(
                 "SELECT source_file, path, fingerprint, title, publisher, date, url, has_metadata, ingested_at, source_text"
                 " FROM bulletins ORDER BY ingested_at, source_file").fetchall()
-        return [BulletinRecord(*r[:7], bool(r[7]), r[8], r[9]) for r in rows]
+        return [BulletinRecord(source_file, path, fingerprint, title, publisher, date, url, bool(has_metadata), at, text)
+                for source_file, path, fingerprint, title, publisher, date, url, has_metadata, at, text in rows]
 
     def passage_ids_by_bulletin(self) -> dict[str, list[int]]:
         """Passage ids of each bulletin, keyed by source file."""

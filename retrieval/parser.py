@@ -186,8 +186,8 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None) ->
         title = title or first.title
     elif "\n" not in first.text:
         if title:
-            a, b = normalise_space(first.text).lower(), normalise_space(title).lower()
-            first_is_title = a == b or (min(len(a), len(b)) > 20 and (a in b or b in a))
+            seen, want = normalise_space(first.text).lower(), normalise_space(title).lower()
+            first_is_title = seen == want or (min(len(seen), len(want)) > 20 and (seen in want or want in seen))
         elif first.kind in ("heading", "numbered") or (len(first.text) <= 200 and not first.text.endswith(".")):
             first_is_title, title = True, first.text
     if not title:
@@ -243,11 +243,11 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None) ->
                 section, item, subheading = Section(title=b.text, line=b.line), None, None
                 sections.append(section)
         elif b.kind == "md_heading":
-            section, item, subheading = Section(title=b.title.rstrip(":").strip(), line=b.line), None, None
+            section, item, subheading = Section(title=(b.title or "").rstrip(":").strip(), line=b.line), None, None
             sections.append(section)
         elif b.kind in item_kinds:
             sec = current_section(b.line)
-            number = b.number if b.kind == "numbered" else len(sec.items) + 1
+            number = b.number if b.kind == "numbered" and b.number is not None else len(sec.items) + 1
             item, subheading = Item(number=number, title=b.title, line=b.line, char_start=b.start), None
             sec.items.append(item)
             if b.kind == "bullet" or b.body:

@@ -20,7 +20,6 @@ from datetime import datetime
 from .structure import Item, Section
 from .text import normalise_space  # also importable from here, as it long was
 
-
 #: Front-matter keys read for each metadata key, first present wins.
 FRONT_MATTER_KEYS = {
     "title": ("title",),

@@ -168,8 +168,8 @@ def test_vectors_round_trip_by_id(indexed: Path, encoder):
 
 
 def test_a_data_directory_with_uri_characters_in_its_path_works(tmp_path: Path, corpus_copy: Path, encoder):
-    from retrieval.search import Searcher
     from bot.store import BotStore
+    from retrieval.search import Searcher
 
     data = tmp_path / "odd #1 ?x=y %41%" / "data"
     report = ingest([corpus_copy], data, encoder)
