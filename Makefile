@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test lint bench clean
 
 # torch is installed first and pinned: its CPU wheel lies on this machine's disk, while an
 # unpinned install (or one pulled in by sentence-transformers) fetches a multi-GB CUDA build.
@@ -28,6 +28,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# ruff over the repository, mypy over retrieval/ (their settings are in pyproject.toml)
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy retrieval/
 
 bench: install
 	$(BIN)/python benchmarks/bench_ingest.py

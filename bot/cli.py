@@ -34,9 +34,9 @@ DEFAULT_CORPUS = "corpus"
 
 def make_encoder(model: str | None):
     """The encoder the CLI uses (tests replace this with a deterministic fake)."""
-    from retrieval.encoder import SentenceTransformerEncoder
+    from retrieval.encoder import make_encoder as encoder_for
 
-    return SentenceTransformerEncoder(model)
+    return encoder_for(model)
 
 
 def _configure_logging(verbose: int) -> None:

@@ -5,8 +5,7 @@ Nothing here imports Slack: ``bot`` depends on ``retrieval``, never the reverse.
 
 from .bulletin import Bulletin, Item, Paragraph, Section, parse_bulletin, read_bulletin
 from .chunking import Citation, Passage, passages_from
-from .errors import (BulletinParseError, ConfigurationError, IndexMismatchError, IndexNotFoundError,
-                     RetrievalError)
+from .errors import BulletinParseError, ConfigurationError, IndexMismatchError, IndexNotFoundError, RetrievalError
 from .search import Answer, Hit, Searcher
 
 __all__ = [

@@ -18,7 +18,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-from .bulletin import Bulletin, Item, Paragraph, Section
+from .structure import Bulletin, Item, Paragraph, Section
 
 #: Default passage length limit, in word pieces of the embedding model's tokenizer.
 DEFAULT_MAX_TOKENS = 200

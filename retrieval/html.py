@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from .bulletin import is_iso_date
+from .text import is_iso_date
 
 #: Elements that start a new block.
 BLOCKS = frozenset("h1 h2 h3 h4 h5 h6 p li blockquote pre dt dd td th caption figcaption div section article "

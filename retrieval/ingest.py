@@ -25,11 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .bulletin import METADATA_SUFFIX, find_bulletin_files, read_bulletin
 from .chunking import DEFAULT_MAX_TOKENS, Passage, passages_from
 from .encoder import Encoder
 from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
 from .index import BulletinRecord, PassageIndex, ingest_lock, write_generation
+from .metadata import METADATA_SUFFIX
+from .sources import find_bulletin_files, read_bulletin
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,7 @@ def _assemble(prev: PassageIndex | None, prev_ids: dict[str, list[int]], kept: d
     old_fresh = prev.passages(p.id for p in fresh) if prev else {}
     same = [p for p in fresh if p.id in old_fresh and old_fresh[p.id].embedding_text == p.embedding_text]
     to_embed = [p for p in fresh if not (p.id in old_fresh and old_fresh[p.id].embedding_text == p.embedding_text)]
-    same_vectors = prev.vectors([p.id for p in same]) if same else np.zeros((0, encoder.dimension), dtype=np.float32)
+    same_vectors = prev.vectors([p.id for p in same]) if prev is not None and same else np.zeros((0, encoder.dimension), dtype=np.float32)
     embedded = _embed(encoder, to_embed, show_progress)
     report.embedded = len(to_embed)
     return passages + same + to_embed, np.vstack([reused, same_vectors, embedded]).astype(np.float32)

@@ -1,4 +1,4 @@
-"""Blog posts and long lists: the parts of parsing that :mod:`retrieval.bulletin` delegates.
+"""Blog posts and long lists: the parts of parsing that :mod:`retrieval.parser` delegates.
 
 - :func:`post_metadata` maps the front-matter keys blog engines write (``published_date``,
   ``canonical_url``, ``author`` …) onto the bulletin's metadata, and dates such as
@@ -16,10 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .bulletin import Section
+from .structure import Item, Section
+from .text import normalise_space  # also importable from here, as it long was
 
 #: Front-matter keys read for each metadata key, first present wins.
 FRONT_MATTER_KEYS = {
@@ -41,7 +40,6 @@ _ISO_OUT = {"%Y-%m": "%Y-%m", "%Y": "%Y", "%B %Y": "%Y-%m", "%b %Y": "%Y-%m"}
 # A list entry inside a paragraph: a bullet at any indentation, or an indented "1." / "1)".
 _ENTRY = re.compile(r"^([ \t]*)(?:[-*+•]|(?<=[ \t])\d{1,3}[.)])[ \t]+\S")
 _ELLIPSIS = re.compile(r"\s*(?:\.{3}|…)$")
-_WS = re.compile(r"\s+")
 
 
 def normalise_post_date(value: str) -> str | None:
@@ -138,13 +136,6 @@ def _entry_heading(piece: str) -> str | None:
     return body if body and len(body) <= MAX_PARENT_HEADING_CHARS else None
 
 
-def normalise_space(text: str) -> str:
-    """Collapse every run of whitespace (non-breaking spaces included) into one space, and strip.
-
-    Also importable from :mod:`retrieval.bulletin`, where it was first defined."""
-    return _WS.sub(" ", text).strip()
-
-
 def drop_previews(sections: list[Section]) -> int:
     """Remove preview paragraphs: ending in "..." or "…", they repeat the start of a later paragraph.
 
@@ -187,8 +178,6 @@ def group_itemless_post(sections: list[Section], text: str) -> list[Section]:
     its first paragraph when untitled). Returns ``sections`` unchanged when some section has an item (a digest,
     whose paragraphs outside items stay as they are).
     """
-    from .bulletin import Item, Section
-
     if any(s.items for s in sections):
         return sections
     with_text = [s for s in sections if s.paragraphs]

@@ -22,8 +22,16 @@ import retrieval.ingest as ingest_module
 from bot import blocks as bk
 from bot import cli
 from bot.config import Settings, SettingsError
-from bot.digest import (MIN_POST_SPACING, DigestRunner, NewBulletin, Spacer, build_digest, first_sentences,
-                        item_passages, start_scheduler)
+from bot.digest import (
+    MIN_POST_SPACING,
+    DigestRunner,
+    NewBulletin,
+    Spacer,
+    build_digest,
+    first_sentences,
+    item_passages,
+    start_scheduler,
+)
 from bot.store import BotStore
 from retrieval.chunking import Citation, Passage
 from retrieval.index import BulletinRecord, PassageIndex
@@ -50,7 +58,7 @@ NEW_A = """# Quokka Regulator Bulletin
 ## Guidance
 
 - **Guidance on marsupial cookies**: The regulator issued guidance on marsupial cookies.
-"""
+"""  # noqa: E501 - a bullet of test data, one line as bulletins write it
 NEW_B = """# Wombat Privacy Letter
 
 ## Legislation

@@ -10,7 +10,7 @@ import faiss
 import numpy as np
 import pytest
 
-from retrieval import index as index_mod
+from retrieval import generations as index_mod  # write_generation and its helpers live there
 from retrieval.errors import IndexMismatchError, IndexNotFoundError
 from retrieval.index import PassageIndex, current_generation
 from retrieval.ingest import ingest
@@ -168,8 +168,8 @@ def test_vectors_round_trip_by_id(indexed: Path, encoder):
 
 
 def test_a_data_directory_with_uri_characters_in_its_path_works(tmp_path: Path, corpus_copy: Path, encoder):
-    from retrieval.search import Searcher
     from bot.store import BotStore
+    from retrieval.search import Searcher
 
     data = tmp_path / "odd #1 ?x=y %41%" / "data"
     report = ingest([corpus_copy], data, encoder)

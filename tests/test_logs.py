@@ -155,8 +155,8 @@ def test_one_structured_line_per_answered_question_and_no_secret_in_any_log(fake
     assert "xoxb-test-token" not in out and "test-signing-secret" not in out
     lines = _answer_lines(buf)
     first, last = lines[:3], lines[3:]  # the first three were answered concurrently, in any order
-    assert sorted((l["surface"], l["channel"]) for l in first) == [("command", "C5"), ("dm", "D4"), ("mention", "C9")]
-    assert [(l["surface"], l["channel"]) for l in last] == [("mention", "C9")]
+    assert sorted((e["surface"], e["channel"]) for e in first) == [("command", "C5"), ("dm", "D4"), ("mention", "C9")]
+    assert [(e["surface"], e["channel"]) for e in last] == [("mention", "C9")]
     for line in lines:
         assert line["level"] == "INFO" and line["logger"] == "bot.listeners"
         assert isinstance(line["latency_ms"], int) and line["latency_ms"] >= 0

@@ -131,7 +131,7 @@ def test_slash_command_is_acked_within_3_s_and_answered_privately_with_a_share_b
     assert not fake.calls_to("chat.postMessage")
 
 
-@pytest.mark.parametrize("text", ["help", "", f"<@UBOT>"])
+@pytest.mark.parametrize("text", ["help", "", "<@UBOT>"])
 def test_slash_command_without_a_question_gets_the_usage(bot, fake, text):
     bot.send_command(text, fake.response_url("help"))
     reply = fake.wait_for(RESPONSE_URL)[0]

@@ -1,0 +1,250 @@
+"""Index generations on disk: their files and manifest, writing one, and the ``CURRENT`` switch.
+
+The passage index (FAISS vectors and an SQLite passage store under the same int64 ids, read by
+:class:`retrieval.index.PassageIndex`) lives in immutable generations.
+
+On disk, a data directory holds immutable *index generations* and a pointer to the one in force::
+
+    DATA_DIR/
+      CURRENT                      name of the generation in force (switched with os.replace)
+      generations/<name>/
+        index.faiss                faiss.IndexIDMap2(faiss.IndexFlatIP(dimension)), ids = passage ids
+        passages.sqlite            bulletins and passages (text, citation, context) by the same ids
+        manifest.json              model, dimension, counts, id checksum, corpus fingerprint, versions
+
+A build writes a whole new generation, then switches ``CURRENT``: a crash mid-build leaves the
+previous generation in force, and a reader never sees a half-written one. :meth:`~retrieval.index.PassageIndex.load`
+checks the generation against its manifest (counts, ids, dimension, model) and raises
+:class:`~retrieval.errors.IndexMismatchError` rather than serve a torn index.
+
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import faiss
+import numpy as np
+
+from .chunking import Passage
+from .errors import IndexMismatchError
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CURRENT_FILE = "CURRENT"
+GENERATIONS_DIR = "generations"
+#: Older generations kept beside the current one (a server may still be reading them).
+KEEP_OLD_GENERATIONS = 2
+
+_GENERATION_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,100}$")
+#: Manifest keys and their types, checked before anything else is read.
+MANIFEST_TYPES = {"generation": str, "model": str, "dimension": int, "passage_count": int, "ids_sha256": str, "files": dict}
+
+_SCHEMA = """
+CREATE TABLE bulletins (
+    source_file TEXT PRIMARY KEY, path TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    title TEXT NOT NULL, publisher TEXT, date TEXT, url TEXT, has_metadata INTEGER NOT NULL,
+    ingested_at TEXT NOT NULL, source_text TEXT NOT NULL
+);
+CREATE TABLE passages (
+    id INTEGER PRIMARY KEY, source_file TEXT NOT NULL REFERENCES bulletins(source_file),
+    text TEXT NOT NULL, context TEXT NOT NULL, part INTEGER NOT NULL, parts INTEGER NOT NULL,
+    section TEXT, item_number INTEGER, item_title TEXT, paragraph INTEGER NOT NULL,
+    char_start INTEGER NOT NULL, char_end INTEGER NOT NULL
+);
+CREATE INDEX passages_by_file ON passages(source_file, char_start);
+"""
+
+
+@dataclass(frozen=True)
+class BulletinRecord:
+    """One indexed bulletin: metadata, content fingerprint (sha256 hex) and when it was ingested (UTC ISO)."""
+
+    source_file: str
+    path: str
+    fingerprint: str
+    title: str
+    publisher: str | None
+    date: str | None
+    url: str | None
+    has_metadata: bool
+    ingested_at: str
+    source_text: str
+
+
+def ids_checksum(ids: Iterable[int]) -> str:
+    """sha256 hex of the sorted int64 ids: equal checksums mean equal id sets."""
+    arr = np.sort(np.fromiter(ids, dtype=np.int64))
+    return hashlib.sha256(arr.tobytes()).hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that shape an index (recorded in the manifest, not checked)."""
+    out = {"python": platform.python_version(), "faiss": getattr(faiss, "__version__", "?"), "numpy": np.__version__}
+    for dist in ("sentence-transformers", "torch", "transformers"):
+        try:
+            out[dist] = importlib_metadata.version(dist)
+        except importlib_metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def current_generation(data_dir: str | Path) -> str | None:
+    """Name of the generation in force in data_dir, or None when nothing was ever built.
+
+    Raises:
+        IndexMismatchError: when ``CURRENT`` exists but is unreadable or names no valid generation.
+    """
+    path = Path(data_dir) / CURRENT_FILE
+    try:
+        name = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexMismatchError(f"{path} is unreadable ({exc.__class__.__name__}); run `bulletin-bot ingest --rebuild`") from None
+    if not name:
+        return None
+    if not _GENERATION_NAME.match(name):
+        raise IndexMismatchError(f"{path} names no valid index generation ({name[:40]!r}); run `bulletin-bot ingest --rebuild`")
+    return name
+
+
+def sqlite_uri(path: str | Path, mode: str) -> str:
+    """An SQLite ``file:`` URI for path opened in mode (ro, rw, rwc); ``#``, ``?`` and ``%`` in the path are quoted."""
+    from urllib.request import pathname2url
+
+    return f"file:{pathname2url(str(Path(path).absolute()))}?mode={mode}"
+
+
+def file_checksum(path: Path) -> str:
+    """sha256 hex of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+
+# -- writing -------------------------------------------------------------------------------
+@contextlib.contextmanager
+def ingest_lock(data_dir: str | Path) -> Iterator[None]:
+    """Exclusive lock on data_dir for one build at a time (blocks until the other build ends)."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "ingest.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _new_generation_name() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + "-" + os.urandom(3).hex()
+
+
+def write_generation(data_dir: str | Path, model: str, dimension: int, bulletins: list[BulletinRecord],
+                     passages: list[Passage], vectors: np.ndarray) -> str:
+    """Write a new generation and switch ``CURRENT`` to it; returns its name.
+
+    Args:
+        model: encoder model name recorded in the manifest.
+        dimension: vector length.
+        bulletins: every bulletin of the new generation.
+        passages: every passage, each belonging to one of ``bulletins``.
+        vectors: float32 array of shape (len(passages), dimension), row i embedding passages[i].
+
+    Raises:
+        ValueError: when shapes disagree or ids repeat. On any error the previous generation stays
+            in force; the partial directory is removed.
+    """
+    if vectors.shape != (len(passages), dimension):
+        raise ValueError(f"vectors must have shape ({len(passages)}, {dimension}), got {vectors.shape}")
+    ids = np.array([p.id for p in passages], dtype=np.int64)
+    if len(np.unique(ids)) != len(ids):
+        raise ValueError("duplicate passage ids in one generation")
+    data_dir = Path(data_dir)
+    name = _new_generation_name()
+    gen_root = data_dir / GENERATIONS_DIR
+    gen_root.mkdir(parents=True, exist_ok=True)
+    tmp = gen_root / f".{name}.partial"
+    tmp.mkdir()
+    try:
+        _write_faiss(tmp / "index.faiss", dimension, ids, vectors)
+        _write_store(tmp / "passages.sqlite", bulletins, passages)
+        manifest = {
+            "format": FORMAT_VERSION, "generation": name, "model": model, "dimension": dimension,
+            "passage_count": len(passages), "bulletin_count": len(bulletins), "ids_sha256": ids_checksum(ids),
+            "corpus_fingerprint": hashlib.sha256("".join(sorted(b.source_file + b.fingerprint for b in bulletins)).encode()).hexdigest(),
+            "versions": library_versions(), "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "files": {f: file_checksum(tmp / f) for f in ("index.faiss", "passages.sqlite")},
+        }
+        _write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2))
+        os.replace(tmp, gen_root / name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _write_atomic(data_dir / CURRENT_FILE, name + "\n")
+    _prune(gen_root, keep={name})
+    log.info("index generation %s in force: %d passages from %d bulletins", name, len(passages), len(bulletins))
+    return name
+
+
+def _write_faiss(path: Path, dimension: int, ids: np.ndarray, vectors: np.ndarray) -> None:
+    index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+    if len(ids):
+        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+    faiss.write_index(index, str(path))
+
+
+def _write_store(path: Path, bulletins: list[BulletinRecord], passages: list[Passage]) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript(_SCHEMA)
+        conn.executemany("INSERT INTO bulletins VALUES (?,?,?,?,?,?,?,?,?,?)", [
+            (b.source_file, b.path, b.fingerprint, b.title, b.publisher, b.date, b.url, int(b.has_metadata),
+             b.ingested_at, b.source_text) for b in bulletins])
+        conn.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
+            (p.id, p.citation.source_file, p.text, p.context, p.part, p.parts, p.citation.section,
+             p.citation.item_number, p.citation.item_title, p.citation.paragraph, p.citation.char_start,
+             p.citation.char_end) for p in passages])
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _prune(gen_root: Path, keep: set[str]) -> None:
+    """Remove all but the newest KEEP_OLD_GENERATIONS old generations and stale partial builds."""
+    now = time.time()
+    for d in gen_root.iterdir():
+        if d.name.startswith(".") and d.name.endswith(".partial") and now - d.stat().st_mtime > 3600:
+            shutil.rmtree(d, ignore_errors=True)
+    done = sorted((d for d in gen_root.iterdir() if not d.name.startswith(".") and d.name not in keep), reverse=True)
+    for d in done[KEEP_OLD_GENERATIONS:]:
+        shutil.rmtree(d, ignore_errors=True)

@@ -1,0 +1,125 @@
+"""Bulletin files: which files are bulletins, and how each kind becomes text.
+
+:data:`EXTRACTORS` maps a file name ending to the function that turns the file's bytes into
+bulletin text and the metadata the file itself carries (e.g. an HTML page's ``<title>``). A
+directory is scanned for names ending in one of its keys; a file named directly is read with the
+extractor of its ending, or as text. A new kind of bulletin (PDF, e-mail) is one module with an
+extractor and one line in :data:`EXTRACTORS`.
+
+``read_bulletin(path)`` reads a file and its sidecar metadata and parses it, raising
+:class:`~retrieval.errors.BulletinParseError` (with file and line) on bad input.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable
+
+from .errors import BulletinParseError
+from .metadata import read_metadata
+from .parser import parse_bulletin
+from .structure import Bulletin
+from .text import decode_bulletin_bytes
+
+log = logging.getLogger("retrieval.bulletin")  # the name its warnings always had
+
+#: An extractor: (file bytes, file name for errors) → (bulletin text, metadata found in the file).
+#: It raises :class:`~retrieval.errors.BulletinParseError` for a file it cannot read.
+Extractor = Callable[[bytes, str], "tuple[str, dict[str, str]]"]
+
+
+def extract_text(data: bytes, file: str) -> tuple[str, dict[str, str]]:
+    """A plain-text or markdown bulletin: its bytes decoded (front matter is left to the parser)."""
+    return decode_bulletin_bytes(data, file), {}
+
+
+def extract_html(data: bytes, file: str) -> tuple[str, dict[str, str]]:
+    """An HTML bulletin: its visible text (:func:`retrieval.html.html_to_text`) and ``<title>``/``<meta>`` metadata."""
+    from .html import html_to_text
+
+    text, page_meta = html_to_text(decode_bulletin_bytes(data, file))
+    if not text.strip():
+        raise BulletinParseError(file, "the HTML page has no visible text")
+    return text, page_meta
+
+
+#: File name ending (lower case) → extractor. One line per kind of bulletin file.
+EXTRACTORS: dict[str, Extractor] = {
+    ".txt": extract_text,
+    ".md": extract_text,
+    ".markdown": extract_text,
+    ".html": extract_html,
+    ".htm": extract_html,
+}
+#: File name endings read as bulletins by :func:`find_bulletin_files`.
+BULLETIN_SUFFIXES = tuple(EXTRACTORS)
+#: Endings read as HTML (their visible text is extracted first, see :mod:`retrieval.html`).
+HTML_SUFFIXES = tuple(s for s, extract in EXTRACTORS.items() if extract is extract_html)
+
+
+def extractor_for(path: str | Path) -> Extractor:
+    """The extractor for a file by its name's ending; :func:`extract_text` for an ending not in the table."""
+    name = Path(path).name.lower()
+    return next((EXTRACTORS[s] for s in sorted(EXTRACTORS, key=len, reverse=True) if name.endswith(s)), extract_text)
+
+
+def is_bulletin_file(path: Path) -> bool:
+    """True for a regular, non-hidden file whose name ends in a key of :data:`EXTRACTORS`."""
+    return path.is_file() and path.name.lower().endswith(tuple(EXTRACTORS)) and not path.name.startswith(".")
+
+
+def read_bulletin(path: str | Path) -> Bulletin:
+    """Read and parse one bulletin file with its sidecar metadata.
+
+    The extractor of the file's ending (:data:`EXTRACTORS`) turns its bytes into text. An
+    ``.html``/``.htm`` file is turned into text by :func:`retrieval.html.html_to_text`; its
+    ``<title>`` and ``<meta>`` date/URL/publisher fill in what the sidecar does not give, and
+    citation offsets then index the extracted text.
+
+    Raises:
+        BulletinParseError: unreadable, empty, binary, non-UTF-8 or unparseable file, or bad metadata.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        raise BulletinParseError(str(path), "not a regular file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BulletinParseError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
+    text, file_meta = extractor_for(path)(data, str(path))
+    metadata = {**file_meta, **read_metadata(path)}
+    try:
+        bulletin = parse_bulletin(text, path.name, metadata)
+    except BulletinParseError as exc:
+        raise BulletinParseError(str(path), exc.reason, exc.line) from None
+    if bulletin.has_metadata and bulletin.date is None:
+        log.warning("%s: its metadata gives no date (a sidecar date, or front matter date/published_date); "
+                    "the date is unknown", path)
+    return bulletin
+
+
+def find_bulletin_files(paths: list[str | Path]) -> tuple[list[Path], list[Path]]:
+    """Expand files and directories into bulletin files.
+
+    Returns:
+        (bulletin files sorted by name, directories that were scanned). A directory is scanned
+        non-recursively for names ending in a key of :data:`EXTRACTORS`; a file named directly is
+        taken whatever its ending.
+    """
+    files: list[Path] = []
+    dirs: list[Path] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        if str(raw).strip() == "":
+            raise BulletinParseError("''", "an empty path was given")
+        p = Path(raw)
+        if p.resolve() in seen:
+            continue
+        seen.add(p.resolve())
+        if p.is_dir():
+            dirs.append(p)
+            files.extend(sorted(f for f in p.iterdir() if is_bulletin_file(f)))
+        else:
+            files.append(p)
+    return files, dirs

@@ -1,0 +1,32 @@
+"""retrieval.sources: the table from file ending to extractor decides which files are bulletins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval import sources
+from retrieval.bulletin import BULLETIN_SUFFIXES, HTML_SUFFIXES, find_bulletin_files, read_bulletin
+
+
+def test_the_table_gives_the_suffixes_read_before():
+    assert BULLETIN_SUFFIXES == (".txt", ".md", ".markdown", ".html", ".htm")
+    assert HTML_SUFFIXES == (".html", ".htm")
+    assert sources.extractor_for("a.HTM") is sources.extract_html
+    assert sources.extractor_for("a.md") is sources.extract_text
+    assert sources.extractor_for("notes.unknown") is sources.extract_text  # a file named directly
+
+
+def test_one_line_in_the_table_adds_a_kind_of_bulletin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "a.txt").write_text("Title\n\nA paragraph.\n", encoding="utf-8")
+    (tmp_path / "b.eml").write_bytes(b"Subject line\n\nThe mail body.\n")
+
+    def extract_mail(data: bytes, file: str) -> tuple[str, dict[str, str]]:
+        return data.decode("utf-8").upper(), {"publisher": "Mail"}
+
+    assert [f.name for f in find_bulletin_files([tmp_path])[0]] == ["a.txt"]
+    monkeypatch.setitem(sources.EXTRACTORS, ".eml", extract_mail)
+    assert [f.name for f in find_bulletin_files([tmp_path])[0]] == ["a.txt", "b.eml"]
+    bulletin = read_bulletin(tmp_path / "b.eml")
+    assert bulletin.publisher == "Mail" and bulletin.paragraphs()[0][2].text == "THE MAIL BODY."
