@@ -37,6 +37,7 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_query.py
+	$(BIN)/python benchmarks/bench_encoder.py
 
 clean:
 	rm -rf $(VENV) data

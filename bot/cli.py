@@ -32,11 +32,12 @@ DEFAULT_DATA_DIR = "./data"
 DEFAULT_CORPUS = "corpus"
 
 
-def make_encoder(model: str | None):
-    """The encoder the CLI uses (tests replace this with a deterministic fake)."""
+def make_encoder(model: str | None, data_dir: Path | None = None):
+    """The encoder the CLI uses (tests replace this with a deterministic fake): the backend from
+    ``$BULLETIN_BOT_ENCODER``, an ONNX export kept in ``DATA_DIR/onnx``."""
     from retrieval.encoder import make_encoder as encoder_for
 
-    return encoder_for(model)
+    return encoder_for(model, export_dir=Path(data_dir) / "onnx" if data_dir is not None else None)
 
 
 def _configure_logging(verbose: int) -> None:
@@ -94,7 +95,7 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, allow_empty: bool, as_json: b
 
     targets = list(paths) or [Path(DEFAULT_CORPUS)]
     missing = [str(p) for p in targets if not p.exists()]
-    encoder = make_encoder(model)
+    encoder = make_encoder(model, data_dir)
     report = run_ingest(targets, data_dir, encoder, rebuild=rebuild, allow_empty=allow_empty,
                         show_progress=not as_json and sys.stderr.isatty())
     for m in missing:
@@ -130,7 +131,7 @@ def ask(question: str, top_k: int, as_json: bool, section: str | None, since: st
     if not question.strip():
         click.echo('error: the question is empty; ask e.g. bulletin-bot ask "what fine did the school in Nantong get"', err=True)
         sys.exit(1)
-    searcher = Searcher(data_dir, make_encoder(model))
+    searcher = Searcher(data_dir, make_encoder(model, data_dir))
     answer = searcher.search(question, top_k=top_k, filters={k: v for k, v in filters.items() if v})
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -155,7 +156,7 @@ def eval_command(questions: tuple[Path, ...], top_k: int, as_json: bool, show_mi
     from retrieval.search import Searcher
 
     qs = [q for path in questions for q in load_questions(path)]
-    searcher = Searcher(data_dir, make_encoder(model))
+    searcher = Searcher(data_dir, make_encoder(model, data_dir))
     answers: dict[str, object] = {}
 
     def run(q: str):
@@ -204,6 +205,21 @@ def _judged(answer) -> bool:
     return bool(answer.hits) and answer.hits[0].answers is not False
 
 
+@main.command(name="export-onnx")
+@common_options
+def export_onnx_command(data_dir: Path, model: str | None) -> None:
+    """Export the embedding model to ONNX (fp32 and int8) in DATA_DIR/onnx, for BULLETIN_BOT_ENCODER=onnx
+    or onnx-int8. Offline: made from the installed model package (needs torch, once)."""
+    import os
+
+    from retrieval.encoder import ONNX_DIR_ENV, resolve_model
+    from retrieval.onnx_encoder import export_onnx
+
+    name, location = resolve_model(model)
+    out = export_onnx(location, Path(os.environ.get(ONNX_DIR_ENV) or data_dir / "onnx"), name)
+    click.echo(f"exported {name} to {out} (model.onnx, model_int8.onnx)")
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @common_options
@@ -246,7 +262,7 @@ def serve(http_mode: bool, host: str | None, port: int | None, data_dir: Path, m
     elif not settings.socket_mode:
         raise click.UsageError("set SLACK_APP_TOKEN for Socket Mode, or pass --http (with SLACK_SIGNING_SECRET)")
     # Loaded by serve_forever once the HTTP server listens (so /healthz answers while the model loads).
-    serve_forever(settings, Searcher(data_dir, make_encoder(model)), http=http_mode,
+    serve_forever(settings, Searcher(data_dir, make_encoder(model, data_dir)), http=http_mode,
                   on_listening=lambda server: click.echo(
                       f"listening on http://{server.server_address[0]}:{server.server_port} (loading the model and index…)",
                       err=True))
@@ -288,7 +304,7 @@ def doctor(manifest: Path, as_json: bool, data_dir: Path, model: str | None) -> 
     from bot.config import LogSettings
 
     checks = checks_module.run_checks(data_dir=data_dir, manifest=manifest,
-                                      encoder_factory=lambda: make_encoder(model))
+                                      encoder_factory=lambda: make_encoder(model, data_dir))
     checks = checks_module.redacted(checks, LogSettings.from_env().secrets)
     click.echo(checks_module.format_report(checks, as_json=as_json))
     if checks_module.failed(checks):

@@ -164,18 +164,48 @@ def _load_fast_tokenizer(path: str):
 
 #: Encoder backends: name → what builds an encoder from a model name or path (None: the default model).
 #: Building one imports no model library: each loads its runtime on first use.
-BACKENDS: dict[str, Callable[[str | None], Encoder]] = {
-    "torch": SentenceTransformerEncoder,
+#: Env var choosing the backend (a key of BACKENDS).
+BACKEND_ENV = "BULLETIN_BOT_ENCODER"
+#: Env var for the directory holding the ONNX export (default: DATA_DIR/onnx, given by the caller).
+ONNX_DIR_ENV = "BULLETIN_BOT_ONNX_DIR"
+#: The backend used when none is chosen (measured: docs/retrieval.md, "Encoder backends").
+DEFAULT_BACKEND = "torch"
+
+
+def _torch(name_or_path: str | None, export_dir: Path | None = None) -> Encoder:
+    return SentenceTransformerEncoder(name_or_path)
+
+
+def _onnx(quantized: bool) -> Callable[..., Encoder]:
+    def factory(name_or_path: str | None, export_dir: Path | None = None) -> Encoder:
+        from .onnx_encoder import OnnxEncoder  # imports neither torch nor sentence-transformers
+
+        name, location = resolve_model(name_or_path)
+        where = Path(os.environ.get(ONNX_DIR_ENV) or export_dir or Path("data") / "onnx")
+        return OnnxEncoder(name, location, where, quantized=quantized)
+    return factory
+
+
+#: Backend name → factory(name_or_path, export_dir). "onnx" gives torch's vectors (cosine 1.0000) without
+#: importing torch; "onnx-int8" its dynamically quantised form, recorded as "<model>@onnx-int8".
+BACKENDS: dict[str, Callable[..., Encoder]] = {
+    "torch": _torch,
+    "onnx": _onnx(False),
+    "onnx-int8": _onnx(True),
 }
 
 
-def make_encoder(name_or_path: str | None = None, backend: str = "torch") -> Encoder:
+def make_encoder(name_or_path: str | None = None, backend: str | None = None,
+                 export_dir: str | Path | None = None) -> Encoder:
     """The encoder for a model on a backend.
 
     Args:
         name_or_path: model name or local directory; None for ``$BULLETIN_BOT_MODEL`` or the
             packaged default (see :func:`resolve_model`).
-        backend: a key of :data:`BACKENDS`; ``"torch"`` is sentence-transformers on the CPU.
+        backend: a key of :data:`BACKENDS`; None for ``$BULLETIN_BOT_ENCODER``, else
+            :data:`DEFAULT_BACKEND`. ``"torch"`` is sentence-transformers on the CPU.
+        export_dir: for the ONNX backends, where the export lives (made there on first use);
+            ``$BULLETIN_BOT_ONNX_DIR`` wins.
 
     Returns:
         An :class:`Encoder`; its model is loaded lazily (``sentence_transformers`` is not imported here).
@@ -184,7 +214,10 @@ def make_encoder(name_or_path: str | None = None, backend: str = "torch") -> Enc
         ConfigurationError: for an unknown backend (naming it and the known ones), or from
             :func:`resolve_model`.
     """
+    backend = backend or os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
     factory = BACKENDS.get(backend)
     if factory is None:
         raise ConfigurationError(f"unknown encoder backend {backend!r}; known backends: {', '.join(sorted(BACKENDS))}")
-    return factory(name_or_path)
+    if export_dir is None:
+        return factory(name_or_path)
+    return factory(name_or_path, Path(export_dir))

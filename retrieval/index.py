@@ -95,9 +95,16 @@ class PassageIndex:
                 raise IndexMismatchError(f"index generation {name}: {file_name} changed since it was written (checksum "
                                          "mismatch); run `bulletin-bot ingest --rebuild`")
         if model is not None and manifest.get("model") != model:
+            built, wanted = str(manifest.get("model")), model
+            if built.split("@")[0] == wanted.split("@")[0]:  # the same model on another encoder backend
+                raise IndexMismatchError(
+                    f"index generation {name} was embedded with encoder backend {_backend(built)} but the configured "
+                    f"backend is {_backend(wanted)}: set BULLETIN_BOT_ENCODER={_backend(built).split(' ')[0]}, or run "
+                    "`bulletin-bot ingest --rebuild` to re-embed with the configured one (vectors of two backends are "
+                    "never mixed)")
             raise IndexMismatchError(
-                f"index generation {name} was built with model {manifest.get('model')!r} but the configured model is "
-                f"{model!r}; run `bulletin-bot ingest --rebuild` to re-embed"
+                f"index generation {name} was built with model {built!r} but the configured model is "
+                f"{wanted!r}; run `bulletin-bot ingest --rebuild` to re-embed"
             )
         try:
             index = faiss.read_index(str(path / "index.faiss"))
@@ -270,3 +277,8 @@ def _passage_from_row(row) -> Passage:
                         item_title=item_title, paragraph=paragraph, url=url, source_file=source_file,
                         char_start=start, char_end=end)
     return Passage(pid, text, citation, context, part, parts)
+
+
+def _backend(model: str) -> str:
+    """The encoder backend a recorded model name stands for ("<model>@onnx-int8" → onnx-int8)."""
+    return model.split("@", 1)[1] if "@" in model else "torch (or onnx: the same vectors)"

@@ -94,42 +94,52 @@ class OnnxEncoder:
     """Embeds with an :func:`export_onnx` directory: tokenizers + onnxruntime, no torch.
 
     Args:
-        export_dir: the directory written by :func:`export_onnx`.
-        name: the model name (recorded in manifests; must be the exported model's).
+        name: the model's name (the int8 backend records ``<name>@onnx-int8``: its vectors differ).
+        model_dir: the model directory: the export's source, exported from on first use when
+            export_dir holds no export of this model yet (that one step imports torch).
+        export_dir: where the export lives.
         quantized: use ``model_int8.onnx`` instead of ``model.onnx``.
         threads: onnxruntime intra-op threads (default 2: this project's machines have 2 cores).
         batch_size: texts per forward pass.
 
     Raises:
-        ConfigurationError: when the export is missing or was made for another model.
+        ConfigurationError: a bad batch_size; no tokenizer in model_dir (from ``encode``: no
+            export and none can be made).
     """
 
-    def __init__(self, export_dir: str | Path, name: str, quantized: bool = False, threads: int = 2,
-                 batch_size: int = 32):
-        self.export_dir = Path(export_dir)
-        file = self.export_dir / (INT8_FILE if quantized else FP32_FILE)
-        if not file.exists() or not (self.export_dir / TOKENIZER_FILE).exists():
-            raise ConfigurationError(f"no ONNX export in {self.export_dir}: run `bulletin-bot export-onnx`")
+    def __init__(self, name: str, model_dir: str | Path, export_dir: str | Path, quantized: bool = False,
+                 threads: int = 2, batch_size: int = 32):
+        if batch_size <= 0:
+            raise ConfigurationError(f"batch_size must be > 0, got {batch_size}")
+        self.model_name, self.model_dir, self.export_dir = name, Path(model_dir), Path(export_dir)
+        self.name = f"{name}@onnx-int8" if quantized else name
+        self.quantized, self.batch_size, self._threads = quantized, batch_size, threads
+        self.dimension = 384
+        self._session = None
+        tokenizer_file = self.model_dir / TOKENIZER_FILE
+        if not tokenizer_file.exists():
+            tokenizer_file = self.export_dir / TOKENIZER_FILE
+        if not tokenizer_file.exists():
+            raise ConfigurationError(f"{self.model_dir}: no {TOKENIZER_FILE}; the ONNX backends need a local model")
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self._tokenizer.enable_truncation(MAX_LENGTH)
+        self._count = Tokenizer.from_file(str(tokenizer_file))
+        self._count.no_truncation()
+        self._count.no_padding()
+
+    def _export_file(self) -> Path:
+        """The ONNX file, exported first when export_dir holds none of this model."""
+        file = self.export_dir / (INT8_FILE if self.quantized else FP32_FILE)
         try:
             exported = json.loads((self.export_dir / EXPORT_MANIFEST).read_text(encoding="utf-8")).get("model")
         except (OSError, ValueError):
             exported = None
-        if exported != name:
-            raise ConfigurationError(f"the ONNX export in {self.export_dir} is of {exported!r}, not {name!r}: "
-                                     "run `bulletin-bot export-onnx` again")
-        if batch_size <= 0:
-            raise ConfigurationError(f"batch_size must be > 0, got {batch_size}")
-        self.name, self.quantized, self.batch_size = name, quantized, batch_size
-        self.dimension = 384
-        self._file, self._threads = file, threads
-        self._session = None
-        from tokenizers import Tokenizer
-
-        self._tokenizer = Tokenizer.from_file(str(self.export_dir / TOKENIZER_FILE))
-        self._tokenizer.enable_truncation(MAX_LENGTH)
-        self._count = Tokenizer.from_file(str(self.export_dir / TOKENIZER_FILE))
-        self._count.no_truncation()
-        self._count.no_padding()
+        if exported != self.model_name or not file.exists():
+            log.info("no ONNX export of %s in %s: exporting it once (about 10 s)", self.model_name, self.export_dir)
+            export_onnx(self.model_dir, self.export_dir, self.model_name)
+        return file
 
     def _load(self):
         if self._session is None:
@@ -138,7 +148,7 @@ class OnnxEncoder:
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = self._threads
             opts.inter_op_num_threads = 1
-            self._session = ort.InferenceSession(str(self._file), opts, providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(str(self._export_file()), opts, providers=["CPUExecutionProvider"])
             out = self._session.get_outputs()[0].shape[-1]
             if isinstance(out, int):
                 self.dimension = out

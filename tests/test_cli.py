@@ -18,7 +18,7 @@ from tests.fakes import HashEncoder
 @pytest.fixture
 def runner(monkeypatch) -> CliRunner:
     shared = HashEncoder()
-    monkeypatch.setattr(cli, "make_encoder", lambda model: shared)
+    monkeypatch.setattr(cli, "make_encoder", lambda model, data_dir=None: shared)
     return CliRunner()
 
 

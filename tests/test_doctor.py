@@ -33,7 +33,7 @@ def fake():
 def doctor(monkeypatch, tmp_path):
     """Run ``bulletin-bot doctor ARGS`` with ``env`` (nothing else from the environment or a .env);
     returns (exit code, output, checks by name from --json)."""
-    monkeypatch.setattr(cli, "make_encoder", lambda model: HashEncoder())
+    monkeypatch.setattr(cli, "make_encoder", lambda model, data_dir=None: HashEncoder())
     monkeypatch.chdir(tmp_path)
 
     def run(env: dict, *args: str):
@@ -106,7 +106,7 @@ def test_configuration_failures_name_the_variable(doctor, tmp_path, env, detail)
 
 
 def test_model_that_is_not_the_index_model(doctor, fake, indexed, monkeypatch):
-    monkeypatch.setattr(cli, "make_encoder", lambda model: HashEncoder(dimension=32, name="other/model"))
+    monkeypatch.setattr(cli, "make_encoder", lambda model, data_dir=None: HashEncoder(dimension=32, name="other/model"))
     code, _, checks = doctor(good_env(fake, indexed), "--json")
     assert code == 1 and checks["model"]["status"] == FAIL
     assert "BULLETIN_BOT_MODEL=test/hash-encoder" in checks["model"]["fix"]

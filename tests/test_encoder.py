@@ -21,8 +21,8 @@ def test_torch_backend_is_sentence_transformers():
 
 def test_unknown_backend_names_the_value_and_the_known_ones():
     with pytest.raises(ConfigurationError) as exc:
-        make_encoder(None, backend="onnx")
-    assert "'onnx'" in str(exc.value) and "torch" in str(exc.value)
+        make_encoder(None, backend="tensorrt")
+    assert "'tensorrt'" in str(exc.value) and "torch" in str(exc.value) and "onnx-int8" in str(exc.value)
 
 
 def test_the_factory_does_not_import_sentence_transformers():

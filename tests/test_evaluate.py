@@ -62,7 +62,7 @@ def test_load_questions_reports_the_bad_line(tmp_path: Path):
 
 def test_eval_cli_json(tmp_path: Path, corpus_copy: Path, monkeypatch):
     shared = HashEncoder()
-    monkeypatch.setattr(cli, "make_encoder", lambda model: shared)
+    monkeypatch.setattr(cli, "make_encoder", lambda model, data_dir=None: shared)
     runner = CliRunner()
     data = str(tmp_path / "data")
     assert runner.invoke(cli.main, ["ingest", str(corpus_copy), "--data-dir", data]).exit_code == 0
