@@ -19,6 +19,8 @@ measured on the dev question sets (figures in docs/retrieval.md):
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -202,13 +204,36 @@ def analyse(question: str, tokenize: Callable[[str], list[str]], casing: CasePro
                     frozenset(tokenize(ask)), frozenset(asserted))
 
 
-def _has_form(form: str, words: set[str], text_lower: str) -> bool:
+@functools.lru_cache(maxsize=4096)  # an item's text is judged again for every question it comes up for
+def _vocabulary(whole: str) -> tuple[str, "_Words"]:
+    """(lower-cased text, its words) for the named-thing check."""
+    lower = whole.lower()
+    found = re.findall(r"[a-z][\w'’&-]*", lower)
+    return lower, _Words(set(found) | {w.removesuffix("'s").removesuffix("’s") for w in found})
+
+
+class _Words(frozenset):
+    """A text's words, with a sorted copy for prefix look-ups."""
+
+    def __new__(cls, words: Iterable[str]) -> "_Words":
+        out = super().__new__(cls, words)
+        out.ordered = sorted(out)  # type: ignore[attr-defined]
+        return out
+
+    def has_prefix(self, prefix: str) -> bool:
+        """True when a word starts with prefix."""
+        i = bisect.bisect_left(self.ordered, prefix)  # type: ignore[attr-defined]
+        return i < len(self.ordered) and self.ordered[i].startswith(prefix)  # type: ignore[attr-defined]
+
+
+def _has_form(form: str, words: "_Words", text_lower: str) -> bool:
     if " " in form or "." in form:
         return form in text_lower
     if form in words:
         return True
-    return len(form) >= 4 and any(w.startswith(form) or (len(w) >= 4 and form.startswith(w) and len(form) - len(w) <= 2)
-                                  for w in words)
+    # a word that extends the form ("german" → "germany"), or a form at most 2 letters longer than a word
+    return len(form) >= 4 and (words.has_prefix(form) or any(form[:n] in words for n in range(max(4, len(form) - 2),
+                                                                                            len(form))))
 
 
 def _acronym_in(acronym: str, text: str) -> bool:
@@ -234,9 +259,9 @@ def _acronym_in(acronym: str, text: str) -> bool:
     return False
 
 
-def _sentences(text: str) -> list[tuple[int, int]]:
-    from .chunking import _sentence_spans
-    return _sentence_spans(text)
+def _sentences(text: str) -> tuple[tuple[int, int], ...]:
+    from .chunking import sentence_spans  # cached: passages repeat across queries
+    return sentence_spans(text)
 
 
 def judge(question: Question, texts: Sequence[str], context: str, tokenize: Callable[[str], list[str]],
@@ -254,9 +279,7 @@ def judge(question: Question, texts: Sequence[str], context: str, tokenize: Call
             default reading order. The first filler found is the one quoted.
     """
     whole = context + "\n" + "\n".join(texts) + "\n" + scope
-    lower = whole.lower()
-    words = set(re.findall(r"[a-z][\w'’&-]*", lower)) | {w.removesuffix("'s").removesuffix("’s") for w in
-                                                         re.findall(r"[a-z][\w'’&-]*", lower)}
+    lower, words = _vocabulary(whole)
     for e in question.entities:
         if any(_has_form(f, words, lower) for f in e.forms):
             continue

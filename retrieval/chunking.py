@@ -13,6 +13,7 @@ item title) in front, so ~200 leaves room for the context and nothing of the pas
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import asdict, dataclass
@@ -123,6 +124,13 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
     if start < len(text):
         spans.append((start, len(text)))
     return spans
+
+
+@functools.lru_cache(maxsize=8192)
+def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) spans of the sentences of text, as :func:`_sentence_spans`; cached, for the search's
+    hot path (quoted passages repeat across queries)."""
+    return tuple(_sentence_spans(text))
 
 
 def _word_spans(text: str, start: int, end: int, max_tokens: int, count: Callable[[str], int]) -> list[tuple[int, int]]:

@@ -12,6 +12,7 @@ Scores are inner products of L2-normalised vectors, i.e. cosine similarities in 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -37,6 +38,12 @@ from .generations import (  # noqa: F401  (re-exported: long importable from her
     sqlite_uri,
     write_generation,
 )
+
+#: faiss' OpenMP threads for a search: one query at a time is served, and on 2 cores faiss' own
+#: thread pool beside torch's made an IndexIDMap search ~2× slower (ARCHITECTURE.md, measured).
+#: ``BULLETIN_BOT_FAISS_THREADS`` overrides it (e.g. for a batch job on a large machine).
+FAISS_THREADS = int(os.environ.get("BULLETIN_BOT_FAISS_THREADS") or 1)
+faiss.omp_set_num_threads(FAISS_THREADS)
 
 
 class PassageIndex:

@@ -10,6 +10,7 @@ b=0.75 — 1.5 is bm25s's default).
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Sequence
 
@@ -25,10 +26,15 @@ class _Tokenizer:
 
         self._stem = Stemmer.Stemmer("english").stemWords
         self._stop = frozenset(STOPWORDS_EN_PLUS)
+        # per tokenizer (one per index generation): passages and their sentences repeat across queries
+        self._cached = functools.lru_cache(maxsize=16384)(self._tokenize)
 
     def __call__(self, text: str) -> list[str]:
+        return list(self._cached(text))
+
+    def _tokenize(self, text: str) -> tuple[str, ...]:
         words = [w for w in _TOKEN.findall(text.lower()) if w not in self._stop]
-        return self._stem(words)
+        return tuple(self._stem(words))
 
 
 class LexicalIndex:

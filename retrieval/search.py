@@ -47,7 +47,7 @@ from .answer import TIERS, Answer, Hit  # noqa: F401  (re-exported: the public t
 from .answerability import CaseProfile, Verdict, analyse, judge
 from .bulletin import normalise_space
 from .calibration import Calibration, calibration_for, signals
-from .chunking import Citation, Passage, _sentence_spans
+from .chunking import Citation, Passage, sentence_spans
 from .encoder import Encoder
 from .errors import ConfigurationError, IndexMismatchError, IndexNotFoundError
 from .filters import FILTER_KEYS, parse_filters, validate_filters  # noqa: F401  (re-exported)
@@ -390,7 +390,7 @@ class Searcher:
         at = row[5] - passage.citation.char_start + it.filler_span[0]
         if not 0 <= at < len(passage.text):
             return None
-        return next(((s, e) for s, e in _sentence_spans(passage.text) if s <= at < e), None)
+        return next(((s, e) for s, e in sentence_spans(passage.text) if s <= at < e), None)
 
     def _span(self, loaded: _Loaded, it: "_RankedItem") -> tuple[Passage, tuple[int, ...]]:
         """The quoted span of an item: its passages within SPAN_MARGIN of the best, contiguous."""
@@ -431,7 +431,7 @@ class Searcher:
         out: list[tuple[int, int] | None] = []
         for p, _ in spans:
             best, best_span = 0.0, None
-            for s, e in _sentence_spans(p.text):
+            for s, e in sentence_spans(p.text):
                 found = set(loaded.lexical.tokens(p.text[s:e])) & terms
                 weight = sum(loaded.lexical.idf(t) for t in found)
                 if weight > best:
