@@ -160,6 +160,10 @@ def _new_generation_name() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + "-" + os.urandom(3).hex()
 
 
+#: The generation's sub-directory holding its saved BM25 index (memory-mapped on load).
+LEXICAL_DIR = "bm25"
+
+
 def write_generation(data_dir: str | Path, model: str, dimension: int, bulletins: list[BulletinRecord],
                      passages: list[Passage], vectors: np.ndarray) -> str:
     """Write a new generation and switch ``CURRENT`` to it; returns its name.
@@ -189,12 +193,13 @@ def write_generation(data_dir: str | Path, model: str, dimension: int, bulletins
     try:
         _write_faiss(tmp / "index.faiss", dimension, ids, vectors)
         _write_store(tmp / "passages.sqlite", bulletins, passages)
+        lexical_files = _write_lexical(tmp / LEXICAL_DIR, passages)
         manifest = {
             "format": FORMAT_VERSION, "generation": name, "model": model, "dimension": dimension,
             "passage_count": len(passages), "bulletin_count": len(bulletins), "ids_sha256": ids_checksum(ids),
             "corpus_fingerprint": hashlib.sha256("".join(sorted(b.source_file + b.fingerprint for b in bulletins)).encode()).hexdigest(),
             "versions": library_versions(), "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "files": {f: file_checksum(tmp / f) for f in ("index.faiss", "passages.sqlite")},
+            "files": {f: file_checksum(tmp / f) for f in ("index.faiss", "passages.sqlite", *lexical_files)},
         }
         _write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2))
         os.replace(tmp, gen_root / name)
@@ -212,6 +217,18 @@ def _write_faiss(path: Path, dimension: int, ids: np.ndarray, vectors: np.ndarra
     if len(ids):
         index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
     faiss.write_index(index, str(path))
+
+
+def _write_lexical(directory: Path, passages: list[Passage]) -> list[str]:
+    """Build the BM25 index in the catalog's order (source file, then offset) and save it; returns
+    its file names relative to the generation (none for an empty generation)."""
+    from .lexical import LexicalIndex
+
+    if not passages:
+        return []
+    ordered = sorted(passages, key=lambda p: (p.citation.source_file, p.citation.char_start))
+    LexicalIndex([p.id for p in ordered], [f"{p.context}\n{p.text}" for p in ordered]).save(directory)
+    return [f"{LEXICAL_DIR}/{f}" for f in LexicalIndex.FILES]
 
 
 def _write_store(path: Path, bulletins: list[BulletinRecord], passages: list[Passage]) -> None:

@@ -51,6 +51,7 @@ from .chunking import Citation, Passage, sentence_spans
 from .encoder import Encoder
 from .errors import ConfigurationError, IndexMismatchError, IndexNotFoundError
 from .filters import FILTER_KEYS, parse_filters, validate_filters  # noqa: F401  (re-exported)
+from .generations import LEXICAL_DIR
 from .index import PassageIndex, current_generation
 from .lexical import LexicalIndex
 
@@ -91,10 +92,19 @@ class _Loaded:
             self.members.setdefault(key, []).append(i)
             if key[2] is None:
                 self.sections.setdefault(key[:2], []).append(i)
-        texts = [f"{r[7]}\n{r[8]}" for r in rows] if lexical else []
-        self.lexical = LexicalIndex(self.ids if lexical else [], texts)
+        self.lexical = self._lexical(index, rows) if lexical else LexicalIndex([], [])
         self.casing = CaseProfile(r[8] for r in rows)
         self._texts: dict[str, str] = {}
+
+    def _lexical(self, index: PassageIndex, rows: list) -> LexicalIndex:
+        """The generation's saved BM25 index (memory-mapped), else one built now from the rows."""
+        saved = index.path / LEXICAL_DIR
+        if saved.is_dir():
+            try:
+                return LexicalIndex.load(saved, self.ids)
+            except (OSError, ValueError) as exc:
+                log.warning("index generation %s: its BM25 index cannot be used (%s); building it", index.generation, exc)
+        return LexicalIndex(self.ids, [f"{r[7]}\n{r[8]}" for r in rows])
 
     def source_text(self, source_file: str) -> str:
         if source_file not in self._texts:

@@ -257,3 +257,39 @@ def test_a_first_load_that_fails_is_not_redone_on_every_question(indexed: Path, 
     (corpus_copy / "new.txt").write_text("New\n\nA paragraph about quokkas.\n")
     ingest([corpus_copy], indexed, encoder)  # a new generation is tried again
     assert s.search("quokkas", top_k=1).hits and s.loaded_index.generation == s.index.generation
+
+
+def test_each_generation_saves_its_bm25_index_and_search_loads_it(indexed: Path, encoder, monkeypatch):
+    import numpy as np
+
+    from retrieval import lexical as lexical_mod
+    from retrieval.generations import LEXICAL_DIR
+
+    idx = PassageIndex.load(indexed)
+    saved_dir = idx.path / LEXICAL_DIR
+    assert (saved_dir / "ids.npy").exists() and any(f.startswith(LEXICAL_DIR + "/") for f in idx.manifest["files"])
+    built = Searcher(indexed, encoder)._current().lexical
+    ids = np.load(saved_dir / "ids.npy")
+    loaded = LexicalIndex.load(saved_dir, ids)
+    rebuilt = LexicalIndex(ids, [f"{r[7]}\n{r[8]}" for r in idx.catalog()])
+    for q in ("Nantong school fine", "DORA ICT third-party providers"):
+        assert np.allclose(loaded.scores(q), rebuilt.scores(q)) and np.allclose(built.scores(q), rebuilt.scores(q))
+    # loading never builds: a Searcher on this generation does not index anything
+    monkeypatch.setattr(lexical_mod.LexicalIndex, "__init__", _no_build(lexical_mod.LexicalIndex.__init__))
+    assert Searcher(indexed, encoder).search("Nantong school fine", top_k=1).hits
+
+
+def _no_build(init):
+    def guarded(self, ids, texts=None):
+        assert texts is None or not len(ids), "the saved BM25 index was rebuilt"
+        init(self, ids, texts)
+    return guarded
+
+
+def test_a_saved_bm25_index_for_other_passages_is_rebuilt_not_served(tmp_path: Path):
+    import numpy as np
+
+    lex = LexicalIndex([1, 2], ["Nantong school fine", "DORA providers"])
+    lex.save(tmp_path / "bm25")
+    with pytest.raises(ValueError, match="other passages"):
+        LexicalIndex.load(tmp_path / "bm25", np.array([2, 1], dtype=np.int64))
