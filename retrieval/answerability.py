@@ -22,10 +22,10 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
+from .casing import CaseProfile  # noqa: F401  (re-exported: built per generation)
 from .slots import ORG_WORDS, Slot, asked_slots, asserted_amounts, event_window, fillers, question_values
 
 #: Nationality and country words and what they also appear as in bulletins.
@@ -83,53 +83,12 @@ _NOT_ENTITIES = frozenset(
     "wednesday thursday friday saturday sunday ok pls please art article arts articles sec section sections recital "
     "para paragraph annex chapter schedule part".split())
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’&-]*[A-Za-z]|[A-Za-z]")
-_CASE_WORD = re.compile(r"((?:^|[.!?:*\n-])\s*)?\b([A-Za-z][A-Za-z'’&-]*[A-Za-z]|[A-Za-z])", re.MULTILINE)
 _CAP_SEQ = re.compile(r"[A-Z][\w&'’.-]*(?:,? (?:of |and |for |the |de |du |von |& )*[A-Z][\w&'’.-]*)*")
 _SMALL = frozenset("of and for the de du von &".split())
 
 
 #: Characters of a question read for its slots and named things.
 MAX_QUESTION_CHARS = 1000
-#: Most passages read to build a CaseProfile (measured: 4.3 s for 100,000 passages, 0.9 s for 20,000).
-CASE_SAMPLE = 20_000
-
-
-class CaseProfile:
-    """How often each word is written with a capital in the corpus, away from sentence starts.
-
-    Built once per index generation from the passage texts (an even sample of CASE_SAMPLE of them
-    in larger corpora); :meth:`capitalised` is True for words capitalised at least ``min_share`` of
-    the time over at least ``min_count`` occurrences.
-    """
-
-    def __init__(self, texts: Iterable[str], min_share: float = 0.8, min_count: int = 2):
-        self.min_share, self.min_count = min_share, min_count
-        # one C-level findall over the joined text; a word after a sentence or line start (the
-        # prefix group matched) says nothing about its case and is left out
-        texts = list(texts)
-        if len(texts) > CASE_SAMPLE:  # an even sample bounds the cost (~1 s at 20,000 passages, 2 cores)
-            texts = texts[::-(-len(texts) // CASE_SAMPLE)]
-        found = _CASE_WORD.findall("\n".join(texts))
-        words = Counter(w for prefix, w in found if not prefix)
-        total: Counter[str] = Counter()
-        caps: Counter[str] = Counter()
-        for w, n in words.items():
-            low = w.lower()
-            total[low] += n
-            if w[0].isupper():
-                caps[low] += n
-        self._share = {w: caps[w] / n for w, n in total.items() if n >= min_count}
-        self.words = frozenset(total)
-
-    def __contains__(self, word: str) -> bool:
-        """True when the corpus has the word (lower-cased) anywhere but at a sentence start."""
-        return word.lower() in self.words
-
-    def capitalised(self, word: str) -> bool:
-        """True when the corpus nearly always writes word (lower-cased) with a capital."""
-        return self._share.get(word.lower(), 0.0) >= self.min_share
-
-
 @dataclass(frozen=True)
 class Entity:
     """A named thing of the question: ``word`` as asked (lower-cased) and the forms that count as it."""

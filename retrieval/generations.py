@@ -162,6 +162,8 @@ def _new_generation_name() -> str:
 
 #: The generation's sub-directory holding its saved BM25 index (memory-mapped on load).
 LEXICAL_DIR = "bm25"
+#: In LEXICAL_DIR: the generation's CaseProfile (retrieval.casing), saved so loading need not build it.
+CASING_FILE = "casing.json"
 
 
 def write_generation(data_dir: str | Path, model: str, dimension: int, bulletins: list[BulletinRecord],
@@ -220,15 +222,18 @@ def _write_faiss(path: Path, dimension: int, ids: np.ndarray, vectors: np.ndarra
 
 
 def _write_lexical(directory: Path, passages: list[Passage]) -> list[str]:
-    """Build the BM25 index in the catalog's order (source file, then offset) and save it; returns
-    its file names relative to the generation (none for an empty generation)."""
+    """Build the BM25 index in the catalog's order (source file, then offset) and the case profile, and
+    save them; returns their file names relative to the generation (none for an empty generation)."""
     from .lexical import LexicalIndex
 
     if not passages:
         return []
+    from .casing import CaseProfile
+
     ordered = sorted(passages, key=lambda p: (p.citation.source_file, p.citation.char_start))
     LexicalIndex([p.id for p in ordered], [f"{p.context}\n{p.text}" for p in ordered]).save(directory)
-    return [f"{LEXICAL_DIR}/{f}" for f in LexicalIndex.FILES]
+    CaseProfile(p.text for p in ordered).save(directory / CASING_FILE)
+    return [f"{LEXICAL_DIR}/{f}" for f in (*LexicalIndex.FILES, CASING_FILE)]
 
 
 def _write_store(path: Path, bulletins: list[BulletinRecord], passages: list[Passage]) -> None:

@@ -51,7 +51,7 @@ from .chunking import Citation, Passage, sentence_spans
 from .encoder import Encoder
 from .errors import ConfigurationError, IndexMismatchError, IndexNotFoundError
 from .filters import FILTER_KEYS, parse_filters, validate_filters  # noqa: F401  (re-exported)
-from .generations import LEXICAL_DIR
+from .generations import CASING_FILE, LEXICAL_DIR
 from .index import PassageIndex, current_generation
 from .lexical import LexicalIndex
 
@@ -93,7 +93,7 @@ class _Loaded:
             if key[2] is None:
                 self.sections.setdefault(key[:2], []).append(i)
         self.lexical = self._lexical(index, rows) if lexical else LexicalIndex([], [])
-        self.casing = CaseProfile(r[8] for r in rows)
+        self.casing = self._casing(index, rows)
         self._texts: dict[str, str] = {}
 
     def _lexical(self, index: PassageIndex, rows: list) -> LexicalIndex:
@@ -105,6 +105,16 @@ class _Loaded:
             except (OSError, ValueError) as exc:
                 log.warning("index generation %s: its BM25 index cannot be used (%s); building it", index.generation, exc)
         return LexicalIndex(self.ids, [f"{r[7]}\n{r[8]}" for r in rows])
+
+    def _casing(self, index: PassageIndex, rows: list) -> CaseProfile:
+        """The generation's saved case profile, else one built now from the rows."""
+        saved = index.path / LEXICAL_DIR / CASING_FILE
+        if saved.exists():
+            try:
+                return CaseProfile.load(saved)
+            except (OSError, ValueError) as exc:
+                log.warning("index generation %s: its case profile cannot be used (%s); building it", index.generation, exc)
+        return CaseProfile(r[8] for r in rows)
 
     def source_text(self, source_file: str) -> str:
         if source_file not in self._texts:

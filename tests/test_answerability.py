@@ -262,3 +262,13 @@ def test_plural_acronyms_and_counted_nouns_before_a_verb():
     question = analyse("how many AGs sued tiktok?", TOKENIZE, CaseProfile(["The AG said. The AG sued."]))
     assert [e.word for e in question.entities][:1] == ["ag"]
     assert judge(question, ["Fourteen attorney generals sued TikTok."], "", TOKENIZE).missing != "“ag”"
+
+
+def test_a_case_profile_survives_save_and_load(tmp_path: Path):
+    profile = CaseProfile(["The Commission fined TikTok.", "Later TikTok appealed; the commission noted it."])
+    profile.save(tmp_path / "casing.json")
+    again = CaseProfile.load(tmp_path / "casing.json")
+    assert again.capitalised("tiktok") and not again.capitalised("noted") and "appealed" in again
+    (tmp_path / "bad.json").write_text("[]", encoding="utf-8")
+    with pytest.raises(ValueError, match="not a saved case profile"):
+        CaseProfile.load(tmp_path / "bad.json")
