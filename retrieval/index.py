@@ -42,6 +42,8 @@ from .generations import (  # noqa: F401  (re-exported: long importable from her
 #: faiss' OpenMP threads for a search: one query at a time is served, and on 2 cores faiss' own
 #: thread pool beside torch's made an IndexIDMap search ~2× slower (ARCHITECTURE.md, measured).
 #: ``BULLETIN_BOT_FAISS_THREADS`` overrides it (e.g. for a batch job on a large machine).
+#: With an approximate (IVF) index, a filter leaving at most this many passages is searched exactly.
+EXACT_FILTER_MAX = 100_000
 FAISS_THREADS = int(os.environ.get("BULLETIN_BOT_FAISS_THREADS") or 1)
 faiss.omp_set_num_threads(FAISS_THREADS)
 
@@ -60,6 +62,11 @@ class PassageIndex:
         self.model: str = manifest["model"]
         self.dimension: int = int(manifest["dimension"])
         self._faiss = faiss_index
+        self._ivf: faiss.IndexIVF | None = None
+        try:  # an approximate (IVF) generation: its nprobe applies to filtered searches too
+            self._ivf = faiss.extract_index_ivf(faiss_index)
+        except RuntimeError:
+            pass
         self._conn = conn
         self._lock = threading.Lock()
 
@@ -189,20 +196,39 @@ class PassageIndex:
             allowed_ids = np.ascontiguousarray(allowed_ids, dtype=np.int64)
             if not len(allowed_ids):
                 return [[] for _ in range(len(vectors))]
+            if self._ivf is not None and len(allowed_ids) <= EXACT_FILTER_MAX:
+                # an approximate index probes only some lists and could miss the few allowed passages:
+                # score those exactly instead
+                return self._exact_among(queries, allowed_ids, min(k, len(allowed_ids)))
             selector = faiss.IDSelectorBatch(len(allowed_ids), faiss.swig_ptr(allowed_ids))
-            scores, ids = self._faiss.search(queries, min(k, len(allowed_ids)), params=faiss.SearchParameters(sel=selector))  # type: ignore[call-arg]
+            params = (faiss.SearchParametersIVF(sel=selector, nprobe=self._ivf.nprobe) if self._ivf is not None  # type: ignore[call-arg]
+                      else faiss.SearchParameters(sel=selector))  # type: ignore[call-arg]
+            scores, ids = self._faiss.search(queries, min(k, len(allowed_ids)), params=params)
         else:
             scores, ids = self._faiss.search(queries, k)
         return [[(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i >= 0]
                 for row_ids, row_scores in zip(ids, scores)]
 
-    def vectors(self, ids: Iterable[int]) -> np.ndarray:
-        """Stored vectors of the given passage ids: float32 array of shape (n, dimension)."""
-        ids = list(ids)
-        out = np.zeros((len(ids), self.dimension), dtype=np.float32)
-        for row, pid in enumerate(ids):
-            out[row] = self._faiss.reconstruct(int(pid))
+    def _exact_among(self, queries: np.ndarray, allowed_ids: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+        """Exact top-k among allowed_ids (their stored vectors scored with numpy)."""
+        scores = queries @ self.vectors(allowed_ids).T
+        out = []
+        for row in scores:
+            top = np.argpartition(-row, k - 1)[:k]
+            top = top[np.argsort(-row[top], kind="stable")]
+            out.append([(int(allowed_ids[i]), float(row[i])) for i in top])
         return out
+
+    def vectors(self, ids: Iterable[int]) -> np.ndarray:
+        """Stored vectors of the given passage ids: float32 array of shape (n, dimension).
+
+        Raises:
+            RuntimeError (from faiss): an id that is not in the index.
+        """
+        keys = np.ascontiguousarray(np.fromiter((int(i) for i in ids), dtype=np.int64))
+        if not len(keys):
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._faiss.reconstruct_batch(keys)
 
     def passages(self, ids: Iterable[int]) -> dict[int, Passage]:
         """Passages by id (ids not in the store are left out)."""

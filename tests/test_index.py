@@ -186,3 +186,28 @@ def test_a_data_directory_with_uri_characters_in_its_path_works(tmp_path: Path, 
     assert store.answer(answer_id).passage_ids == [1, 2]
     assert (data / "bot.sqlite").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "odd #1 ?x=y %41%"]  # no file at a cut-off path
+
+
+def test_a_large_generation_is_approximate_and_filters_stay_exact(tmp_path, corpus_copy, encoder, monkeypatch):
+    """Above APPROX_MIN_PASSAGES the FAISS index is IVF; a narrow filter is still searched exactly."""
+    import faiss
+    import numpy as np
+
+    import retrieval.generations as generations
+    from retrieval.ingest import ingest as run_ingest
+
+    monkeypatch.setattr(generations, "APPROX_MIN_PASSAGES", 100)
+    monkeypatch.setattr(generations, "IVF_NPROBE", 1)  # probe one list: unfiltered search may miss, filtered may not
+    data = tmp_path / "data"
+    run_ingest([corpus_copy], data, encoder)
+    idx = PassageIndex.load(data)
+    assert faiss.extract_index_ivf(idx._faiss).nlist == int(4 * np.sqrt(len(idx)))  # IVF, 4·√n lists
+    rows = idx.catalog()
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    assert np.allclose(np.linalg.norm(idx.vectors(ids[:5]), axis=1), 1.0, atol=1e-5)
+    query = idx.vectors(ids[7:8])
+    allowed = ids[::37]  # a handful of passages scattered over the lists
+    hits = idx.search(query, 3, allowed_ids=allowed)[0]
+    exact = sorted(((float(idx.vectors([a])[0] @ query[0]), int(a)) for a in allowed), reverse=True)[:3]
+    assert [pid for pid, _ in hits] == [pid for _, pid in exact]
+    assert idx.search(query, 1)[0][0][0] == ids[7]  # its own vector is found in its own list
