@@ -25,15 +25,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+    import tomli as tomllib  # type: ignore[no-redef,import-not-found]
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .search import _Loaded, _RankedItem
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.toml")
 
@@ -61,22 +58,6 @@ class Calibration:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def signals(items: list["_RankedItem"], query: str, loaded: "_Loaded") -> tuple[float, float]:
-    """(margin, coverage) for the first item; see the module doc."""
-    first = items[0]
-    margin = first.score - items[1].score if len(items) > 1 else first.score
-    terms = set(loaded.lexical.tokens(query))
-    if not terms:
-        return margin, 0.0
-    item_terms: set[str] = set()
-    for row in loaded.members[first.key]:
-        r = loaded.rows[row]
-        item_terms.update(loaded.lexical.tokens(f"{r[7]}\n{r[8]}"))
-    total = sum(loaded.lexical.idf(t) for t in terms)
-    covered = sum(loaded.lexical.idf(t) for t in terms if t in item_terms)
-    return margin, covered / total if total > 0 else 0.0
 
 
 def calibration_for(model: str, path: Path = CALIBRATION_FILE) -> Calibration:
@@ -138,6 +119,9 @@ def fit(features: list[tuple], max_false_abstain: float = 0.02,
         key = (top, max(ts) - min(ts))
         if best is None or key > best[0]:
             best = (key, w, min(ts), max(ts), z)
+    if best is None:  # the verdict alone refuses more answerable questions than max_false_abstain allows
+        raise ValueError(f"no threshold abstains on at most {max_false_abstain:.0%} of the answerable questions: "
+                         f"the answerability verdict alone refuses {int((~judged & y).sum())} of {int(y.sum())}")
     (_, w, lo, hi, z) = best
     # the band's upper edge abstains most; step back a quarter of the band towards answering
     t = hi - (hi - lo) * 0.25

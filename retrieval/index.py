@@ -16,7 +16,7 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Iterable, Iterator, cast
+from typing import Iterable, Iterator, NamedTuple, cast
 
 import faiss
 import numpy as np
@@ -46,6 +46,29 @@ from .generations import (  # noqa: F401  (re-exported: long importable from her
 EXACT_FILTER_MAX = 100_000
 FAISS_THREADS = int(os.environ.get("BULLETIN_BOT_FAISS_THREADS") or 1)
 faiss.omp_set_num_threads(FAISS_THREADS)
+
+
+class CatalogRow(NamedTuple):
+    """One passage as the search holds it in memory (:meth:`PassageIndex.catalog`).
+
+    Offsets are characters into the bulletin's stored source text; ``title``/``publisher``/``date``/
+    ``url`` are the bulletin's; ``item_number``/``item_title`` are None outside items.
+    """
+
+    id: int
+    source_file: str
+    section: str | None
+    item_number: int | None
+    paragraph: int
+    char_start: int
+    char_end: int
+    context: str
+    text: str
+    title: str
+    publisher: str | None
+    date: str | None
+    item_title: str | None
+    url: str | None
 
 
 class PassageIndex:
@@ -253,18 +276,15 @@ class PassageIndex:
         for row in rows:
             yield _passage_from_row(row)
 
-    def catalog(self) -> list[tuple]:
-        """One row per passage, in reading order, for in-memory filtering and grouping.
-
-        Returns:
-            (id, source_file, section, item_number, paragraph, char_start, char_end, context, text,
-            bulletin title, publisher, date, item_title, url) tuples.
-        """
+    def catalog(self) -> list[CatalogRow]:
+        """One :class:`CatalogRow` per passage, in reading order (source file, then offset), for
+        in-memory filtering and grouping."""
         with self._lock:
-            return self._conn.execute(
+            rows = self._conn.execute(
                 "SELECT p.id, p.source_file, p.section, p.item_number, p.paragraph, p.char_start, p.char_end,"
                 " p.context, p.text, b.title, b.publisher, b.date, p.item_title, b.url FROM passages p"
                 " JOIN bulletins b ON b.source_file = p.source_file ORDER BY p.source_file, p.char_start").fetchall()
+        return [CatalogRow._make(r) for r in rows]
 
     def source_text(self, source_file: str) -> str:
         """The whole text of an indexed bulletin file (citation offsets point into it).

@@ -50,7 +50,7 @@ class LexicalIndex:
         ValueError: when ids and texts differ in length.
     """
 
-    def __init__(self, ids: Sequence[int], texts: Sequence[str] | None = None):
+    def __init__(self, ids: Sequence[int] | np.ndarray, texts: Sequence[str] | None = None):
         import bm25s
 
         self.ids = np.asarray(ids, dtype=np.int64)

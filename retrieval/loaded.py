@@ -1,0 +1,92 @@
+"""One index generation as the search holds it in memory: catalog rows, item membership, BM25, case profile.
+
+:class:`LoadedGeneration` is built once per generation by :class:`retrieval.search.Searcher` (a
+new ingest switches it) and read by :mod:`retrieval.ranking`; filters are applied here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from .answerability import CaseProfile
+from .generations import CASING_FILE, LEXICAL_DIR
+from .index import PassageIndex
+from .lexical import LexicalIndex
+
+log = logging.getLogger("retrieval.search")
+
+
+def _item_key(source_file: str, section: str | None, item_number: int | None, paragraph: int) -> tuple:
+    return (source_file, section, item_number) if item_number is not None else (source_file, section, None, paragraph)
+
+
+class LoadedGeneration:
+    """One index generation with its BM25 index and in-memory catalog."""
+
+    def __init__(self, index: PassageIndex, lexical: bool = True):
+        self.index = index
+        rows = index.catalog()
+        self.ids = np.array([r.id for r in rows], dtype=np.int64)
+        self.row_of = {int(pid): i for i, pid in enumerate(self.ids)}
+        self.rows = rows
+        self.item_of = [_item_key(r.source_file, r.section, r.item_number, r.paragraph) for r in rows]
+        self.members: dict[tuple, list[int]] = {}
+        self.sections: dict[tuple, list[int]] = {}  # (source_file, section) -> rows outside items
+        for i, key in enumerate(self.item_of):
+            self.members.setdefault(key, []).append(i)
+            if key[2] is None:
+                self.sections.setdefault(key[:2], []).append(i)
+        self.lexical = self._lexical(index, rows) if lexical else LexicalIndex([], [])
+        self.casing = self._casing(index, rows)
+        self._texts: dict[str, str] = {}
+
+    def _lexical(self, index: PassageIndex, rows: list) -> LexicalIndex:
+        """The generation's saved BM25 index (memory-mapped), else one built now from the rows."""
+        saved = index.path / LEXICAL_DIR
+        if saved.is_dir():
+            try:
+                return LexicalIndex.load(saved, self.ids)
+            except (OSError, ValueError) as exc:
+                log.warning("index generation %s: its BM25 index cannot be used (%s); building it", index.generation, exc)
+        return LexicalIndex(self.ids, [f"{r.context}\n{r.text}" for r in rows])
+
+    def _casing(self, index: PassageIndex, rows: list) -> CaseProfile:
+        """The generation's saved case profile, else one built now from the rows."""
+        saved = index.path / LEXICAL_DIR / CASING_FILE
+        if saved.exists():
+            try:
+                return CaseProfile.load(saved)
+            except (OSError, ValueError) as exc:
+                log.warning("index generation %s: its case profile cannot be used (%s); building it", index.generation, exc)
+        return CaseProfile(r.text for r in rows)
+
+    def source_text(self, source_file: str) -> str:
+        if source_file not in self._texts:
+            self._texts[source_file] = self.index.source_text(source_file)
+        return self._texts[source_file]
+
+    def allowed_rows(self, filters: dict[str, str]) -> np.ndarray | None:
+        """Row indices that pass the filters, or None when no filter is set."""
+        if not filters:
+            return None
+        keep = []
+        sec = filters.get("section", "").lower()
+        bul = filters.get("bulletin", "").lower()
+        pub = filters.get("publisher", "").lower()
+        since, until = filters.get("since"), filters.get("until")
+        for i, r in enumerate(self.rows):
+            source_file, section, title, publisher, date = r.source_file, r.section, r.title, r.publisher, r.date
+            if sec and sec not in (section or "").lower():
+                continue
+            if bul and bul not in title.lower() and bul not in source_file.lower():
+                continue
+            if pub and pub not in (publisher or "").lower():
+                continue
+            if since and (not date or date[:len(since)] < since[:len(date)]):
+                continue
+            if until and (not date or date[:len(until)] > until[:len(date)]):
+                continue
+            keep.append(i)
+        return np.array(keep, dtype=np.int64)
