@@ -26,62 +26,10 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
 from .casing import CaseProfile  # noqa: F401  (re-exported: built per generation)
+from .gazetteer import ALIASES, COUNTRIES
+from .gazetteer import NOT_ENTITIES as _NOT_ENTITIES
 from .slots import ORG_WORDS, Slot, asked_slots, asserted_amounts, event_window, fillers, question_values
 
-#: Nationality and country words and what they also appear as in bulletins.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "dutch": ("netherlands", "holland"), "irish": ("ireland",), "german": ("germany",), "french": ("france",),
-    "italian": ("italy", "garante"), "spanish": ("spain",), "swiss": ("switzerland", "fdpic"),
-    "belgian": ("belgium",), "danish": ("denmark",), "norwegian": ("norway",), "swedish": ("sweden",),
-    "finnish": ("finland",), "polish": ("poland",), "austrian": ("austria",), "portuguese": ("portugal",),
-    "greek": ("greece",), "czech": ("czechia",), "hungarian": ("hungary",), "romanian": ("romania",),
-    "estonian": ("estonia",), "latvian": ("latvia",), "lithuanian": ("lithuania",), "croatian": ("croatia",),
-    "slovak": ("slovakia",), "slovenian": ("slovenia",), "bulgarian": ("bulgaria",), "cypriot": ("cyprus",),
-    "maltese": ("malta",), "icelandic": ("iceland",), "british": ("uk", "britain", "united kingdom", "england"),
-    "english": ("england", "uk"), "chinese": ("china", "prc"), "japanese": ("japan",), "korean": ("korea",),
-    "indian": ("india",), "australian": ("australia",), "canadian": ("canada",), "american": ("us", "united states"),
-    "brazilian": ("brazil",), "mexican": ("mexico",), "turkish": ("turkey", "türkiye"), "russian": ("russia",),
-    "saudi": ("saudi arabia", "ksa"), "vietnamese": ("vietnam", "viet nam"), "thai": ("thailand",),
-    "singaporean": ("singapore",), "indonesian": ("indonesia",), "malaysian": ("malaysia",),
-    "filipino": ("philippines",), "emirati": ("uae", "united arab emirates"), "israeli": ("israel",),
-    "nz": ("new zealand",), "uk": ("united kingdom", "britain", "british"), "us": ("united states", "u.s"),
-    "usa": ("united states", "us"), "eu": ("european union", "european"), "european": ("eu", "europe"),
-}
-#: Country-code domains: a source link on the regulator's own site says which country an item is about.
-_TLDS = {"netherlands": ".nl/", "germany": ".de/", "france": ".fr/", "italy": ".it/", "spain": ".es/",
-         "ireland": ".ie/", "belgium": ".be/", "denmark": ".dk/", "norway": ".no/", "sweden": ".se/",
-         "finland": ".fi/", "poland": ".pl/", "switzerland": ".ch/", "austria": ".at/", "united kingdom": ".uk/"}
-
-
-def _symmetric(table: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-    """Aliases both ways ("dutch" → netherlands and netherlands → dutch), with country-code domains."""
-    out: dict[str, set[str]] = {}
-    for word, forms in table.items():
-        for f in forms:
-            out.setdefault(word, set()).add(f)
-            out.setdefault(f, set()).add(word)
-    for word in list(out):
-        for f in list(out[word]) + [word]:
-            if f in _TLDS:
-                out[word].add(_TLDS[f])
-    return {w: tuple(sorted(fs)) for w, fs in out.items()}
-
-
-ALIASES = _symmetric(ALIASES)
-COUNTRIES = frozenset(
-    "netherlands ireland germany france italy spain switzerland belgium denmark norway sweden finland poland austria "
-    "portugal greece czechia hungary romania estonia latvia lithuania croatia slovakia slovenia bulgaria cyprus malta "
-    "iceland luxembourg liechtenstein britain england scotland wales china japan korea india australia canada brazil "
-    "mexico turkey russia vietnam thailand singapore indonesia malaysia philippines israel argentina chile colombia "
-    "peru nigeria kenya egypt bermuda jersey guernsey alabama alaska arizona arkansas california colorado "
-    "connecticut delaware florida georgia hawaii idaho illinois indiana iowa kansas kentucky louisiana maine "
-    "maryland massachusetts michigan minnesota mississippi missouri montana nebraska nevada ohio oklahoma oregon "
-    "pennsylvania tennessee texas utah vermont virginia washington wisconsin wyoming".split())
-_NOT_ENTITIES = frozenset(
-    "i we you they what whats when who which how did does do is are was were the a an of in on for to under "
-    "january february march april may june july august september october november december monday tuesday "
-    "wednesday thursday friday saturday sunday ok pls please art article arts articles sec section sections recital "
-    "para paragraph annex chapter schedule part".split())
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’&-]*[A-Za-z]|[A-Za-z]")
 _CAP_SEQ = re.compile(r"[A-Z][\w&'’.-]*(?:,? (?:of |and |for |the |de |du |von |& )*[A-Z][\w&'’.-]*)*")
 _SMALL = frozenset("of and for the de du von &".split())

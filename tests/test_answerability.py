@@ -272,3 +272,9 @@ def test_a_case_profile_survives_save_and_load(tmp_path: Path):
     (tmp_path / "bad.json").write_text("[]", encoding="utf-8")
     with pytest.raises(ValueError, match="not a saved case profile"):
         CaseProfile.load(tmp_path / "bad.json")
+
+
+def test_a_province_the_item_does_not_name_is_missing():
+    text = "The internet security office of Jiangsu province arrested 136 individuals."
+    assert verdict("how many individuals did jiangsu arrest?", text).answers
+    assert verdict("how many individuals did zhejiang arrest?", text).missing == "“zhejiang”"
