@@ -161,7 +161,7 @@ def _new_generation_name() -> str:
 
 
 #: From this many passages on, a generation's FAISS index is approximate (IVF), below it exact.
-APPROX_MIN_PASSAGES = 200_000
+APPROX_MIN_PASSAGES = 100_000
 #: Lists probed per IVF search, and vectors its clustering is trained on.
 IVF_NPROBE = 64
 IVF_TRAIN_SAMPLE = 64 * 1024
