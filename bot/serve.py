@@ -279,3 +279,4 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
             server.shutdown()
             server.server_close()
         app.responder.shutdown(wait=False)
+        store.close()  # PostgreSQL: the pool's connections; SQLite: this thread's
