@@ -13,13 +13,14 @@ Variables (a ``.env`` file in the working directory fills in any that the enviro
     BULLETIN_BOT_DEDUPE_SECONDS  how long event ids and (channel, ts) are remembered, >= 600 (default 3600)
     BULLETIN_BOT_RATE_LIMIT_RETRIES  retries of a rate-limited Web API call, 0..10 (default 3)
     BULLETIN_BOT_RETENTION_DAYS  days stored questions, answers, votes and threads are kept, 1..3650 (default 90)
+    BULLETIN_BOT_DATABASE_URL  postgresql://user:password@host:port/db: state in PostgreSQL (default: bot.sqlite)
     DIGEST_CHANNELS           comma-separated channel ids that get the daily digest (default none: no digest)
     DIGEST_TIME               local posting time HH:MM, 24-hour (default 09:00)
     DIGEST_TZ                 IANA time zone of DIGEST_TIME and of the digest date (default UTC)
     DIGEST_FIRST_DAYS         a channel's first digest lists bulletins ingested in the last N days, 1..365 (default 7)
     DIGEST_POST_EMPTY         1/true: post "nothing new" on days without new items (default off: skip the day)
 
-Tokens and the signing secret never appear in ``repr()`` or in logs.
+Tokens, the signing secret and the database URL (its password) never appear in ``repr()`` or in logs.
 
 Serving and logging (:class:`LogSettings` needs no token, so every command reads it)::
 
@@ -73,7 +74,9 @@ class Settings:
         follow_threads: answer messages without a mention in threads the bot answered.
         dedupe_seconds: how long an event id or a (channel, ts) is remembered (>= 600 s).
         rate_limit_retries: retries of a Web API call answered with HTTP 429 (0..10).
-        retention_days: days ``bot.sqlite`` keeps questions, answers, votes and threads (1..3650).
+        retention_days: days the store keeps questions, answers, votes and threads (1..3650).
+        database_url: ``BULLETIN_BOT_DATABASE_URL`` (``postgresql://…``): the state lives in PostgreSQL
+            (:class:`bot.pg_store.PgStore`, shared by replicas); None: SQLite in ``bot.sqlite``. Hidden from repr.
         digest_channels: channel ids that get the daily digest (empty: no digest is scheduled).
         digest_time: local posting time "HH:MM" in ``digest_tz``.
         digest_tz: IANA time zone name (checked with :mod:`zoneinfo`).
@@ -96,6 +99,7 @@ class Settings:
     dedupe_seconds: int = 3600
     rate_limit_retries: int = 3
     retention_days: int = 90
+    database_url: str | None = field(default=None, repr=False)
     digest_channels: tuple[str, ...] = ()
     digest_time: str = "09:00"
     digest_tz: str = "UTC"
@@ -161,6 +165,7 @@ class Settings:
             dedupe_seconds=_int(get, "BULLETIN_BOT_DEDUPE_SECONDS", 3600, MIN_DEDUPE_SECONDS, 7 * 86400),
             rate_limit_retries=_int(get, "BULLETIN_BOT_RATE_LIMIT_RETRIES", 3, 0, 10),
             retention_days=_int(get, "BULLETIN_BOT_RETENTION_DAYS", 90, 1, 3650),
+            database_url=_database_url(get, "BULLETIN_BOT_DATABASE_URL"),
             digest_channels=_channels(get, "DIGEST_CHANNELS"),
             digest_time=_hhmm(get, "DIGEST_TIME", "09:00"),
             digest_tz=_zone(get, "DIGEST_TZ", "UTC"),
@@ -189,7 +194,8 @@ class LogSettings:
         level: ``LOG_LEVEL`` (one of :data:`LOG_LEVELS`), or None when unset.
         format: ``LOG_FORMAT``: "text" (default) or "json" (one JSON object per line).
         questions: ``LOG_QUESTIONS``: the per-answer log line includes the question text.
-        secrets: the values of :data:`SECRET_VARIABLES` that are set, for redaction; hidden from repr.
+        secrets: the values of :data:`SECRET_VARIABLES` that are set, and the database URL's password,
+            for redaction; hidden from repr.
     """
 
     level: str | None = None
@@ -217,6 +223,7 @@ class LogSettings:
         if fmt not in LOG_FORMATS:
             raise SettingsError(f"LOG_FORMAT must be text or json, got {fmt!r}")
         secrets = tuple(v for v in (get(name) for name in SECRET_VARIABLES) if v)
+        secrets += database_password(get("BULLETIN_BOT_DATABASE_URL"))
         return cls(level.upper() if level else None, fmt, _bool(get, "LOG_QUESTIONS"), secrets)
 
 
@@ -283,3 +290,24 @@ def _zone(get, name: str, default: str) -> str:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise SettingsError(f"{name} must be an IANA time zone such as Asia/Shanghai or UTC, got {raw!r}") from None
     return raw
+
+
+def _database_url(get, name: str) -> str | None:
+    """A ``postgresql://`` (or ``postgres://``) URL with a host, or None; the message never echoes the URL."""
+    raw = get(name)
+    if raw is None:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("postgresql", "postgres") or not (parsed.hostname or "host=" in parsed.query):
+        shown = f"a {parsed.scheme}:// URL" if parsed.scheme else "no URL scheme"
+        raise SettingsError(f"{name} must be a postgresql://user:password@host:5432/database URL (unset: SQLite in "
+                            f"the data directory), got {shown}")
+    return raw
+
+
+def database_password(url: str | None) -> tuple[str, ...]:
+    """The password of a database URL, as written and percent-decoded, for log redaction (empty when none)."""
+    from urllib.parse import unquote
+
+    password = urlparse(url).password if url else None
+    return tuple(dict.fromkeys((password, unquote(password)))) if password else ()

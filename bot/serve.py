@@ -1,6 +1,7 @@
 """The server: Socket Mode, or HTTP (Events API, interactivity and slash commands at ``/slack/events``).
 
-HTTP mode runs bolt's WSGI adapter in a threading ``wsgiref`` server. :class:`WsgiRoutes` is the one
+HTTP mode runs bolt's WSGI adapter in waitress (:mod:`bot.http_server`: threads, keep-alive, request
+size limits, graceful shutdown). :class:`WsgiRoutes` is the one
 dispatch point: ``(method, path) -> WSGI app``; ``GET /healthz`` and ``GET /readyz`` (:mod:`bot.health`)
 are served in both modes (in Socket Mode they are all the HTTP server serves).
 
@@ -15,15 +16,14 @@ import logging
 import signal
 import threading
 import time
-from socketserver import ThreadingMixIn
 from typing import Callable, Iterable
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from . import health
 from .health import Readiness
+from .http_server import HttpServer
 
 log = logging.getLogger(__name__)
 
@@ -69,36 +69,26 @@ def health_routes(readiness: Readiness) -> WsgiRoutes:
     return routes
 
 
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
-        log.debug("%s %s", self.address_string(), format % args)
-
-
-def make_wsgi_server(routes: WsgiApp, host: str = "0.0.0.0", port: int = 3000) -> WSGIServer:
-    """A threading WSGI server for ``routes``, bound but not yet serving (``port=0``: any free port;
+def make_wsgi_server(routes: WsgiApp, host: str = "0.0.0.0", port: int = 3000) -> HttpServer:
+    """A waitress server for ``routes``, bound but not yet serving (``port=0``: any free port;
     the chosen one is ``server.server_port``). Raises OSError when the address is in use."""
-    return make_server(host, port, routes, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+    return HttpServer(routes, host, port)
 
 
 def make_http_server(app: App, host: str = "0.0.0.0", port: int = 3000,
-                     readiness: Readiness | None = None) -> WSGIServer:
+                     readiness: Readiness | None = None) -> HttpServer:
     """:func:`make_wsgi_server` for :func:`wsgi_app` ``(app, readiness)``."""
     return make_wsgi_server(wsgi_app(app, readiness), host, port)
 
 
-def _serve_in_thread(server: WSGIServer) -> threading.Thread:
+def _serve_in_thread(server: HttpServer) -> threading.Thread:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="http", daemon=True)
     thread.start()
     return thread
 
 
 def start_http_in_thread(app: App, host: str = "127.0.0.1", port: int = 0,
-                         readiness: Readiness | None = None) -> tuple[WSGIServer, threading.Thread]:
+                         readiness: Readiness | None = None) -> tuple[HttpServer, threading.Thread]:
     """Serve in a daemon thread (tests, benchmarks); stop with ``server.shutdown(); server.server_close()``."""
     server = make_http_server(app, host, port, readiness)
     return server, _serve_in_thread(server)
@@ -152,7 +142,7 @@ def housekeeping(searcher, store, stop: threading.Event, every: float | None = N
 
 
 def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
+    raise KeyboardInterrupt  # SIGTERM: shut down as on Ctrl-C (stop accepting, finish what is in flight)
 
 
 def _wait(stop: threading.Event) -> None:
@@ -192,7 +182,7 @@ def warm_up(searcher):
 
 def serve_forever(settings, searcher, *, http: bool, host: str | None = None, port: int | None = None,
                   stop: threading.Event | None = None,
-                  on_listening: Callable[[WSGIServer], None] | None = None) -> None:
+                  on_listening: Callable[[HttpServer], None] | None = None) -> None:
     """Open the store, build the app, listen, load the model and the index, and serve until interrupted.
 
     HTTP mode serves /slack/events, /healthz and /readyz (a question that arrives while loading waits
@@ -276,6 +266,7 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
         if handler is not None:
             handler.close()
         if server is not None:
-            server.shutdown()
+            server.shutdown()  # no new requests; the ones in flight finish (bolt has queued their answers)
             server.server_close()
-        app.responder.shutdown(wait=False)
+        app.responder.shutdown(wait=True)  # the answers in flight and queued are posted, then exit
+        store.close()  # PostgreSQL: the pool's connections; SQLite: this thread's

@@ -1,9 +1,9 @@
 """The bot's state behind one seam: the :class:`StateStore` protocol, its records, and :func:`open_store`.
 
 Everything the bot keeps — event dedupe, answers and feedback, threads answered in, digest claims,
-and the retention purge — goes through a :class:`StateStore`. Today's implementation is
-:class:`bot.store.SQLiteStore` (``DATA_DIR/bot.sqlite``); a PostgreSQL store would implement the same
-protocol and be chosen in :func:`open_store`.
+and the retention purge — goes through a :class:`StateStore`. :class:`bot.store.SQLiteStore`
+(``DATA_DIR/bot.sqlite``) is the embedded default; :class:`bot.pg_store.PgStore` keeps the state in
+PostgreSQL, shared by replicas, when ``BULLETIN_BOT_DATABASE_URL`` is set (:func:`open_store` chooses).
 """
 
 from __future__ import annotations
@@ -144,12 +144,18 @@ class StateStore(Protocol):
 
 
 def open_store(settings) -> StateStore:
-    """The bot's store for ``settings`` (:class:`~bot.config.Settings`): today always SQLite in
-    ``DATA_DIR/bot.sqlite`` (``settings.store_path``), with the dedupe window and retention of ``settings``.
+    """The bot's store for ``settings`` (:class:`~bot.config.Settings`), with its dedupe window and retention:
+    PostgreSQL when ``settings.database_url`` is set (:class:`bot.pg_store.PgStore`), else SQLite in
+    ``DATA_DIR/bot.sqlite`` (``settings.store_path``).
 
     Raises:
-        ConfigurationError: the SQLite file was written by a newer bulletin-bot.
+        ConfigurationError: the store was written by a newer bulletin-bot, or the database cannot be used.
     """
+    if getattr(settings, "database_url", None):
+        from .pg_store import PgStore
+
+        return PgStore(settings.database_url, dedupe_seconds=settings.dedupe_seconds,
+                       retention_days=settings.retention_days)
     from .store import SQLiteStore
 
     return SQLiteStore(settings.store_path, dedupe_seconds=settings.dedupe_seconds,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.ingest import ingest
+from tests import pg  # reads BULLETIN_BOT_TEST_DATABASE_URL now, before _clean_bot_environment clears it
 from tests.fakes import HashEncoder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,3 +49,20 @@ def indexed(tmp_path: Path, corpus_copy: Path, encoder: HashEncoder) -> Path:
     report = ingest([corpus_copy], data_dir, encoder)
     assert not report.errors, report.errors
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The URL of the real PostgreSQL server for the tests (see :mod:`tests.pg`): skips without one,
+    fails when one is configured but unreachable."""
+    if pg.TEST_DATABASE_URL is None:
+        pytest.skip(pg.SKIP_REASON)
+    pg.check_reachable(pg.TEST_DATABASE_URL)
+    return pg.TEST_DATABASE_URL
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> str:
+    """:func:`pg_server`'s URL, with the database emptied for this test."""
+    pg.reset(pg_server)
+    return pg_server

@@ -1,0 +1,91 @@
+"""The PostgreSQL store's own behaviour (a real server, see :mod:`tests.pg`): open_store's choice, the
+versioned schema, one-sentence errors that never show the password; and the setting's validation."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from bot.config import LogSettings, Settings, SettingsError
+from retrieval.errors import ConfigurationError
+
+
+def test_the_database_url_is_validated_in_one_sentence_without_echoing_it():
+    with pytest.raises(SettingsError, match=r"^BULLETIN_BOT_DATABASE_URL must be a postgresql://.*got a mysql:// URL$"):
+        Settings.from_env({"BULLETIN_BOT_DATABASE_URL": "mysql://u:hunter22@db/x"}, dotenv=None, require_token=False)
+    with pytest.raises(SettingsError, match="got no URL scheme$"):
+        Settings.from_env({"BULLETIN_BOT_DATABASE_URL": "hunter22"}, dotenv=None, require_token=False)
+    s = Settings.from_env({"BULLETIN_BOT_DATABASE_URL": "postgres://u:hunter22@db:5432/x"}, dotenv=None,
+                          require_token=False)
+    assert s.database_url == "postgres://u:hunter22@db:5432/x" and "hunter22" not in repr(s)
+    assert Settings.from_env({}, dotenv=None, require_token=False).database_url is None
+
+
+def test_the_url_password_is_a_log_secret_as_written_and_decoded():
+    s = LogSettings.from_env({"BULLETIN_BOT_DATABASE_URL": "postgresql://u:p%40ss-word@db/x"}, dotenv=None)
+    assert set(s.secrets) == {"p%40ss-word", "p@ss-word"}
+
+
+def test_open_store_chooses_postgresql_when_the_url_is_set(pg_url, tmp_path):
+    from bot.pg_store import PgStore
+    from bot.state import StateStore, open_store
+
+    settings = Settings.from_env({"BULLETIN_BOT_DATABASE_URL": pg_url, "BULLETIN_BOT_RETENTION_DAYS": "30"},
+                                 dotenv=None, require_token=False, data_dir=tmp_path)
+    store = open_store(settings)
+    try:
+        assert isinstance(store, PgStore) and store.retention_days == 30
+        assert not (tmp_path / "bot.sqlite").exists()
+        assert [n for n in dir(StateStore) if not n.startswith("_") and not hasattr(store, n)] == []
+        password = pg_url.split(":")[2].split("@")[0]
+        assert password not in repr(store)
+    finally:
+        store.close()
+
+
+def test_the_schema_is_versioned_migrated_once_and_a_newer_one_refused(pg_url):
+    import psycopg
+
+    from bot.pg_migrations import SCHEMA_VERSION
+    from bot.pg_store import PgStore
+
+    stores, errors = [], []
+
+    def open_one() -> None:
+        try:
+            stores.append(PgStore(pg_url))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]  # replicas starting at once
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(stores) == 4
+    for store in stores:
+        store.close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [
+            (v,) for v in range(1, SCHEMA_VERSION + 1)]
+        conn.execute("INSERT INTO schema_version VALUES (99, 0)")
+    with pytest.raises(ConfigurationError, match="schema version 99, written by a newer bulletin-bot"):
+        PgStore(pg_url)
+
+
+def test_an_unreachable_or_refusing_server_is_one_sentence_without_the_password(pg_url):
+    from bot.pg_store import PgStore
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    with pytest.raises(ConfigurationError, match=rf"^cannot use the PostgreSQL database at 127.0.0.1:{port}/x "
+                                                 r"\(.*\); check BULLETIN_BOT_DATABASE_URL") as err:
+        PgStore(f"postgresql://u:hunter22@127.0.0.1:{port}/x")
+    assert "hunter22" not in str(err.value)
+    wrong = pg_url.replace("bulletin:", "bulletin:x", 1)
+    with pytest.raises(ConfigurationError, match="password authentication failed") as err:
+        PgStore(wrong)
+    assert wrong.split(":")[2].split("@")[0] not in str(err.value)

@@ -1,0 +1,181 @@
+"""The StateStore contract, run against every store: SQLite always, PostgreSQL on a real server when one
+is configured (``BULLETIN_BOT_TEST_DATABASE_URL``; see :mod:`tests.pg`), never a mock."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from bot.state import event_keys
+
+DAY = 86400.0
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def make_store(request, tmp_path):
+    """``make_store(**kwargs)``: a new store on the same database each call (a second process, a restart)."""
+    opened = []
+
+    def make(**kwargs):
+        if request.param == "sqlite":
+            from bot.store import SQLiteStore
+
+            store = SQLiteStore(tmp_path / "bot.sqlite", **kwargs)
+        else:
+            from bot.pg_store import PgStore
+
+            store = PgStore(url, **kwargs)
+        opened.append(store)
+        return store
+
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    yield make
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(make_store):
+    return make_store(dedupe_seconds=600)
+
+
+def test_a_retry_and_a_second_delivery_of_one_message_are_refused(store):
+    assert store.claim(event_keys("Ev1", "C1", "1.0"))
+    assert not store.claim(event_keys("Ev1", "C1", "1.0"))
+    assert not store.claim(event_keys("Ev2", "C1", "1.0"))
+    assert store.claim(event_keys("Ev3", "C1", "2.0"))
+    assert store.claim([])
+
+
+def test_a_refused_claim_writes_none_of_its_keys(store):
+    assert store.claim(["event:A"], now=1000.0)
+    assert not store.claim(["event:A", "event:B"], now=1001.0)
+    assert store.claim(["event:B"], now=1002.0)
+
+
+def test_claims_expire_after_the_window_not_before(store):
+    assert store.claim(["event:E"], now=1000.0)
+    assert not store.claim(["event:E"], now=1000.0 + 599)
+    assert store.claim(["event:E"], now=1000.0 + 601)
+    assert not store.claim(["event:E"], now=1000.0 + 602)
+
+
+def test_claims_survive_a_restart_and_are_shared_between_stores(make_store):
+    assert make_store().claim(["event:E"])
+    assert not make_store().claim(["event:E"])
+
+
+def test_exactly_one_of_many_concurrent_claims_wins_across_stores(make_store):
+    stores = [make_store(), make_store()]
+    results, barrier = [], threading.Barrier(16)
+
+    def claim(i: int) -> None:
+        barrier.wait()
+        results.append(stores[i % 2].claim(event_keys(f"Ev{i}", "C1", "9.9")))
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 15 + [True]
+
+
+def test_answers_and_feedback_round_trip_and_are_seen_by_another_store(make_store):
+    one, other = make_store(), make_store()
+    answer_id = one.record_answer("what fine?", [11, 22], user="U1", channel="C1", thread_ts="1.0")
+    record = other.answer(answer_id)
+    assert (record.query, record.passage_ids, record.user, record.channel, record.thread_ts) == (
+        "what fine?", [11, 22], "U1", "C1", "1.0") and record.created_at > 0
+    fb = other.record_feedback(answer_id, "U2", -1)
+    assert (fb.query, fb.passage_ids, fb.user, fb.vote) == ("what fine?", [11, 22], "U2", -1)
+    assert one.feedback() == [fb]
+    assert one.record_feedback(999, "U2", 1) is None and one.answer(999) is None
+    with pytest.raises(ValueError, match="vote must be 1 or -1, got 0"):
+        one.record_feedback(answer_id, "U2", 0)
+
+
+def test_threads_the_bot_answered(store):
+    store.remember_thread("C1", "1.0")
+    store.remember_thread("C1", "1.0")
+    assert store.is_bot_thread("C1", "1.0") and not store.is_bot_thread("C1", "2.0")
+
+
+def test_retention_purges_old_questions_feedback_and_threads(make_store):
+    store = make_store(retention_days=90)
+    recent = store.record_answer("a recent question", [2], "U1", "C1", "2.0")
+    store.record_feedback(recent, "U2", -1)
+    store.remember_thread("C1", "2.0")
+    assert store.purge(now=time.time() + 89 * DAY) == 0
+    assert store.answer(recent).query == "a recent question" and len(store.feedback()) == 1
+    assert store.purge(now=time.time() + 91 * DAY) == 3
+    assert store.answer(recent) is None and store.feedback() == [] and not store.is_bot_thread("C1", "2.0")
+
+
+def test_purge_drops_dedupe_keys_past_their_window(store):
+    store.claim(["event:E1"], now=1000.0)
+    store.claim(["event:E2"], now=2000.0)
+    store.purge(now=2100.0)
+    assert store.claim(["event:E1"], now=2100.0) and not store.claim(["event:E2"], now=2100.0)
+
+
+def test_a_digest_is_claimed_once_resumed_after_failure_and_never_after_done(make_store):
+    one, other = make_store(), make_store()
+    now = 1_000_000.0
+    claimed = one.claim_digest("C1", "2025-06-01", "a", now, 900)
+    assert claimed.state == "claimed" and claimed.owner == "a" and claimed.attempts == 1
+    assert other.claim_digest("C1", "2025-06-01", "b", now + 10, 900) is None  # a live claim
+    messages = [{"text": "parent", "blocks": [{"type": "section"}]}, {"text": "reply ✓", "blocks": []}]
+    assert one.save_digest_build("C1", "2025-06-01", "a", since="s", until="u", known=["k1"], messages=messages,
+                                 now=now + 1)
+    assert not other.save_digest_build("C1", "2025-06-01", "b", since=None, until=None, known=[], messages=[],
+                                       now=now + 1)
+    assert one.mark_digest_progress("C1", "2025-06-01", "a", 1, "111.1", now + 2)
+    assert one.mark_digest_failed("C1", "2025-06-01", "a", "boom " * 200, now + 3)
+    assert not one.mark_digest_done("C1", "2025-06-01", "a", now + 3)  # no longer claimed
+    resumed = other.claim_digest("C1", "2025-06-01", "b", now + 4, 900)
+    assert (resumed.owner, resumed.attempts, resumed.posted, resumed.thread_ts, resumed.messages, resumed.known) == (
+        "b", 2, 1, "111.1", messages, ["k1"])
+    assert len(one.digest("C1", "2025-06-01").error) == 500
+    assert other.mark_digest_done("C1", "2025-06-01", "b", now + 5)
+    assert one.claim_digest("C1", "2025-06-01", "c", now + 10_000, 900) is None  # done is done
+    done = one.digest("C1", "2025-06-01")
+    assert (done.state, done.error, done.expires_at) == ("done", None, None)
+
+
+def test_an_expired_digest_claim_is_taken_over(make_store):
+    store = make_store()
+    assert store.claim_digest("C1", "2025-06-01", "crashed", 1000.0, 900) is not None
+    assert store.claim_digest("C1", "2025-06-01", "next", 1000.0 + 899, 900) is None
+    assert store.claim_digest("C1", "2025-06-01", "next", 1000.0 + 900, 900).owner == "next"
+    assert not store.mark_digest_done("C1", "2025-06-01", "crashed", 2000.0)
+
+
+def test_exactly_one_of_many_concurrent_digest_claims_wins(make_store):
+    stores = [make_store(), make_store()]
+    results, barrier = [], threading.Barrier(8)
+
+    def claim(i: int) -> None:
+        barrier.wait()
+        results.append(stores[i % 2].claim_digest("C9", "2025-06-01", f"owner{i}", 5000.0, 900))
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len([r for r in results if r is not None]) == 1
+
+
+def test_digest_listings_and_the_last_built(store):
+    for channel, day, built in [("C2", "2025-06-01", 10.0), ("C1", "2025-06-02", 30.0), ("C1", "2025-06-01", 20.0)]:
+        store.claim_digest(channel, day, "o", 1.0)
+        store.save_digest_build(channel, day, "o", since=None, until=None, known=[day], messages=[], now=built)
+    store.claim_digest("C1", "2025-06-03", "o", 1.0)  # claimed, never built
+    assert [(d.channel, d.day) for d in store.digests()] == [
+        ("C1", "2025-06-01"), ("C1", "2025-06-02"), ("C1", "2025-06-03"), ("C2", "2025-06-01")]
+    assert [d.day for d in store.digests("C1")] == ["2025-06-01", "2025-06-02", "2025-06-03"]
+    assert store.last_built_digest("C1").day == "2025-06-02" and store.last_built_digest("C3") is None
+    assert store.digest("C1", "2025-06-09") is None
