@@ -30,6 +30,10 @@ LAUNCHER = ("import sys; from bot import cli; from tests.fakes import HashEncode
             "sys.argv = ['bulletin-bot', *sys.argv[1:]]; cli.main()")
 
 
+#: The CLI as installed, with the real encoder (for benchmarks/bench_replicas.py).
+REAL_LAUNCHER = "import sys; from bot import cli; sys.argv = ['bulletin-bot', *sys.argv[1:]]; cli.main()"
+
+
 def replica_env(fake: FakeSlack, data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:
     """The environment of a replica: only what it needs (nothing inherited from the test's shell)."""
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
@@ -47,13 +51,15 @@ def run_cli(args: list[str], env: dict[str, str], cwd: Path, **kwargs) -> subpro
 class Replica:
     """One ``bulletin-bot serve --http`` process on 127.0.0.1 (any free port); its stderr goes to a file."""
 
-    def __init__(self, name: str, env: dict[str, str], workdir: Path) -> None:
+    def __init__(self, name: str, env: dict[str, str], workdir: Path, launcher: str = LAUNCHER) -> None:
+        """``launcher``: the Python code run as the process (default: the CLI with the fake encoder;
+        :data:`REAL_LAUNCHER` runs it with the real model)."""
         self.name = name
         workdir.mkdir(parents=True, exist_ok=True)
         self.log_path = workdir / f"{name}.log"
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", LAUNCHER, "serve", "--http", "--host", "127.0.0.1", "--port", "0"],
+            [sys.executable, "-c", launcher, "serve", "--http", "--host", "127.0.0.1", "--port", "0"],
             env=env, cwd=workdir, stdout=self._log, stderr=subprocess.STDOUT, text=True)
         self.base = ""
         self.verifier = SignatureVerifier(SIGNING_SECRET)
