@@ -411,12 +411,12 @@ class Searcher:
             if loaded.rows[rows[nhi]][6] - loaded.rows[rows[nlo]][5] <= SPAN_MAX_CHARS:
                 lo, hi = nlo, nhi
         first, last, best = loaded.rows[rows[lo]], loaded.rows[rows[hi]], loaded.rows[rows[b]]
-        _, source_file, section, item_number, paragraph, start, _, _, _, title, publisher, date, item_title, url = first
+        _, source_file, section, item_number, paragraph, start, _, _, _, title, publisher, date, item_title, url = first[:14]
         end = last[6]
         source = loaded.source_text(source_file)
         citation = Citation(bulletin=title, publisher=publisher, date=date, section=section, item_number=item_number,
                             item_title=item_title, paragraph=paragraph, url=url,
-                            source_file=source_file, char_start=start, char_end=end)
+                            source_file=source_file, char_start=start, char_end=end, page=first[14])
         passage = Passage(int(best[0]), source[start:end], citation, best[7])
         return passage, tuple(int(loaded.ids[r]) for r in rows[lo:hi + 1])
 

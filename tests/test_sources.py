@@ -11,7 +11,8 @@ from retrieval.bulletin import BULLETIN_SUFFIXES, HTML_SUFFIXES, find_bulletin_f
 
 
 def test_the_table_gives_the_suffixes_read_before():
-    assert BULLETIN_SUFFIXES == (".txt", ".md", ".markdown", ".html", ".htm")
+    assert BULLETIN_SUFFIXES[:5] == (".txt", ".md", ".markdown", ".html", ".htm")
+    assert ".pdf" in BULLETIN_SUFFIXES
     assert HTML_SUFFIXES == (".html", ".htm")
     assert sources.extractor_for("a.HTM") is sources.extract_html
     assert sources.extractor_for("a.md") is sources.extract_text
