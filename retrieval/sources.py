@@ -53,6 +53,13 @@ def extract_pdf(data: bytes, file: str) -> tuple[str, dict[str, str]]:
     return pdf_to_text(data, file)
 
 
+def extract_eml(data: bytes, file: str) -> tuple[str, dict[str, str]]:
+    """An e-mail newsletter: its HTML (else text) part's text and Subject/Date/sender metadata (:mod:`retrieval.email`)."""
+    from .email import eml_to_text
+
+    return eml_to_text(data, file)
+
+
 #: File name ending (lower case) → extractor. One line per kind of bulletin file.
 EXTRACTORS: dict[str, Extractor] = {
     ".txt": extract_text,
@@ -61,6 +68,7 @@ EXTRACTORS: dict[str, Extractor] = {
     ".html": extract_html,
     ".htm": extract_html,
     ".pdf": extract_pdf,
+    ".eml": extract_eml,
 }
 #: File name endings read as bulletins by :func:`find_bulletin_files`.
 BULLETIN_SUFFIXES = tuple(EXTRACTORS)
@@ -100,6 +108,10 @@ def read_bulletin(path: str | Path) -> Bulletin:
         raise BulletinParseError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
     text, file_meta = extractor_for(path)(data, str(path))
     page_starts = file_meta.pop("page_starts", None)
+    attachments = file_meta.pop("attachments", None)
+    if attachments:
+        log.warning("%s: its PDF attachment(s) %s are not part of this bulletin; drop the e-mail into the inbox "
+                    "(bulletin-bot ingest --watch) or save them beside it to ingest them", path, attachments)
     metadata = {**file_meta, **read_metadata(path)}
     try:
         bulletin = parse_bulletin(text, path.name, metadata)
