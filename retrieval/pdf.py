@@ -77,7 +77,11 @@ def pdf_to_text(data: bytes, file: str) -> tuple[str, dict[str, str]]:
         raise BulletinParseError(file, "no text layer: OCR it first")
     repeated = _running_lines(pages)
     kept = [[ln for ln in lines if not _is_edge_noise(ln, lines, repeated)] for lines in pages]
-    sizes = Counter(round(ln.size) for lines in kept for ln in lines)
+    sizes: Counter[int] = Counter()  # the body size carries the most characters away from the page edges
+    for lines in kept:
+        for ln in lines:
+            sizes[round(ln.size)] += len(ln.text) if not ln.edge else 0
+    sizes = +sizes or Counter(round(ln.size) for lines in kept for ln in lines)
     body = float(sizes.most_common(1)[0][0]) if sizes else 0.0
     texts = [_page_text(lines, body) for lines in kept]
     out, starts, pos = [], [], 0
