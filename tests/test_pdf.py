@@ -104,3 +104,24 @@ def test_citations_without_a_page_render_as_before():
     c = Citation("B", None, "2025", "S", 1, "T", 2, None, "b.txt", 0, 5)
     assert c.to_dict()["page"] is None
     assert "p." not in format_citation(c) and "p." not in render_citation(c)
+
+
+def test_a_generation_written_before_pages_still_loads_with_no_page(indexed: Path, encoder):
+    """A format-1 store has no page column: its passages and catalog rows read page as None."""
+    import json
+    import sqlite3
+
+    from retrieval.index import current_generation, file_checksum
+
+    gen = indexed / "generations" / current_generation(indexed)
+    conn = sqlite3.connect(gen / "passages.sqlite")
+    conn.execute("ALTER TABLE passages DROP COLUMN page")
+    conn.commit()
+    conn.close()
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["files"]["passages.sqlite"] = file_checksum(gen / "passages.sqlite")
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    index = PassageIndex.load(indexed)
+    assert {p.citation.page for p in index.iter_passages()} == {None} and index.catalog()[0][14] is None
+    index.close()
+    assert Searcher(indexed, encoder).search("fine data protection authority", top_k=1).hits[0].citation.page is None
