@@ -98,7 +98,8 @@ def passage_ids(hit) -> tuple[int, ...]:
 
 
 def citation_line(hit) -> str:
-    """mrkdwn: ``*[rank]* <url|bulletin> · date · section · item N: title · ¶N · similarity 0.62``, escaped."""
+    """mrkdwn: ``*[rank]* <url|bulletin> · date · section · item N: title · p. 3 · ¶N · similarity 0.62``, escaped
+    (``p. 3`` only for a citation with a page)."""
     return render_citation(hit.citation, rank=hit.rank, similarity=similarity(hit))
 
 
@@ -236,7 +237,8 @@ def fallback_text(answer, hits, offset: int = 0) -> str:
         lines = [f"No confident answer to “{q}”; the nearest items (not answering):"]
     for h in hits:
         c = h.citation
-        where = ", ".join(p for p in (c.bulletin, c.date, f"item {c.item_number}" if c.item_number is not None else None) if p)
+        where = ", ".join(p for p in (c.bulletin, c.date, f"item {c.item_number}" if c.item_number is not None else None,
+                                      f"p. {c.page}" if getattr(c, "page", None) is not None else None) if p)
         line = f"[{h.rank}] “{escape(shorten(h.text, 280))}” — {escape(shorten(where, 300))}"
         if sum(len(x) + 1 for x in lines) + len(line) > MAX_FALLBACK_CHARS - 2:
             lines.append("…")  # whole lines only: an entity such as &amp; is never cut in half

@@ -15,11 +15,13 @@ MAX_CITATION_PART = 200
 
 def render_citation(c, *, rank: int | None = None, title: str | None = None, item_title: bool = True,
                     similarity: float | None = None, location: bool = False) -> str:
-    """``<url|bulletin> · date · section · item N: title · ¶N`` (mrkdwn, every part escaped and shortened).
+    """``<url|bulletin> · date · section · item N: title · p. 3 · ¶N`` (mrkdwn, every part escaped and shortened).
+
+    ``p. N`` (the PDF page) appears only when the citation has a page.
 
     Args:
         c: the citation (``bulletin``, ``url``, ``date``, ``section``, ``item_number``, ``item_title``,
-            ``paragraph``, ``source_file``, ``char_start``, ``char_end``).
+            ``paragraph``, ``source_file``, ``char_start``, ``char_end``, optionally ``page``).
         rank: when given, the line starts with ``*[rank]*``.
         title: the bulletin title to show (default ``c.bulletin``).
         item_title: show the item's title after its number (or alone for an unnumbered item); the
@@ -37,6 +39,8 @@ def render_citation(c, *, rank: int | None = None, title: str | None = None, ite
         parts.append(f"item {c.item_number}" + (f": {escape(shorten(c.item_title, MAX_CITATION_PART))}" if named else ""))
     elif item_title and c.item_title:
         parts.append(escape(shorten(c.item_title, MAX_CITATION_PART)))
+    if getattr(c, "page", None) is not None:
+        parts.append(f"p. {c.page}")
     parts.append(f"¶{c.paragraph}")
     if similarity is not None:
         parts.append(f"similarity {similarity:.2f}")

@@ -87,11 +87,22 @@ def main() -> None:
 @click.option("--allow-empty", is_flag=True,
               help="Write the index even when it would hold no bulletin (default: refuse, keep the index in force).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--watch", is_flag=True, help="Watch the inbox folder and ingest files dropped there, until Ctrl-C.")
+@click.option("--interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True,
+              help="With --watch: seconds between looks at the inbox (a file must be unchanged for one).")
+@click.option("--inbox", "inbox_dir", type=click.Path(file_okay=False, path_type=Path), envvar="BULLETIN_BOT_INBOX_DIR",
+              show_envvar=True, default=None, help="With --watch: the folder watched (default DATA_DIR/inbox).")
 @common_options
-def ingest(paths: tuple[Path, ...], rebuild: bool, allow_empty: bool, as_json: bool, data_dir: Path,
-           model: str | None) -> None:
-    """Index the bulletins under PATHS (default: corpus/). Unchanged bulletins are not re-embedded."""
+def ingest(paths: tuple[Path, ...], rebuild: bool, allow_empty: bool, as_json: bool, watch: bool, interval: float,
+           inbox_dir: Path | None, data_dir: Path, model: str | None) -> None:
+    """Index the bulletins under PATHS (default: corpus/). Unchanged bulletins are not re-embedded.
+
+    With --watch, ingest the files dropped into the inbox folder instead, until Ctrl-C."""
     from retrieval.ingest import ingest as run_ingest
+
+    if watch:
+        _watch_inbox(inbox_dir or Path(data_dir) / "inbox", data_dir, model, interval)
+        return
 
     targets = list(paths) or [Path(DEFAULT_CORPUS)]
     missing = [str(p) for p in targets if not p.exists()]
@@ -110,6 +121,16 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, allow_empty: bool, as_json: b
         sys.exit(1)
     if report.errors and not (report.added or report.updated or report.unchanged):
         sys.exit(1)
+
+
+def _watch_inbox(folder: Path, data_dir: Path, model: str | None, interval: float) -> None:
+    """Poll the inbox (bot/inbox.py) and ingest what is dropped there; one line per ingest; Ctrl-C stops."""
+    from retrieval.ingest import ingest as run_ingest
+
+    from .inbox import watch
+
+    encoder = make_encoder(model, data_dir)
+    watch(folder, lambda files: run_ingest(files, data_dir, encoder), interval, click.echo)
 
 
 @main.command()

@@ -35,12 +35,14 @@ def format_answer(answer) -> str:
 
 
 def format_citation(c) -> str:
-    """One line: bulletin · date · section · item N: title · ¶ N · url (file, chars a–b)."""
+    """One line: bulletin · date · section · item N: title · p. N (a PDF's page) · ¶ N · url (file, chars a–b)."""
     parts = [c.bulletin, c.date or "date unknown"]
     if c.section:
         parts.append(c.section)
     if c.item_number is not None:
         parts.append(f"item {c.item_number}" + (f": {c.item_title}" if c.item_title else ""))
+    if getattr(c, "page", None) is not None:
+        parts.append(f"p. {c.page}")
     parts.append(f"¶{c.paragraph}")
     tail = f"{c.url}  " if c.url else ""
     return " · ".join(parts) + f"\n      {tail}({c.source_file}, chars {c.char_start}–{c.char_end})"

@@ -51,7 +51,8 @@ class Citation:
 
     ``date`` is ISO (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``) or None; ``item_number`` and
     ``item_title`` are None for paragraphs outside a numbered item; ``paragraph`` is 1-based within
-    the item (or the section); ``url`` is None when the bulletin's source URL is unknown.
+    the item (or the section); ``url`` is None when the bulletin's source URL is unknown; ``page``
+    is the 1-based page of ``char_start`` for a paged source (a PDF), else None.
     """
 
     bulletin: str
@@ -65,6 +66,7 @@ class Citation:
     source_file: str
     char_start: int
     char_end: int
+    page: int | None = None
 
     def to_dict(self) -> dict:
         """The citation as a JSON-ready dict with the keys of the ``--json`` output."""
@@ -220,7 +222,7 @@ def passages_from(bulletin: Bulletin, max_tokens: int = DEFAULT_MAX_TOKENS,
                 bulletin=bulletin.title, publisher=bulletin.publisher, date=bulletin.date,
                 section=section.title, item_number=item.number if item else None,
                 item_title=item.title if item else None, paragraph=para.number, url=bulletin.url,
-                source_file=bulletin.source_file, char_start=start, char_end=end,
+                source_file=bulletin.source_file, char_start=start, char_end=end, page=bulletin.page_at(start),
             )
             out.append(Passage(passage_id(bulletin.source_file, start, end, text), text, citation,
                                context, part, len(spans)))

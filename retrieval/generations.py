@@ -46,7 +46,8 @@ from .errors import IndexMismatchError
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+#: 2: passages gained ``page`` (the PDF page of char_start; NULL for unpaged text), read as NULL from format 1.
+FORMAT_VERSION = 2
 CURRENT_FILE = "CURRENT"
 GENERATIONS_DIR = "generations"
 #: Older generations kept beside the current one (a server may still be reading them).
@@ -66,7 +67,7 @@ CREATE TABLE passages (
     id INTEGER PRIMARY KEY, source_file TEXT NOT NULL REFERENCES bulletins(source_file),
     text TEXT NOT NULL, context TEXT NOT NULL, part INTEGER NOT NULL, parts INTEGER NOT NULL,
     section TEXT, item_number INTEGER, item_title TEXT, paragraph INTEGER NOT NULL,
-    char_start INTEGER NOT NULL, char_end INTEGER NOT NULL
+    char_start INTEGER NOT NULL, char_end INTEGER NOT NULL, page INTEGER
 );
 CREATE INDEX passages_by_file ON passages(source_file, char_start);
 """
@@ -262,10 +263,10 @@ def _write_store(path: Path, bulletins: list[BulletinRecord], passages: list[Pas
         conn.executemany("INSERT INTO bulletins VALUES (?,?,?,?,?,?,?,?,?,?)", [
             (b.source_file, b.path, b.fingerprint, b.title, b.publisher, b.date, b.url, int(b.has_metadata),
              b.ingested_at, b.source_text) for b in bulletins])
-        conn.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
+        conn.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [
             (p.id, p.citation.source_file, p.text, p.context, p.part, p.parts, p.citation.section,
              p.citation.item_number, p.citation.item_title, p.citation.paragraph, p.citation.char_start,
-             p.citation.char_end) for p in passages])
+             p.citation.char_end, p.citation.page) for p in passages])
         conn.commit()
     finally:
         conn.close()

@@ -69,6 +69,7 @@ class CatalogRow(NamedTuple):
     date: str | None
     item_title: str | None
     url: str | None
+    page: int | None = None  # the PDF page of char_start (None outside PDFs)
 
 
 class PassageIndex:
@@ -92,6 +93,10 @@ class PassageIndex:
             pass
         self._conn = conn
         self._lock = threading.Lock()
+        # a format-1 generation has no page column: its passages read page as NULL
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(passages)")}
+        self._page = "p.page" if "page" in columns else "NULL"
+        self._passage_select = _PASSAGE_SELECT.replace("p.page", self._page)
 
     # -- loading -------------------------------------------------------------------------
     @classmethod
@@ -261,16 +266,16 @@ class PassageIndex:
             for chunk_start in range(0, len(ids), 500):
                 chunk = ids[chunk_start:chunk_start + 500]
                 marks = ",".join("?" * len(chunk))
-                for row in self._conn.execute(f"{_PASSAGE_SELECT} WHERE p.id IN ({marks})", chunk):
+                for row in self._conn.execute(f"{self._passage_select} WHERE p.id IN ({marks})", chunk):
                     p = _passage_from_row(row)
                     out[p.id] = p
         return out
 
     def iter_passages(self, source_file: str | None = None) -> Iterator[Passage]:
         """Every passage (of one bulletin, when source_file is given), in reading order."""
-        sql, args = f"{_PASSAGE_SELECT} ORDER BY p.source_file, p.char_start", cast("tuple[str, ...]", ())
+        sql, args = f"{self._passage_select} ORDER BY p.source_file, p.char_start", cast("tuple[str, ...]", ())
         if source_file is not None:
-            sql, args = f"{_PASSAGE_SELECT} WHERE p.source_file = ? ORDER BY p.char_start", (source_file,)
+            sql, args = f"{self._passage_select} WHERE p.source_file = ? ORDER BY p.char_start", (source_file,)
         with self._lock:
             rows = self._conn.execute(sql, args).fetchall()
         for row in rows:
@@ -278,11 +283,11 @@ class PassageIndex:
 
     def catalog(self) -> list[CatalogRow]:
         """One :class:`CatalogRow` per passage, in reading order (source file, then offset), for
-        in-memory filtering and grouping."""
+        in-memory filtering and grouping (``page`` None for generations written before pages)."""
         with self._lock:
             rows = self._conn.execute(
                 "SELECT p.id, p.source_file, p.section, p.item_number, p.paragraph, p.char_start, p.char_end,"
-                " p.context, p.text, b.title, b.publisher, b.date, p.item_title, b.url FROM passages p"
+                f" p.context, p.text, b.title, b.publisher, b.date, p.item_title, b.url, {self._page} FROM passages p"
                 " JOIN bulletins b ON b.source_file = p.source_file ORDER BY p.source_file, p.char_start").fetchall()
         return [CatalogRow._make(r) for r in rows]
 
@@ -318,17 +323,17 @@ class PassageIndex:
 
 _PASSAGE_SELECT = (
     "SELECT p.id, p.text, p.context, p.part, p.parts, p.section, p.item_number, p.item_title, p.paragraph,"
-    " p.char_start, p.char_end, p.source_file, b.title, b.publisher, b.date, b.url"
+    " p.char_start, p.char_end, p.source_file, b.title, b.publisher, b.date, b.url, p.page"
     " FROM passages p JOIN bulletins b ON b.source_file = p.source_file"
 )
 
 
 def _passage_from_row(row) -> Passage:
     (pid, text, context, part, parts, section, item_number, item_title, paragraph,
-     start, end, source_file, title, publisher, date, url) = row
+     start, end, source_file, title, publisher, date, url, page) = row
     citation = Citation(bulletin=title, publisher=publisher, date=date, section=section, item_number=item_number,
                         item_title=item_title, paragraph=paragraph, url=url, source_file=source_file,
-                        char_start=start, char_end=end)
+                        char_start=start, char_end=end, page=page)
     return Passage(pid, text, citation, context, part, parts)
 
 

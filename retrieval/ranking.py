@@ -144,12 +144,11 @@ def span(loaded: LoadedGeneration, it: "RankedItem") -> tuple[Passage, tuple[int
         if loaded.rows[rows[nhi]].char_end - loaded.rows[rows[nlo]].char_start <= SPAN_MAX_CHARS:
             lo, hi = nlo, nhi
     first, last, best = loaded.rows[rows[lo]], loaded.rows[rows[hi]], loaded.rows[rows[b]]
-    _, source_file, section, item_number, paragraph, start, _, _, _, title, publisher, date, item_title, url = first
-    end = last.char_end
+    source_file, start, end = first.source_file, first.char_start, last.char_end
     source = loaded.source_text(source_file)
-    citation = Citation(bulletin=title, publisher=publisher, date=date, section=section, item_number=item_number,
-                        item_title=item_title, paragraph=paragraph, url=url,
-                        source_file=source_file, char_start=start, char_end=end)
+    citation = Citation(bulletin=first.title, publisher=first.publisher, date=first.date, section=first.section,
+                        item_number=first.item_number, item_title=first.item_title, paragraph=first.paragraph,
+                        url=first.url, source_file=source_file, char_start=start, char_end=end, page=first.page)
     passage = Passage(int(best.id), source[start:end], citation, best.context)
     return passage, tuple(int(loaded.ids[r]) for r in rows[lo:hi + 1])
 

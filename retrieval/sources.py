@@ -44,6 +44,22 @@ def extract_html(data: bytes, file: str) -> tuple[str, dict[str, str]]:
     return text, page_meta
 
 
+def extract_pdf(data: bytes, file: str) -> tuple[str, dict[str, str]]:
+    """A PDF bulletin: its text layer (:func:`retrieval.pdf.pdf_to_text`), Title/CreationDate and page offsets."""
+    from .pdf import pdf_to_text
+
+    if not data.strip():
+        raise BulletinParseError(file, "the file is empty")
+    return pdf_to_text(data, file)
+
+
+def extract_eml(data: bytes, file: str) -> tuple[str, dict[str, str]]:
+    """An e-mail newsletter: its HTML (else text) part's text and Subject/Date/sender metadata (:mod:`retrieval.email`)."""
+    from .email import eml_to_text
+
+    return eml_to_text(data, file)
+
+
 #: File name ending (lower case) → extractor. One line per kind of bulletin file.
 EXTRACTORS: dict[str, Extractor] = {
     ".txt": extract_text,
@@ -51,6 +67,8 @@ EXTRACTORS: dict[str, Extractor] = {
     ".markdown": extract_text,
     ".html": extract_html,
     ".htm": extract_html,
+    ".pdf": extract_pdf,
+    ".eml": extract_eml,
 }
 #: File name endings read as bulletins by :func:`find_bulletin_files`.
 BULLETIN_SUFFIXES = tuple(EXTRACTORS)
@@ -75,7 +93,8 @@ def read_bulletin(path: str | Path) -> Bulletin:
     The extractor of the file's ending (:data:`EXTRACTORS`) turns its bytes into text. An
     ``.html``/``.htm`` file is turned into text by :func:`retrieval.html.html_to_text`; its
     ``<title>`` and ``<meta>`` date/URL/publisher fill in what the sidecar does not give, and
-    citation offsets then index the extracted text.
+    citation offsets then index the extracted text. A ``.pdf`` likewise (:mod:`retrieval.pdf`): its
+    Title and CreationDate fill in, and its passages carry their page.
 
     Raises:
         BulletinParseError: unreadable, empty, binary, non-UTF-8 or unparseable file, or bad metadata.
@@ -88,11 +107,18 @@ def read_bulletin(path: str | Path) -> Bulletin:
     except OSError as exc:
         raise BulletinParseError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
     text, file_meta = extractor_for(path)(data, str(path))
+    page_starts = file_meta.pop("page_starts", None)
+    attachments = file_meta.pop("attachments", None)
+    if attachments:
+        log.warning("%s: its PDF attachment(s) %s are not part of this bulletin; drop the e-mail into the inbox "
+                    "(bulletin-bot ingest --watch) or save them beside it to ingest them", path, attachments)
     metadata = {**file_meta, **read_metadata(path)}
     try:
         bulletin = parse_bulletin(text, path.name, metadata)
     except BulletinParseError as exc:
         raise BulletinParseError(str(path), exc.reason, exc.line) from None
+    if page_starts:
+        bulletin.page_starts = [int(s) for s in page_starts.split(",")]
     if bulletin.has_metadata and bulletin.date is None:
         log.warning("%s: its metadata gives no date (a sidecar date, or front matter date/published_date); "
                     "the date is unknown", path)

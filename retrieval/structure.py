@@ -65,6 +65,8 @@ class Bulletin:
             ``YYYY-MM-DD``, or None when unknown.
         has_metadata: False when neither a sidecar nor front matter was found (title then comes
             from the first line and the date is unknown).
+        page_starts: for a paged source (a PDF), the offset in ``source_text`` where each page
+            (1, 2, …) begins, ascending; None for unpaged text.
     """
 
     source_file: str
@@ -76,6 +78,15 @@ class Bulletin:
     byline: str | None = None
     has_metadata: bool = False
     sections: list[Section] = field(default_factory=list)
+    page_starts: list[int] | None = None
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding source_text[offset], or None for unpaged text."""
+        if not self.page_starts:
+            return None
+        import bisect
+
+        return max(1, bisect.bisect_right(self.page_starts, offset))
 
     def paragraphs(self) -> list[tuple[Section, Item | None, Paragraph]]:
         """Every paragraph in reading order, with its section and item (None outside items)."""

@@ -54,7 +54,7 @@ def decode_bulletin_bytes(data: bytes, file: str) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise BulletinParseError(file, "UTF-16 text: save the file as UTF-8")
     if data.startswith(b"%PDF"):
-        raise BulletinParseError(file, "a PDF file: extract its text into a .txt or .md file first")
+        raise BulletinParseError(file, "a PDF file with another ending: name it .pdf to ingest it as a PDF")
     if b"\x00" in data:
         line = data.count(b"\n", 0, data.index(b"\x00")) + 1
         raise BulletinParseError(file, "binary file (contains NUL bytes), not a text bulletin", line)

@@ -34,7 +34,8 @@ def test_ingest_json_then_ask_json(runner: CliRunner, tmp_path: Path, corpus_cop
     assert out["query"] == "Nantong middle school fined" and isinstance(out["answered"], bool)
     assert len(out["hits"]) == 2
     assert set(out["hits"][0]["citation"]) == {"bulletin", "publisher", "date", "section", "item_number", "item_title",
-                                               "paragraph", "url", "source_file", "char_start", "char_end"}
+                                               "paragraph", "url", "source_file", "char_start", "char_end", "page"}
+    assert out["hits"][0]["citation"]["page"] is None  # a text bulletin has no pages
     c = out["hits"][0]["citation"]
     source = (corpus_copy / c["source_file"]).read_text()
     assert source[c["char_start"]:c["char_end"]] == out["hits"][0]["text"]

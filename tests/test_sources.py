@@ -11,7 +11,8 @@ from retrieval.bulletin import BULLETIN_SUFFIXES, HTML_SUFFIXES, find_bulletin_f
 
 
 def test_the_table_gives_the_suffixes_read_before():
-    assert BULLETIN_SUFFIXES == (".txt", ".md", ".markdown", ".html", ".htm")
+    assert BULLETIN_SUFFIXES[:5] == (".txt", ".md", ".markdown", ".html", ".htm")
+    assert ".pdf" in BULLETIN_SUFFIXES
     assert HTML_SUFFIXES == (".html", ".htm")
     assert sources.extractor_for("a.HTM") is sources.extract_html
     assert sources.extractor_for("a.md") is sources.extract_text
@@ -20,13 +21,13 @@ def test_the_table_gives_the_suffixes_read_before():
 
 def test_one_line_in_the_table_adds_a_kind_of_bulletin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     (tmp_path / "a.txt").write_text("Title\n\nA paragraph.\n", encoding="utf-8")
-    (tmp_path / "b.eml").write_bytes(b"Subject line\n\nThe mail body.\n")
+    (tmp_path / "b.rtf").write_bytes(b"Subject line\n\nThe mail body.\n")
 
     def extract_mail(data: bytes, file: str) -> tuple[str, dict[str, str]]:
         return data.decode("utf-8").upper(), {"publisher": "Mail"}
 
     assert [f.name for f in find_bulletin_files([tmp_path])[0]] == ["a.txt"]
-    monkeypatch.setitem(sources.EXTRACTORS, ".eml", extract_mail)
-    assert [f.name for f in find_bulletin_files([tmp_path])[0]] == ["a.txt", "b.eml"]
-    bulletin = read_bulletin(tmp_path / "b.eml")
+    monkeypatch.setitem(sources.EXTRACTORS, ".rtf", extract_mail)
+    assert [f.name for f in find_bulletin_files([tmp_path])[0]] == ["a.txt", "b.rtf"]
+    bulletin = read_bulletin(tmp_path / "b.rtf")
     assert bulletin.publisher == "Mail" and bulletin.paragraphs()[0][2].text == "THE MAIL BODY."

@@ -1,0 +1,94 @@
+"""E-mail newsletters (retrieval/email.py), on .eml files written with the standard library."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from retrieval.bulletin import read_bulletin
+from retrieval.email import eml_to_text, pdf_attachments
+from retrieval.errors import BulletinParseError
+from retrieval.ingest import ingest
+from tests.pdfs import make_pdf
+
+HTML = """<html><head><link rel="canonical" href="https://acme.example/news/canonical"></head><body>
+<p><a href="https://acme.example/news/2025-03?utm=mail">View this email in your browser</a></p>
+<h1>Privacy Update March 2025</h1>
+<h2>Enforcement</h2>
+<ul><li><b>School fined in Nantong</b>: the regulator fined a middle school 50,000 yuan for camera footage.</li>
+<li><b>Cookie banners</b>: the authority issued guidance on consent withdrawal.</li></ul>
+<img src="https://track.example/open.gif?id=42" width="1" height="1" alt="">
+<p>You are receiving this email because you subscribed. <a href="https://acme.example/u">Unsubscribe</a>
+| <a href="https://acme.example/p">Manage preferences</a></p>
+</body></html>"""
+TEXT = "Privacy Update March 2025\n\nThe regulator fined a middle school 50,000 yuan.\n\nUnsubscribe: https://acme.example/u\n"
+
+
+def newsletter(subject: str = "Fwd: FW: Privacy Update March 2025", html: str | None = HTML,
+               sender: str = "ACME Law LLP <news@acme.example>") -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"], msg["From"], msg["To"] = subject, sender, "compliance@firm.example"
+    msg["Date"] = "Fri, 14 Mar 2025 09:30:00 +0000"
+    msg.set_content(TEXT)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
+    return msg
+
+
+def write(path: Path, msg: EmailMessage) -> Path:
+    path.write_bytes(msg.as_bytes())
+    return path
+
+
+def test_html_part_becomes_the_bulletin_with_headers_as_metadata(tmp_path: Path):
+    b = read_bulletin(write(tmp_path / "update.eml", newsletter()))
+    assert b.title == "Privacy Update March 2025" and b.date == "2025-03-14" and b.publisher == "ACME Law LLP"
+    assert b.url == "https://acme.example/news/2025-03?utm=mail"
+    texts = [p.text for _, _, p in b.paragraphs()]
+    assert any("50,000 yuan" in t for t in texts)
+    assert not any("Unsubscribe" in t or "receiving this" in t or "browser" in t for t in b.source_text.split("\n"))
+
+
+def test_text_part_when_there_is_no_html(tmp_path: Path):
+    b = read_bulletin(write(tmp_path / "plain.eml", newsletter(subject="Privacy Update", html=None)))
+    assert "50,000 yuan" in b.source_text and "Unsubscribe" not in b.source_text and b.title == "Privacy Update"
+
+
+def test_canonical_link_when_there_is_no_view_in_browser_link(tmp_path: Path):
+    text, meta = eml_to_text(newsletter(html=HTML.replace("View this email in your browser", "Home")).as_bytes(), "x.eml")
+    assert meta["url"] == "https://acme.example/news/canonical"
+
+
+def test_forwarding_headers_are_not_passages_and_the_original_sender_is_the_publisher(tmp_path: Path):
+    forwarded = ("<div>FYI, see below.</div><div class=gmail_quote>---------- Forwarded message ---------<br>"
+                 "From: <b>ACME Law LLP</b> &lt;news@acme.example&gt;<br>Date: Fri, 14 Mar 2025<br>"
+                 "Subject: Privacy Update March 2025<br>To: me@firm.example<br></div>"
+                 "<p>From: Jane Doe<br>Sent: Friday, March 14, 2025 10:00<br>To: Team<br>Subject: FW: update</p>")
+    forwarded = HTML.replace("<body>", "<body>" + forwarded)
+    msg = newsletter(html=forwarded, sender="Jane Doe <jane@firm.example>")
+    text, meta = eml_to_text(msg.as_bytes(), "f.eml")
+    assert "Forwarded message" not in text and "Sent:" not in text and "Subject:" not in text
+    assert "FYI, see below." in text and "50,000 yuan" in text
+    assert meta["publisher"] == "ACME Law LLP"
+
+
+def test_pdf_attachments_are_reported_and_returned(tmp_path: Path):
+    msg = newsletter()
+    pdf = make_pdf(tmp_path / "report.pdf", [[["## Outlook", "Next year brings more audits."]]])
+    msg.add_attachment(pdf.read_bytes(), maintype="application", subtype="pdf", filename="report.pdf")
+    text, meta = eml_to_text(msg.as_bytes(), "a.eml")
+    assert meta["attachments"] == "report.pdf"
+    assert pdf_attachments(msg.as_bytes()) == [("report.pdf", pdf.read_bytes())]
+
+
+def test_a_bad_eml_is_that_files_error_and_the_others_ingest(tmp_path: Path, encoder):
+    write(tmp_path / "good.eml", newsletter())
+    (tmp_path / "bad.eml").write_bytes(b"just some words, no headers at all\n")
+    (tmp_path / "empty.eml").write_bytes(b"")
+    report = ingest([tmp_path], tmp_path / "data", encoder)
+    assert report.added == ["good.eml"]
+    assert sorted(Path(e["file"]).name for e in report.errors) == ["bad.eml", "empty.eml"]
+    with pytest.raises(BulletinParseError, match="not an e-mail"):
+        read_bulletin(tmp_path / "bad.eml")
