@@ -11,7 +11,6 @@ Scores are inner products of L2-normalised vectors, i.e. cosine similarities in 
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -38,6 +37,7 @@ from .generations import (  # noqa: F401  (re-exported: long importable from her
     sqlite_uri,
     write_generation,
 )
+from .manifest import checked_manifest
 
 #: faiss' OpenMP threads for a search: one query at a time is served, and on 2 cores faiss' own
 #: thread pool beside torch's made an IndexIDMap search ~2× slower (ARCHITECTURE.md, measured).
@@ -118,36 +118,7 @@ class PassageIndex:
         if name is None:
             raise IndexNotFoundError(str(data_dir))
         path = data_dir / GENERATIONS_DIR / name
-        try:
-            manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise IndexMismatchError(f"index generation {name} has no readable manifest ({exc.__class__.__name__}); "
-                                     "run `bulletin-bot ingest --rebuild`") from None
-        bad = [k for k, t in MANIFEST_TYPES.items() if not isinstance(manifest, dict) or not isinstance(manifest.get(k), t)]
-        if bad:
-            raise IndexMismatchError(f"index generation {name}: manifest.json lacks or garbles {', '.join(bad)}; "
-                                     "run `bulletin-bot ingest --rebuild`")
-        for file_name, checksum in manifest["files"].items():
-            try:
-                actual = file_checksum(path / file_name)
-            except OSError:
-                raise IndexMismatchError(f"index generation {name}: {file_name} is missing or unreadable; "
-                                         "run `bulletin-bot ingest --rebuild`") from None
-            if actual != checksum:
-                raise IndexMismatchError(f"index generation {name}: {file_name} changed since it was written (checksum "
-                                         "mismatch); run `bulletin-bot ingest --rebuild`")
-        if model is not None and manifest.get("model") != model:
-            built, wanted = str(manifest.get("model")), model
-            if built.split("@")[0] == wanted.split("@")[0]:  # the same model on another encoder backend
-                raise IndexMismatchError(
-                    f"index generation {name} was embedded with encoder backend {_backend(built)} but the configured "
-                    f"backend is {_backend(wanted)}: set BULLETIN_BOT_ENCODER={_backend(built).split(' ')[0]}, or run "
-                    "`bulletin-bot ingest --rebuild` to re-embed with the configured one (vectors of two backends are "
-                    "never mixed)")
-            raise IndexMismatchError(
-                f"index generation {name} was built with model {built!r} but the configured model is "
-                f"{wanted!r}; run `bulletin-bot ingest --rebuild` to re-embed"
-            )
+        manifest = checked_manifest(path, name, model)
         try:
             index = faiss.read_index(str(path / "index.faiss"))
         except Exception:  # faiss raises RuntimeError with a C++ message: not for users
@@ -336,7 +307,3 @@ def _passage_from_row(row) -> Passage:
                         char_start=start, char_end=end, page=page)
     return Passage(pid, text, citation, context, part, parts)
 
-
-def _backend(model: str) -> str:
-    """The encoder backend a recorded model name stands for ("<model>@onnx-int8" → onnx-int8)."""
-    return model.split("@", 1)[1] if "@" in model else "torch (or onnx: the same vectors)"
