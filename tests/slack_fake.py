@@ -68,7 +68,7 @@ class FakeSlack:
         self._ts = itertools.count(1)
         #: Scopes reported in the ``x-oauth-scopes`` header (None: no header).
         self.scopes: list[str] | None = list(BOT_SCOPES)
-        self.files: dict[str, tuple[dict, bytes]] = {}
+        self.files: dict[str, tuple[dict, bytes, str]] = {}
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -85,7 +85,8 @@ class FakeSlack:
             def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
                 path, _, query = self.path.partition("?")
                 if path.startswith("/files/"):
-                    self._send(*fake._download(path, dict(self.headers)), ctype="application/octet-stream")
+                    status, headers, data, ctype = fake._download(path, dict(self.headers))
+                    self._send(status, headers, data, ctype=ctype)
                     return
                 self._send(*fake._handle(path, {"Content-Type": "application/x-www-form-urlencoded"}, query))
 
@@ -148,14 +149,15 @@ class FakeSlack:
         """Answer the next call to ``method`` with HTTP 429 ``ratelimited`` and ``Retry-After``."""
         self.fail_next(method, "ratelimited", status=429, retry_after=retry_after)
 
-    def add_file(self, name: str, data: bytes, *, size: int | None = None, file_id: str | None = None) -> dict:
+    def add_file(self, name: str, data: bytes, *, size: int | None = None, file_id: str | None = None,
+                 content_type: str = "application/octet-stream") -> dict:
         """Store a file (``size`` as files.info reports it, default its length); returns the ``files``
         entry of a ``file_share`` message event for it."""
         file_id = file_id or f"F{len(self.files) + 1:04d}"
         url = f"{self.url}files/{file_id}/{name}"
         info = {"id": file_id, "name": name, "title": name, "size": len(data) if size is None else size,
                 "url_private": url, "url_private_download": url + "?download=1"}
-        self.files[file_id] = (info, data)
+        self.files[file_id] = (info, data, content_type)
         return {"id": file_id, "name": name, "size": info["size"]}
 
     def calls_to(self, method: str) -> list[Call]:
@@ -203,14 +205,14 @@ class FakeSlack:
             return status, extra, payload
         return 200, extra, self._answer(method, body)
 
-    def _download(self, path: str, headers: dict) -> tuple[int, dict, bytes]:
+    def _download(self, path: str, headers: dict) -> tuple[int, dict, bytes, str]:
         file_id = path.split("/")[2]
         with self._cond:
             found = self.files.get(file_id)
             self.calls.append(Call(DOWNLOAD, {"file": file_id}, headers, path, time.perf_counter(),
                                    200 if found else 404))
             self._cond.notify_all()
-        return (200, {}, found[1]) if found else (404, {}, b"not found")
+        return (200, {}, found[1], found[2]) if found else (404, {}, b"not found", "text/plain")
 
     def _scripted(self, method: str):
         queue = self._failures.get(method)

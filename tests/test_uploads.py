@@ -138,3 +138,35 @@ def test_a_mention_sharing_a_file_in_a_channel_is_added_in_its_thread(fake, tmp_
         assert len(replies) == 1
         assert replies[0].body["channel"] == "C1" and replies[0].body["thread_ts"] == "350.1"
         assert "Added" in replies[0].body["text"] and "Quokka Gazette" in replies[0].body["text"]
+
+
+def test_a_failed_download_is_told(fake, tmp_path):
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",)) as bot:
+        event = upload(fake, "quokka.md", BULLETIN.encode(), ts="360.1")
+        info = fake.files[event["files"][0]["id"]][0]
+        info["url_private_download"] = fake.url + "files/GONE/quokka.md"  # the download answers 404
+        bot.send_event(event)
+        bot.wait_idle()
+        reply = fake.wait_for("chat.postMessage")[0].body["text"]
+        assert reply == "I could not download quokka.md from Slack, so nothing was added; please try again."
+
+
+def test_a_sign_in_page_instead_of_the_file_says_the_scope_is_missing(fake, tmp_path):
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",)) as bot:
+        page = b"<!DOCTYPE html><html><head><title>Sign in | Slack</title></head><body>Sign in</body></html>"
+        bot.send_event(upload(fake, "report.pdf", page, ts="370.1", content_type="text/html; charset=utf-8"))
+        bot.wait_idle()
+        assert "files:read" in fake.wait_for("chat.postMessage")[0].body["text"]
+        assert not (tmp_path / "data" / "inbox" / "report.pdf").exists()
+
+
+def test_an_unexpected_failure_is_told_not_silent(fake, tmp_path):
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",)) as bot:
+        def broken(files):
+            raise RuntimeError("disk on fire")
+
+        bot.app.responder.uploads = dataclasses.replace(bot.app.responder.uploads, ingest=broken)
+        bot.send_event(upload(fake, "quokka.md", BULLETIN.encode(), ts="380.1"))
+        bot.wait_idle()
+        reply = fake.wait_for("chat.postMessage")[0].body["text"]
+        assert reply == "I could not add quokka.md: something went wrong (the error has been logged)."

@@ -51,6 +51,10 @@ class Uploads:
     ingest: Callable[[list[Path]], object]
 
 
+class SignInPage(ValueError):
+    """Slack answered a file download with its HTML sign-in page instead of the file."""
+
+
 def has_files(event: dict) -> bool:
     """True when a message or mention event shares files (``files``, subtype ``file_share``)."""
     return bool(event.get("files"))
@@ -76,7 +80,14 @@ def handle_upload(deps, client, channel: str, thread_ts: str, user: str | None, 
                 "Nobody can add bulletins here yet: an administrator must set BULLETIN_BOT_INGEST_ALLOWED_USERS.")
         _reply(client, channel, thread_ts, text, raw=True)
         return
-    lines = [add_file(deps, uploads, client, f) for f in files]
+    lines = []
+    for file in files:
+        try:
+            lines.append(add_file(deps, uploads, client, file))
+        except Exception:  # noqa: BLE001 - the uploader hears back, whatever went wrong
+            log.exception("adding the uploaded file %s failed", file.get("id"))
+            lines.append(f"I could not add {file.get('name') or 'that file'}: something went wrong "
+                         "(the error has been logged).")
     _reply(client, channel, thread_ts, "\n".join(lines))
 
 
@@ -100,6 +111,8 @@ def add_file(deps, uploads: Uploads, client, file: dict) -> str:
         return f"I could not download {name} from Slack (it has no download link), so nothing was added."
     try:
         data = download(url, client.token, uploads.max_bytes)
+    except SignInPage:
+        return f"Slack sent a sign-in page instead of {name}: the app needs the files:read scope (reinstall it)."
     except ValueError:
         return f"I cannot add {name}: it is larger than the {limit_mb} MB limit."
     except OSError as exc:
@@ -115,11 +128,15 @@ def download(url: str, token: str | None, max_bytes: int) -> bytes:
 
     Raises:
         OSError: the request failed (urllib.error.URLError, HTTPError, a timeout).
+        SignInPage: Slack answered with its sign-in page (the token lacks files:read).
         ValueError: the file is larger than ``max_bytes``.
     """
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token or ''}"})
     with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:  # noqa: S310 - Slack's URL
+        html = (response.headers.get("Content-Type") or "").startswith("text/html")
         data = response.read(max_bytes + 1)
+    if html and not url.split("?")[0].lower().endswith((".html", ".htm")) and b"<html" in data[:2048].lower():
+        raise SignInPage("Slack answered with a sign-in page")
     if len(data) > max_bytes:
         raise ValueError("too large")
     return data
