@@ -170,3 +170,14 @@ def test_an_unexpected_failure_is_told_not_silent(fake, tmp_path):
         bot.wait_idle()
         reply = fake.wait_for("chat.postMessage")[0].body["text"]
         assert reply == "I could not add quokka.md: something went wrong (the error has been logged)."
+
+
+def test_the_bot_token_is_never_logged_while_adding_a_file(fake, tmp_path, caplog):
+    caplog.set_level("DEBUG", logger="bot")
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",)) as bot:
+        fake.fail_next("files.info", "missing_scope")
+        bot.send_event(upload(fake, "a.md", BULLETIN.encode(), ts="390.1"))
+        bot.send_event(upload(fake, "quokka.md", BULLETIN.encode(), ts="391.1"))
+        bot.wait_idle()
+        assert len(fake.wait_for("chat.postMessage", 2)) == 2
+    assert caplog.records and "xoxb-test-token" not in caplog.text
