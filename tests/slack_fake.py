@@ -152,7 +152,8 @@ class FakeSlack:
     def add_file(self, name: str, data: bytes, *, size: int | None = None, file_id: str | None = None,
                  content_type: str = "application/octet-stream") -> dict:
         """Store a file (``size`` as files.info reports it, default its length); returns the ``files``
-        entry of a ``file_share`` message event for it."""
+        entry of a ``file_share`` message event for it. ``content_type="redirect:<url>"``: the download
+        answers 302 to that URL."""
         file_id = file_id or f"F{len(self.files) + 1:04d}"
         url = f"{self.url}files/{file_id}/{name}"
         info = {"id": file_id, "name": name, "title": name, "size": len(data) if size is None else size,
@@ -212,6 +213,8 @@ class FakeSlack:
             self.calls.append(Call(DOWNLOAD, {"file": file_id}, headers, path, time.perf_counter(),
                                    200 if found else 404))
             self._cond.notify_all()
+        if found and found[2].startswith("redirect:"):
+            return 302, {"Location": found[2][len("redirect:"):]}, b"", "text/plain"
         return (200, {}, found[1], found[2]) if found else (404, {}, b"not found", "text/plain")
 
     def _scripted(self, method: str):

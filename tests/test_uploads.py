@@ -181,3 +181,16 @@ def test_the_bot_token_is_never_logged_while_adding_a_file(fake, tmp_path, caplo
         bot.wait_idle()
         assert len(fake.wait_for("chat.postMessage", 2)) == 2
     assert caplog.records and "xoxb-test-token" not in caplog.text
+
+
+@pytest.mark.parametrize("host, token_sent", [("127.0.0.1", True), ("localhost", False)])
+def test_a_redirected_download_carries_the_token_only_to_the_same_host(fake, tmp_path, host, token_sent):
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",)) as bot:
+        target = fake.add_file("quokka.md", BULLETIN.encode())
+        there = f"http://{host}:{fake.server.server_port}/files/{target['id']}/quokka.md"
+        bot.send_event(upload(fake, "quokka.md", b"", ts="400.1", size=10, content_type="redirect:" + there))
+        bot.wait_idle()
+        assert "Quokka Gazette" in fake.wait_for("chat.postMessage")[0].body["text"]
+        first, second = fake.calls_to(DOWNLOAD)
+        assert "authorization" in {k.lower() for k in first.headers}
+        assert ("authorization" in {k.lower() for k in second.headers}) is token_sent

@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,7 +133,8 @@ def download(url: str, token: str | None, max_bytes: int) -> bytes:
         ValueError: the file is larger than ``max_bytes``.
     """
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token or ''}"})
-    with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:  # noqa: S310 - Slack's URL
+    opener = urllib.request.build_opener(_SameHostAuth())
+    with opener.open(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
         html = (response.headers.get("Content-Type") or "").startswith("text/html")
         data = response.read(max_bytes + 1)
     if html and not url.split("?")[0].lower().endswith((".html", ".htm")) and b"<html" in data[:2048].lower():
@@ -140,6 +142,16 @@ def download(url: str, token: str | None, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise ValueError("too large")
     return data
+
+
+class _SameHostAuth(urllib.request.HTTPRedirectHandler):
+    """Follow redirects, but send the bot token only to the host it was meant for."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc:
+            new.remove_header("Authorization")
+        return new
 
 
 def save(folder: Path, name: str, data: bytes) -> Path:
