@@ -13,6 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from .config import Settings
 from .listeners import Responder, TrackedExecutor, register
+from .listeners.uploads import Uploads
 from .state import StateStore
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,15 @@ def make_client(settings: Settings) -> WebClient:
         retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1),
                         RateLimitErrorRetryHandler(max_retry_count=settings.rate_limit_retries)],
     )
+
+
+def uploads(settings: Settings, searcher) -> Uploads:
+    """Who may upload bulletins, the size limit, the inbox folder, and the ingest ``ingest --watch`` makes
+    (with the searcher's encoder, so the new generation is answered from without a restart)."""
+    from retrieval.ingest import ingest
+
+    return Uploads(settings.ingest_allowed_users, settings.upload_max_mb * 1024 * 1024, settings.inbox_path,
+                   lambda files: ingest(files, settings.data_dir, searcher.encoder))
 
 
 def create_app(settings: Settings, searcher, store: StateStore, client: WebClient | None = None,
@@ -56,7 +66,7 @@ def create_app(settings: Settings, searcher, store: StateStore, client: WebClien
     )
     responder = responder or Responder(searcher, store, top_k=settings.top_k, workers=settings.workers,
                                        follow_threads=settings.follow_threads, log_questions=settings.log_questions,
-                                       queue_size=settings.queue_size)
+                                       queue_size=settings.queue_size, uploads=uploads(settings, searcher))
     responder.listener_executor = listener_executor
     register(app, responder)
     app.responder = responder  # type: ignore[attr-defined]

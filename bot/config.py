@@ -19,6 +19,9 @@ Variables (a ``.env`` file in the working directory fills in any that the enviro
     DIGEST_TZ                 IANA time zone of DIGEST_TIME and of the digest date (default UTC)
     DIGEST_FIRST_DAYS         a channel's first digest lists bulletins ingested in the last N days, 1..365 (default 7)
     DIGEST_POST_EMPTY         1/true: post "nothing new" on days without new items (default off: skip the day)
+    BULLETIN_BOT_INBOX_DIR    the folder ``serve`` watches for dropped bulletin files (default DATA_DIR/inbox)
+    BULLETIN_BOT_INGEST_ALLOWED_USERS  comma-separated user ids who may upload bulletins to the bot (default nobody)
+    BULLETIN_BOT_UPLOAD_MAX_MB  largest bulletin file the bot takes in an upload, 1..1000 MB (default 20)
 
 Tokens, the signing secret and the database URL (its password) never appear in ``repr()`` or in logs.
 
@@ -82,6 +85,9 @@ class Settings:
         digest_tz: IANA time zone name (checked with :mod:`zoneinfo`).
         digest_first_days: a channel's first digest covers bulletins ingested in the last N days (1..365).
         digest_post_empty: post "nothing new" instead of skipping a day without new items.
+        inbox_dir: the watched inbox folder (None: ``data_dir / "inbox"``; see :attr:`inbox_path`).
+        ingest_allowed_users: user ids who may add bulletins by uploading a file (empty: nobody).
+        upload_max_mb: the largest uploaded file taken, in MB (1..1000).
     """
 
     bot_token: str = field(repr=False)
@@ -105,6 +111,14 @@ class Settings:
     digest_tz: str = "UTC"
     digest_first_days: int = 7
     digest_post_empty: bool = False
+    inbox_dir: Path | None = None
+    ingest_allowed_users: tuple[str, ...] = ()
+    upload_max_mb: int = 20
+
+    @property
+    def inbox_path(self) -> Path:
+        """The watched inbox folder: ``inbox_dir``, else ``data_dir / "inbox"``."""
+        return Path(self.inbox_dir) if self.inbox_dir else Path(self.data_dir) / "inbox"
 
     @property
     def store_path(self) -> Path:
@@ -166,11 +180,14 @@ class Settings:
             rate_limit_retries=_int(get, "BULLETIN_BOT_RATE_LIMIT_RETRIES", 3, 0, 10),
             retention_days=_int(get, "BULLETIN_BOT_RETENTION_DAYS", 90, 1, 3650),
             database_url=_database_url(get, "BULLETIN_BOT_DATABASE_URL"),
-            digest_channels=_channels(get, "DIGEST_CHANNELS"),
+            digest_channels=_ids(get, "DIGEST_CHANNELS", "channel ids such as C0123ABCD"),
             digest_time=_hhmm(get, "DIGEST_TIME", "09:00"),
             digest_tz=_zone(get, "DIGEST_TZ", "UTC"),
             digest_first_days=_int(get, "DIGEST_FIRST_DAYS", 7, 1, 365),
             digest_post_empty=_bool(get, "DIGEST_POST_EMPTY"),
+            inbox_dir=Path(get("BULLETIN_BOT_INBOX_DIR")) if get("BULLETIN_BOT_INBOX_DIR") else None,
+            ingest_allowed_users=_ids(get, "BULLETIN_BOT_INGEST_ALLOWED_USERS", "user ids such as U0123ABCD"),
+            upload_max_mb=_int(get, "BULLETIN_BOT_UPLOAD_MAX_MB", 20, 1, 1000),
         )
         unknown = set(overrides) - {f.name for f in fields(cls)}
         if unknown:
@@ -261,13 +278,13 @@ def _bool(get, name: str) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
-def _channels(get, name: str) -> tuple[str, ...]:
-    """Comma-separated Slack channel ids (``C123,C456``), order kept, duplicates dropped."""
+def _ids(get, name: str, what: str) -> tuple[str, ...]:
+    """Comma-separated Slack ids (channels ``C123,C456``, users ``U123``), order kept, duplicates dropped."""
     raw = get(name) or ""
     out = tuple(dict.fromkeys(c.strip() for c in raw.split(",") if c.strip()))
     bad = [c for c in out if not re.fullmatch(r"[A-Z][A-Z0-9]+", c)]
     if bad:
-        raise SettingsError(f"{name} must list channel ids such as C0123ABCD, separated by commas, got {bad[0]!r}")
+        raise SettingsError(f"{name} must list {what}, separated by commas, got {bad[0]!r}")
     return out
 
 

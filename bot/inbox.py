@@ -106,6 +106,15 @@ class Inbox:
             self.echo(f"inbox: saved PDF attachment {name} of {eml.name} as {target.name}")
 
 
+def start_watching(folder: Path, ingest: IngestFn, interval: float, stop: threading.Event) -> threading.Thread:
+    """Run an :class:`Inbox` on ``folder`` in a daemon thread until ``stop`` is set (``serve`` uses it)."""
+    inbox = Inbox(folder, ingest, interval)
+    log.info("watching %s every %g s for bulletin files", inbox.folder, interval)
+    thread = threading.Thread(target=inbox.run, args=(stop,), name="inbox", daemon=True)
+    thread.start()
+    return thread
+
+
 def watch(folder: Path, ingest: IngestFn, interval: float, echo: Callable[[str], None]) -> None:
     """Run an :class:`Inbox` on folder in this thread until Ctrl-C (KeyboardInterrupt), saying so through echo."""
     inbox = Inbox(folder, ingest, interval, echo=echo)

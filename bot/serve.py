@@ -182,7 +182,8 @@ def warm_up(searcher):
 
 def serve_forever(settings, searcher, *, http: bool, host: str | None = None, port: int | None = None,
                   stop: threading.Event | None = None,
-                  on_listening: Callable[[HttpServer], None] | None = None) -> None:
+                  on_listening: Callable[[HttpServer], None] | None = None,
+                  inbox_interval: float | None = None) -> None:
     """Open the store, build the app, listen, load the model and the index, and serve until interrupted.
 
     HTTP mode serves /slack/events, /healthz and /readyz (a question that arrives while loading waits
@@ -196,6 +197,8 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
         host, port: where to listen (default ``settings.http_host`` / ``settings.http_port``; 0: any port).
         stop: set it to make this return (tests); otherwise it runs until SIGINT or SIGTERM.
         on_listening: called with the bound server before the model and index load (tests learn the port).
+        inbox_interval: seconds between looks at the inbox (``settings.inbox_path``, watched in a daemon
+            thread once loaded; default :data:`bot.inbox.DEFAULT_INTERVAL`).
 
     Raises:
         SettingsError: Slack rejects SLACK_BOT_TOKEN, or HTTP mode cannot listen on the port.
@@ -229,6 +232,7 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)  # docker stop: shut down as on Ctrl-C
     server = handler = None
+    watching = threading.Event()  # set on shutdown: the inbox watcher stops
     try:
         try:
             server = make_wsgi_server(wsgi_app(app, readiness) if http else health_routes(readiness), host, port)
@@ -246,6 +250,12 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
         warm_up(searcher)
         readiness.set_ready(searcher)
         housekeeping(searcher, store, stop)
+        from retrieval.ingest import ingest
+
+        from .inbox import DEFAULT_INTERVAL, start_watching
+
+        start_watching(settings.inbox_path, lambda files: ingest(files, settings.data_dir, searcher.encoder),
+                       DEFAULT_INTERVAL if inbox_interval is None else inbox_interval, watching)
         log.info("ready")
         if not http:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -261,6 +271,7 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
     except KeyboardInterrupt:
         log.info("shutting down")
     finally:
+        watching.set()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         if handler is not None:

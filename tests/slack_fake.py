@@ -8,6 +8,10 @@ give the app ``WebClient(base_url=fake.api_url)``. ``POST /api/<method>`` is ans
 Every ``/api/`` answer carries ``x-oauth-scopes`` (the token's scopes, as Slack sends them):
 :attr:`FakeSlack.scopes`, by default the bot scopes ``manifest.yml`` asks for.
 
+Files: :meth:`FakeSlack.add_file` stores a file; ``files.info`` describes it (``url_private`` and
+``url_private_download`` point back here) and ``GET /files/<id>/<name>`` serves its bytes, recorded
+as method ``download`` (with the request headers, so a test can check the bot token was sent).
+
 Scripted failures: :meth:`FakeSlack.fail_next` answers the next call(s) to a method with an error
 such as ``not_in_channel``, or HTTP 429 with ``Retry-After`` (``ratelimited``).
 """
@@ -26,8 +30,10 @@ BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 TEAM_ID = "T0001"
 RESPONSE_URL = "response_url"
+DOWNLOAD = "download"
 #: The bot scopes manifest.yml asks for: what the fake's token is granted unless a test changes it.
-BOT_SCOPES = ("app_mentions:read", "chat:write", "commands", "im:history", "im:write", "reactions:write")
+BOT_SCOPES = ("app_mentions:read", "chat:write", "commands", "files:read", "im:history", "im:write",
+              "reactions:write")
 
 
 @dataclass
@@ -62,6 +68,7 @@ class FakeSlack:
         self._ts = itertools.count(1)
         #: Scopes reported in the ``x-oauth-scopes`` header (None: no header).
         self.scopes: list[str] | None = list(BOT_SCOPES)
+        self.files: dict[str, tuple[dict, bytes, str]] = {}
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -73,12 +80,25 @@ class FakeSlack:
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode("utf-8") if length else ""
-                status, headers, payload = fake._handle(self.path, dict(self.headers), raw)
-                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                self._send(*fake._handle(self.path.split("?")[0], dict(self.headers), raw))
+
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                path, _, query = self.path.partition("?")
+                if path.startswith("/files/"):
+                    status, headers, data, ctype = fake._download(path, dict(self.headers))
+                    self._send(status, headers, data, ctype=ctype)
+                    return
+                self._send(*fake._handle(path, {"Content-Type": "application/x-www-form-urlencoded"}, query))
+
+            def _send(self, status: int, headers: dict, payload, ctype: str = "application/json; charset=utf-8"):
+                if isinstance(payload, bytes):
+                    data = payload
+                else:
+                    data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -129,6 +149,18 @@ class FakeSlack:
         """Answer the next call to ``method`` with HTTP 429 ``ratelimited`` and ``Retry-After``."""
         self.fail_next(method, "ratelimited", status=429, retry_after=retry_after)
 
+    def add_file(self, name: str, data: bytes, *, size: int | None = None, file_id: str | None = None,
+                 content_type: str = "application/octet-stream") -> dict:
+        """Store a file (``size`` as files.info reports it, default its length); returns the ``files``
+        entry of a ``file_share`` message event for it. ``content_type="redirect:<url>"``: the download
+        answers 302 to that URL."""
+        file_id = file_id or f"F{len(self.files) + 1:04d}"
+        url = f"{self.url}files/{file_id}/{name}"
+        info = {"id": file_id, "name": name, "title": name, "size": len(data) if size is None else size,
+                "url_private": url, "url_private_download": url + "?download=1"}
+        self.files[file_id] = (info, data, content_type)
+        return {"id": file_id, "name": name, "size": info["size"]}
+
     def calls_to(self, method: str) -> list[Call]:
         """The recorded calls to ``method`` that were answered (any status), oldest first."""
         with self._cond:
@@ -174,6 +206,17 @@ class FakeSlack:
             return status, extra, payload
         return 200, extra, self._answer(method, body)
 
+    def _download(self, path: str, headers: dict) -> tuple[int, dict, bytes, str]:
+        file_id = path.split("/")[2]
+        with self._cond:
+            found = self.files.get(file_id)
+            self.calls.append(Call(DOWNLOAD, {"file": file_id}, headers, path, time.perf_counter(),
+                                   200 if found else 404))
+            self._cond.notify_all()
+        if found and found[2].startswith("redirect:"):
+            return 302, {"Location": found[2][len("redirect:"):]}, b"", "text/plain"
+        return (200, {}, found[1], found[2]) if found else (404, {}, b"not found", "text/plain")
+
     def _scripted(self, method: str):
         queue = self._failures.get(method)
         if not queue:
@@ -195,6 +238,9 @@ class FakeSlack:
             ts = f"1800000000.{next(self._ts):06d}"
             return {"ok": True, "channel": body.get("channel"), "ts": ts,
                     "message": {"text": body.get("text"), "ts": ts, "bot_id": BOT_ID}}
+        if method == "files.info":
+            found = self.files.get(str(body.get("file")))
+            return {"ok": True, "file": found[0]} if found else {"ok": False, "error": "file_not_found"}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(body.get("users", "X")).split(",")[0]}}
         return {"ok": True}

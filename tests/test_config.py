@@ -83,3 +83,15 @@ def test_retention_days_setting():
     assert Settings.from_env({**ENV, "BULLETIN_BOT_RETENTION_DAYS": "30"}, dotenv=None).retention_days == 30
     with pytest.raises(SettingsError, match="BULLETIN_BOT_RETENTION_DAYS must be between 1 and 3650, got 0"):
         Settings.from_env({**ENV, "BULLETIN_BOT_RETENTION_DAYS": "0"}, dotenv=None)
+
+
+def test_inbox_and_upload_settings():
+    base = {"SLACK_BOT_TOKEN": "xoxb-x", "BULLETIN_BOT_DATA_DIR": "/srv/data"}
+    d = Settings.from_env(base, dotenv=None)
+    assert (d.inbox_path, d.ingest_allowed_users, d.upload_max_mb) == (Path("/srv/data/inbox"), (), 20)
+    s = Settings.from_env({**base, "BULLETIN_BOT_INBOX_DIR": "/srv/drop", "BULLETIN_BOT_UPLOAD_MAX_MB": "5",
+                           "BULLETIN_BOT_INGEST_ALLOWED_USERS": "U1, W2,U1"}, dotenv=None)
+    assert (s.inbox_path, s.ingest_allowed_users, s.upload_max_mb) == (Path("/srv/drop"), ("U1", "W2"), 5)
+    for name, bad in [("BULLETIN_BOT_INGEST_ALLOWED_USERS", "@alice"), ("BULLETIN_BOT_UPLOAD_MAX_MB", "0")]:
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({**base, name: bad}, dotenv=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .reply import is_question_event, take_question
+from .uploads import has_files, take_upload
 
 
 def register(app, deps) -> None:
@@ -15,8 +16,12 @@ def register(app, deps) -> None:
 
 
 def on_app_mention(deps, event: dict, body: dict, context, client) -> None:
-    """``app_mention`` in a channel: answer in the message's thread (events are acked by bolt)."""
+    """``app_mention`` in a channel: answer in the message's thread (events are acked by bolt); a
+    mention sharing files is an upload (:mod:`.uploads`), its caption not answered."""
     if not is_question_event(event):
         return
     thread_ts = event.get("thread_ts") or event["ts"]
+    if has_files(event):
+        take_upload(deps, event, body, client, thread_ts)
+        return
     take_question(deps, event, body, context, client, thread_ts, "mention")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .reply import is_question_event, take_question
+from .uploads import has_files, take_upload
 
 
 def register(app, deps) -> None:
@@ -17,7 +18,8 @@ def register(app, deps) -> None:
 def on_message(deps, event: dict, body: dict, context, client) -> None:
     """``message``: a DM is answered in the DM; in a channel, a message mentioning the bot is
     answered like a mention (dedupe keeps it to one answer), and with ``follow_threads`` a
-    message in a thread the bot answered in is answered there."""
+    message in a thread the bot answered in is answered there. A DM or mention sharing files is an
+    upload (:mod:`.uploads`): the files are added as bulletins and the caption is not answered."""
     if not is_question_event(event):
         return
     bot_user_id = context.get("bot_user_id")
@@ -29,5 +31,9 @@ def on_message(deps, event: dict, body: dict, context, client) -> None:
           and deps.store.is_bot_thread(event["channel"], event["thread_ts"])):
         thread_ts, surface = event["thread_ts"], "thread"
     else:
+        return
+    if has_files(event):
+        if surface != "thread":
+            take_upload(deps, event, body, client, event.get("thread_ts") or event["ts"])
         return
     take_question(deps, event, body, context, client, thread_ts, surface)

@@ -9,6 +9,7 @@ from concurrent.futures import Future
 from ..state import StateStore
 from .pool import AnswerPool, TrackedExecutor
 from .reply import report_error, tell
+from .uploads import Uploads
 
 
 class Responder:
@@ -24,15 +25,19 @@ class Responder:
         follow_threads: also answer un-mentioned messages in threads the bot answered in
             (needs the message.channels / message.groups events in the manifest).
         log_questions: put the question text in the per-answer log line (:class:`~bot.listeners.reply.AnswerLog`).
+        uploads: who may add bulletins by uploading a file, the limits and the ingest call
+            (:class:`~bot.listeners.uploads.Uploads`); None: nobody may.
     """
 
     def __init__(self, searcher, store: StateStore, *, top_k: int = 3, workers: int = 4,
-                 follow_threads: bool = False, log_questions: bool = False, queue_size: int = 100):
+                 follow_threads: bool = False, log_questions: bool = False, queue_size: int = 100,
+                 uploads: Uploads | None = None):
         self.searcher = searcher
         self.log_questions = log_questions
         self.store = store
         self.top_k = top_k
         self.follow_threads = follow_threads
+        self.uploads = uploads
         self.pool = AnswerPool(workers, queue_size, on_error=self.on_error, tell=tell)
         #: bolt's listener executor, when create_app made it a TrackedExecutor (see wait_idle).
         self.listener_executor: TrackedExecutor | None = None
