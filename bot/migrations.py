@@ -65,9 +65,7 @@ def migrate(conn: sqlite3.Connection, path: str) -> int:
                                      "data directory")
         for target, sql in MIGRATIONS:
             if version < target:
-                for statement in sql.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                run_script(conn.execute, sql)
                 conn.execute(f"PRAGMA user_version = {int(target)}")
         conn.execute("COMMIT")
     except BaseException:
@@ -87,3 +85,11 @@ def purge_before(conn: sqlite3.Connection, cutoff: float) -> int:
         conn.execute("ROLLBACK")
         raise
     return deleted
+
+
+def run_script(execute, sql: str) -> None:
+    """Run a migration's SQL one statement at a time (``;``-separated) with ``execute(statement)``;
+    shared by the SQLite and PostgreSQL stores."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            execute(statement)

@@ -13,6 +13,8 @@ import time
 
 from retrieval.errors import ConfigurationError
 
+from .migrations import run_script
+
 #: The advisory lock key that serialises migrations (any constant bigint, the same in every replica).
 MIGRATION_LOCK = 0x6275_6C6C_6574  # "bullet"
 
@@ -70,9 +72,7 @@ def migrate(conn, where: str) -> int:
                                      "bulletin-bot or point BULLETIN_BOT_DATABASE_URL at another database")
         for target, sql in MIGRATIONS:
             if version < target:
-                for statement in sql.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                run_script(conn.execute, sql)
                 conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (%s, %s)",
                              (target, time.time()))
     return version

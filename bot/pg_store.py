@@ -25,7 +25,7 @@ from retrieval.errors import ConfigurationError
 
 from .migrations import DEFAULT_RETENTION_DAYS
 from .pg_migrations import migrate, purge_before
-from .state import AnswerRecord, DigestRecord, Feedback
+from .state import AnswerRecord, DigestRecord, Feedback, new_feedback
 
 log = logging.getLogger(__name__)
 
@@ -166,12 +166,12 @@ class PgStore:
         """
         from psycopg.types.json import Jsonb
 
-        if vote not in (1, -1):
+        if vote not in (1, -1):  # checked before the look-up, so a bad vote on an unknown answer still raises
             raise ValueError(f"vote must be 1 or -1, got {vote!r}")
         record = self.answer(answer_id)
         if record is None:
             return None
-        fb = Feedback(answer_id, record.query, record.passage_ids, user, vote, time.time())
+        fb = new_feedback(record, user, vote)
         self._execute("INSERT INTO feedback (answer_id, query, passage_ids, user_id, vote, created_at)"
                       " VALUES (%s, %s, %s, %s, %s, %s)",
                       (fb.answer_id, fb.query, Jsonb(fb.passage_ids), fb.user, fb.vote, fb.created_at))

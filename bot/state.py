@@ -8,6 +8,7 @@ PostgreSQL, shared by replicas, when ``BULLETIN_BOT_DATABASE_URL`` is set (:func
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -36,6 +37,17 @@ class Feedback:
     user: str | None
     vote: int
     created_at: float
+
+
+def new_feedback(record: "AnswerRecord", user: str | None, vote: int) -> Feedback:
+    """The feedback a vote on a stored answer becomes (its query and passage ids copied), now.
+
+    Raises:
+        ValueError: vote is neither +1 nor -1.
+    """
+    if vote not in (1, -1):
+        raise ValueError(f"vote must be 1 or -1, got {vote!r}")
+    return Feedback(record.id, record.query, record.passage_ids, user, vote, time.time())
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .migrations import DEFAULT_RETENTION_DAYS, SCHEMA_VERSION, migrate, purge_before
-from .state import AnswerRecord, DigestRecord, Feedback, event_keys
+from .state import AnswerRecord, DigestRecord, Feedback, event_keys, new_feedback
 
 log = logging.getLogger(__name__)
 
@@ -155,12 +155,12 @@ class SQLiteStore:
         Raises:
             ValueError: vote is neither +1 nor -1.
         """
-        if vote not in (1, -1):
+        if vote not in (1, -1):  # checked before the look-up, so a bad vote on an unknown answer still raises
             raise ValueError(f"vote must be 1 or -1, got {vote!r}")
         record = self.answer(answer_id)
         if record is None:
             return None
-        fb = Feedback(answer_id, record.query, record.passage_ids, user, vote, time.time())
+        fb = new_feedback(record, user, vote)
         self._conn().execute(
             "INSERT INTO feedback (answer_id, query, passage_ids, user, vote, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (fb.answer_id, fb.query, json.dumps(fb.passage_ids), fb.user, fb.vote, fb.created_at))
