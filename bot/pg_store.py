@@ -25,7 +25,7 @@ from retrieval.errors import ConfigurationError
 
 from .migrations import DEFAULT_RETENTION_DAYS
 from .pg_migrations import migrate, purge_before
-from .state import AnswerRecord, DigestRecord, Feedback, new_feedback
+from .state import AnswerRecord, DigestRecord, Feedback, check_vote, new_feedback
 
 log = logging.getLogger(__name__)
 
@@ -166,8 +166,7 @@ class PgStore:
         """
         from psycopg.types.json import Jsonb
 
-        if vote not in (1, -1):  # checked before the look-up, so a bad vote on an unknown answer still raises
-            raise ValueError(f"vote must be 1 or -1, got {vote!r}")
+        check_vote(vote)  # before the look-up: a bad vote on an unknown answer still raises
         record = self.answer(answer_id)
         if record is None:
             return None

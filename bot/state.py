@@ -39,14 +39,15 @@ class Feedback:
     created_at: float
 
 
-def new_feedback(record: "AnswerRecord", user: str | None, vote: int) -> Feedback:
-    """The feedback a vote on a stored answer becomes (its query and passage ids copied), now.
-
-    Raises:
-        ValueError: vote is neither +1 nor -1.
-    """
+def check_vote(vote: int) -> None:
+    """Raises ValueError when vote is neither +1 nor -1 (stores check it before looking the answer up)."""
     if vote not in (1, -1):
         raise ValueError(f"vote must be 1 or -1, got {vote!r}")
+
+
+def new_feedback(record: "AnswerRecord", user: str | None, vote: int) -> Feedback:
+    """The feedback a vote (already checked by :func:`check_vote`) on a stored answer becomes: its
+    query and passage ids copied, timed now."""
     return Feedback(record.id, record.query, record.passage_ids, user, vote, time.time())
 
 

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .migrations import DEFAULT_RETENTION_DAYS, SCHEMA_VERSION, migrate, purge_before
-from .state import AnswerRecord, DigestRecord, Feedback, event_keys, new_feedback
+from .state import AnswerRecord, DigestRecord, Feedback, check_vote, event_keys, new_feedback
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +155,7 @@ class SQLiteStore:
         Raises:
             ValueError: vote is neither +1 nor -1.
         """
-        if vote not in (1, -1):  # checked before the look-up, so a bad vote on an unknown answer still raises
-            raise ValueError(f"vote must be 1 or -1, got {vote!r}")
+        check_vote(vote)  # before the look-up: a bad vote on an unknown answer still raises
         record = self.answer(answer_id)
         if record is None:
             return None
