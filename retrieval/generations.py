@@ -202,6 +202,7 @@ def write_generation(data_dir: str | Path, model: str, dimension: int, bulletins
         _write_faiss(tmp / "index.faiss", dimension, ids, vectors)
         _write_store(tmp / "passages.sqlite", bulletins, passages)
         lexical_files = _write_lexical(tmp / LEXICAL_DIR, passages)
+        lexical_files.append(_write_instruments(tmp, passages))
         manifest = {
             "format": FORMAT_VERSION, "generation": name, "model": model, "dimension": dimension,
             "passage_count": len(passages), "bulletin_count": len(bulletins), "ids_sha256": ids_checksum(ids),
@@ -254,6 +255,14 @@ def _write_lexical(directory: Path, passages: list[Passage]) -> list[str]:
     LexicalIndex([p.id for p in ordered], [f"{p.context}\n{p.text}" for p in ordered]).save(directory)
     CaseProfile(p.text for p in ordered).save(directory / CASING_FILE)
     return [f"{LEXICAL_DIR}/{f}" for f in (*LexicalIndex.FILES, CASING_FILE)]
+
+
+def _write_instruments(directory: Path, passages: list[Passage]) -> str:
+    """Extract the instruments and their events (retrieval.timeline) and save them; returns the file name."""
+    from .timeline import FILE_NAME, build_instruments
+
+    build_instruments(passages).save(directory / FILE_NAME)
+    return FILE_NAME
 
 
 def _write_store(path: Path, bulletins: list[BulletinRecord], passages: list[Passage]) -> None:

@@ -7,6 +7,7 @@ new ingest switches it) and read by :mod:`retrieval.ranking`; filters are applie
 from __future__ import annotations
 
 import logging
+import threading
 
 import numpy as np
 
@@ -14,6 +15,8 @@ from .answerability import CaseProfile
 from .generations import CASING_FILE, LEXICAL_DIR
 from .index import PassageIndex
 from .lexical import LexicalIndex
+from .timeline import FILE_NAME as INSTRUMENTS_FILE
+from .timeline import InstrumentIndex, build_instruments
 
 log = logging.getLogger("retrieval.search")
 
@@ -41,6 +44,22 @@ class LoadedGeneration:
         self.lexical = self._lexical(index, rows) if lexical else LexicalIndex([], [])
         self.casing = self._casing(index, rows)
         self._texts: dict[str, str] = {}
+        self._instruments: InstrumentIndex | None = None
+        self._instruments_lock = threading.Lock()
+
+    @property
+    def instruments(self) -> InstrumentIndex:
+        """The generation's instruments and events (retrieval.timeline): its saved ``instruments.json``,
+        else (an older generation, or one made with another alias table) built now from the catalog."""
+        with self._instruments_lock:
+            if self._instruments is None:
+                saved = self.index.path / INSTRUMENTS_FILE
+                try:
+                    self._instruments = InstrumentIndex.from_json(saved.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as exc:
+                    log.info("index generation %s: building its instrument index (%s)", self.index.generation, exc)
+                    self._instruments = build_instruments(self.index.iter_passages())
+            return self._instruments
 
     def _lexical(self, index: PassageIndex, rows: list) -> LexicalIndex:
         """The generation's saved BM25 index (memory-mapped), else one built now from the rows."""

@@ -14,6 +14,8 @@ from tests.fakes import HashEncoder
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
+#: Bulletins shipped in corpus/ (each .txt there is one).
+N_BULLETINS = len(list(CORPUS.glob("*.txt")))
 
 #: Prefixes of the environment variables the bot reads (bot/config.py, bot/cli.py): a test never
 #: inherits them from the shell that runs pytest.

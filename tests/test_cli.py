@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot import cli
+from tests.conftest import N_BULLETINS
 from tests.fakes import HashEncoder
 
 
@@ -27,7 +28,7 @@ def test_ingest_json_then_ask_json(runner: CliRunner, tmp_path: Path, corpus_cop
     res = runner.invoke(cli.main, ["ingest", str(corpus_copy), "--json", "--data-dir", data])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
-    assert summary["added"] == 7 and summary["errors"] == [] and summary["passages"] > 300
+    assert summary["added"] == N_BULLETINS and summary["errors"] == [] and summary["passages"] > 300
     res = runner.invoke(cli.main, ["ask", "Nantong middle school fined", "--top-k", "2", "--json", "--data-dir", data])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
@@ -47,14 +48,14 @@ def test_data_dir_from_environment(runner: CliRunner, tmp_path: Path, corpus_cop
     assert res.exit_code == 0
     assert (tmp_path / "envdata" / "CURRENT").exists()
     res = runner.invoke(cli.main, ["stats", "--json"], env=env)
-    assert json.loads(res.stdout)["bulletins"] == 7
+    assert json.loads(res.stdout)["bulletins"] == N_BULLETINS
 
 
 def test_ingest_reports_bad_file_with_line_and_still_ingests(runner: CliRunner, tmp_path: Path, corpus_copy: Path):
     (corpus_copy / "bad.txt").write_bytes(b"Title\n\nok line\n\xff bad\n")
     res = runner.invoke(cli.main, ["ingest", str(corpus_copy), "--data-dir", str(tmp_path / "d")])
     assert res.exit_code == 0
-    assert "7 added" in res.stdout
+    assert f"{N_BULLETINS} added" in res.stdout
     assert f"{corpus_copy / 'bad.txt'}:4: not UTF-8" in res.stderr
     res = runner.invoke(cli.main, ["ingest", str(corpus_copy), "--json", "--data-dir", str(tmp_path / "d")])
     errors = json.loads(res.stdout)["errors"]
@@ -138,7 +139,7 @@ def test_mistyped_path_with_rebuild_refuses_and_keeps_current(runner: CliRunner,
     assert refusal == [f"error: not rebuilding: no bulletin file could be read from {tmp_path / 'corpuz'}, so the "
                        "index in force is kept; check the paths given"]
     res = runner.invoke(cli.main, ["stats", "--json", "--data-dir", str(data)])
-    assert json.loads(res.stdout)["bulletins"] == 7
+    assert json.loads(res.stdout)["bulletins"] == N_BULLETINS
 
 
 def test_allow_empty_empties_the_index(runner: CliRunner, tmp_path: Path, corpus_copy: Path):
@@ -152,7 +153,7 @@ def test_allow_empty_empties_the_index(runner: CliRunner, tmp_path: Path, corpus
         f.unlink()
     res = runner.invoke(cli.main, ["ingest", str(corpus_copy), "--allow-empty", "--json", "--data-dir", str(data)])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["removed"] == 7 and json.loads(res.stdout)["passages"] == 0
+    assert json.loads(res.stdout)["removed"] == N_BULLETINS and json.loads(res.stdout)["passages"] == 0
 
 
 def test_ingest_of_an_empty_directory_exits_1_and_writes_nothing(runner: CliRunner, tmp_path: Path):
@@ -168,4 +169,4 @@ def test_a_directory_and_a_file_in_it_are_not_a_duplicate(runner: CliRunner, tmp
     res = runner.invoke(cli.main, ["ingest", str(corpus_copy), str(corpus_copy / "privacy-news-digest-2024-02.txt"),
                                    "--json", "--data-dir", str(tmp_path / "data")])
     assert res.exit_code == 0
-    assert json.loads(res.stdout)["errors"] == [] and json.loads(res.stdout)["added"] == 7
+    assert json.loads(res.stdout)["errors"] == [] and json.loads(res.stdout)["added"] == N_BULLETINS

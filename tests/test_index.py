@@ -15,6 +15,7 @@ from retrieval.errors import IndexMismatchError, IndexNotFoundError
 from retrieval.index import PassageIndex, current_generation
 from retrieval.ingest import ingest
 from retrieval.search import Searcher
+from tests.conftest import N_BULLETINS
 
 
 def _gen_path(data_dir: Path) -> Path:
@@ -173,9 +174,9 @@ def test_a_data_directory_with_uri_characters_in_its_path_works(tmp_path: Path, 
 
     data = tmp_path / "odd #1 ?x=y %41%" / "data"
     report = ingest([corpus_copy], data, encoder)
-    assert report.errors == [] and len(report.added) == 7
+    assert report.errors == [] and len(report.added) == N_BULLETINS
     idx = PassageIndex.load(data)
-    assert len(idx.bulletins()) == 7 and len(list(idx.iter_passages())) == len(idx)
+    assert len(idx.bulletins()) == N_BULLETINS and len(list(idx.iter_passages())) == len(idx)
     encoder.encoded = 0
     again = ingest([corpus_copy], data, encoder)
     assert len(again.unchanged) == 7 and encoder.encoded == 0  # the generation in force was read, not rebuilt

@@ -7,6 +7,7 @@ from pathlib import Path
 from retrieval.index import PassageIndex, current_generation
 from retrieval.ingest import ingest
 from retrieval.search import Searcher
+from tests.conftest import N_BULLETINS
 
 SEED = "china-cybersecurity-data-protection-2019-08.txt"
 
@@ -29,7 +30,7 @@ def test_reingest_of_unchanged_corpus_embeds_nothing(indexed: Path, corpus_copy:
     generation = current_generation(indexed)
     encoder.encoded = 0
     report = ingest([corpus_copy], indexed, encoder)
-    assert report.to_dict() == {"added": 0, "updated": 0, "removed": 0, "unchanged": 7,
+    assert report.to_dict() == {"added": 0, "updated": 0, "removed": 0, "unchanged": N_BULLETINS,
                                 "passages": len(PassageIndex.load(indexed)), "errors": []}
     assert encoder.encoded == 0
     assert current_generation(indexed) == generation  # nothing changed: no new generation
@@ -40,7 +41,7 @@ def test_changed_bulletin_replaces_its_passages(indexed: Path, corpus_copy: Path
     seed.write_text(seed.read_text().replace("RMB30,000", "RMB45,000"))
     encoder.encoded = 0
     report = ingest([corpus_copy], indexed, encoder)
-    assert report.updated == [SEED] and len(report.unchanged) == 6
+    assert report.updated == [SEED] and len(report.unchanged) == N_BULLETINS - 1
     assert 0 < encoder.encoded < 10  # only the changed paragraph (and its later neighbours' ids) re-embedded
     answer = Searcher(indexed, encoder).search("middle school Nantong fined RMB", top_k=10)
     texts = " ".join(h.text for h in answer.hits)
@@ -85,7 +86,7 @@ def test_bad_files_are_reported_and_the_others_ingest(tmp_path: Path, corpus_cop
     assert "binary" in errors["binary.txt"]["error"]
     assert "not UTF-8" in errors["latin1.txt"]["error"] and errors["latin1.txt"]["line"] == 3
     assert "no paragraphs" in errors["headings.md"]["error"]
-    assert len(report.added) == 7
+    assert len(report.added) == N_BULLETINS
 
 
 def test_a_broken_new_version_keeps_the_last_good_one(indexed: Path, corpus_copy: Path, encoder):
@@ -113,7 +114,7 @@ def test_ingesting_one_file_does_not_remove_the_others(indexed: Path, corpus_cop
     (extra / "one.txt").write_text("One\n\nA single paragraph about quokkas.\n")
     report = ingest([extra / "one.txt"], indexed, encoder)
     assert report.added == ["one.txt"] and report.removed == []
-    assert len(PassageIndex.load(indexed).bulletins()) == 8
+    assert len(PassageIndex.load(indexed).bulletins()) == N_BULLETINS + 1
 
 
 def test_model_change_reembeds_everything(indexed: Path, corpus_copy: Path):
@@ -161,7 +162,7 @@ def test_same_file_name_from_another_directory_is_refused(tmp_path: Path, encode
 def test_rebuild_reembeds_and_reports_updates(indexed: Path, corpus_copy: Path, encoder):
     encoder.encoded = 0
     report = ingest([corpus_copy], indexed, encoder, rebuild=True)
-    assert len(report.updated) == 7 and report.added == [] and encoder.encoded == report.passages
+    assert len(report.updated) == N_BULLETINS and report.added == [] and encoder.encoded == report.passages
 
 
 # -- an ingest never empties the index by accident (issue 12) --------------------------------
@@ -173,7 +174,7 @@ def test_mistyped_path_changes_nothing_even_with_rebuild(indexed: Path, tmp_path
         assert report.generation == generation and report.removed == [] and report.embedded == 0
         assert current_generation(indexed) == generation
     assert report.refused.startswith("not rebuilding: no bulletin file could be read")
-    assert len(PassageIndex.load(indexed).bulletins()) == 7
+    assert len(PassageIndex.load(indexed).bulletins()) == N_BULLETINS
 
 
 def test_rebuild_from_a_directory_emptied_by_mistake_is_refused(indexed: Path, corpus_copy: Path, encoder):
@@ -181,7 +182,7 @@ def test_rebuild_from_a_directory_emptied_by_mistake_is_refused(indexed: Path, c
     for f in corpus_copy.iterdir():
         f.unlink()
     report = ingest([corpus_copy], indexed, encoder, rebuild=True)
-    assert "would remove all 7 indexed bulletins" in report.refused and "--allow-empty" in report.refused
+    assert f"would remove all {N_BULLETINS} indexed bulletins" in report.refused and "--allow-empty" in report.refused
     assert current_generation(indexed) == generation
 
 
@@ -192,7 +193,7 @@ def test_removing_every_bulletin_is_refused_unless_allowed(indexed: Path, corpus
     report = ingest([corpus_copy], indexed, encoder)
     assert report.refused and current_generation(indexed) == generation
     report = ingest([corpus_copy], indexed, encoder, allow_empty=True)
-    assert report.refused is None and len(report.removed) == 7
+    assert report.refused is None and len(report.removed) == N_BULLETINS
     assert current_generation(indexed) != generation and len(PassageIndex.load(indexed)) == 0
 
 
@@ -221,7 +222,7 @@ def test_rebuild_keeps_the_last_good_version_of_an_unreadable_file(indexed: Path
     report = ingest([corpus_copy], indexed, encoder, rebuild=True)
     assert [Path(e["file"]).name for e in report.errors] == [SEED]
     assert "Permission denied" in report.errors[0]["error"]
-    assert SEED not in report.removed and len(report.updated) == 6
+    assert SEED not in report.removed and len(report.updated) == N_BULLETINS - 1
     idx = PassageIndex.load(indexed)
     assert {p.id: p.text for p in idx.iter_passages(SEED)} == before
     assert encoder.encoded == len(idx)  # --rebuild re-embeds everything, the kept bulletin too
@@ -230,7 +231,7 @@ def test_rebuild_keeps_the_last_good_version_of_an_unreadable_file(indexed: Path
 
 def test_a_directory_and_a_file_in_it_are_one_file(tmp_path: Path, corpus_copy: Path, encoder):
     report = ingest([corpus_copy, corpus_copy / SEED, Path(str(corpus_copy) + "/./" + SEED)], tmp_path / "data", encoder)
-    assert report.errors == [] and len(report.added) == 7
+    assert report.errors == [] and len(report.added) == N_BULLETINS
 
 
 def test_deeply_nested_html_is_only_that_files_error(tmp_path: Path, corpus_copy: Path, encoder):
@@ -239,7 +240,7 @@ def test_deeply_nested_html_is_only_that_files_error(tmp_path: Path, corpus_copy
     report = ingest([corpus_copy], tmp_path / "data", encoder)
     assert [e["file"] for e in report.errors] == [str(deep)]
     assert "nested too deeply" in report.errors[0]["error"]
-    assert len(report.added) == 7
+    assert len(report.added) == N_BULLETINS
 
 
 def test_an_unexpected_exception_is_that_files_error(indexed: Path, corpus_copy: Path, encoder, monkeypatch):

@@ -157,7 +157,7 @@ def test_off_topic_floor_on_cosine(indexed: Path, encoder):
 
 def test_dense_only_mode_skips_bm25(indexed: Path, encoder):
     answer = Searcher(indexed, encoder, lexical_weight=0.0).search("Nantong middle school fined", top_k=3)
-    assert answer.hits and "Nantong" in answer.hits[0].text
+    assert answer.hits and any("Nantong" in h.text for h in answer.hits)
     with pytest.raises(ConfigurationError, match="lexical_weight must be >= 0, got -1"):
         Searcher(indexed, encoder, lexical_weight=-1)
 

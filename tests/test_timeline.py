@@ -1,0 +1,172 @@
+"""Instruments: alias resolution, mentions, events, timelines in date order, later developments, persistence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from retrieval.chunking import Citation, Passage
+from retrieval.generations import current_generation
+from retrieval.index import PassageIndex
+from retrieval.instrument_events import normalise_date, sentence_events
+from retrieval.instrument_names import InstrumentTable
+from retrieval.loaded import LoadedGeneration
+from retrieval.timeline import FILE_NAME, InstrumentIndex, build_instruments
+
+
+@pytest.fixture(scope="module")
+def table() -> InstrumentTable:
+    return InstrumentTable.load()
+
+
+@pytest.mark.parametrize("name,key", [
+    ("PIPL", "cn-pipl"), ("personal information protection law", "cn-pipl"), ("GDPR", "gdpr"),
+    ("Regulation (EU) 2016/679", "gdpr"), ("regulation (eu) 2022/1925", "eu-dma"), ("EU AI Act", "eu-ai-act"),
+    ("Artificial Intelligence Act", "eu-ai-act"), ("eu-ai-act", "eu-ai-act"), ("DPF", "eu-us-dpf"),
+    ("EU–U.S. Data Privacy Framework", "eu-us-dpf"), ("TDDDG", "de-tdddg"), ("GB/T 35273", "cn-gbt-35273"),
+])
+def test_aliases_resolve_to_one_key(table: InstrumentTable, name: str, key: str):
+    assert table.resolve(name) == key
+
+
+def test_unknown_name_resolves_to_none_and_gets_nearest_names(table: InstrumentTable):
+    assert table.resolve("Digital Servises Act") is None
+    assert "Digital Services Act (DSA)" in table.suggest("Digital Servises Act")
+    assert table.resolve("") is None
+
+
+def test_mentions_in_text(table: InstrumentTable):
+    text = ("Under Sec. 26(2) TDDDG and Art. 4 of the AI Act, and Regulation (EU) 2025/302, the "
+            "Federal Data Privacy Framework is not the EU-U.S. Data Privacy Framework (DPF).")
+    found = [(m.key, m.surface) for m in table.find_mentions(text)]
+    assert ("de-tdddg", "TDDDG") in found
+    assert ("eu-ai-act", "AI Act") in found
+    assert ("regulation-eu-2025-302", "Regulation (EU) 2025/302") in found
+    assert ("eu-us-dpf", "EU-U.S. Data Privacy Framework (DPF)") in found
+    # the "Federal …" one is another instrument: its own text is not counted as the EU-U.S. one
+    assert sum(k == "eu-us-dpf" for k, _ in found) == 1
+    # a headline in title case keeps the table name ("… Fines Apple and Meta Under Digital Markets Act")
+    assert [m.key for m in table.find_mentions("European Commission Fines Apple and Meta Under Digital Markets Act")] \
+        == ["eu-dma"]
+
+
+def test_corpus_definitions_become_aliases():
+    t = InstrumentTable.load()
+    assert t.resolve("OCPA") is None
+    t.learn_definitions("amendments to the Oregon Consumer Privacy Act (OCPA) take effect")
+    assert t.resolve("OCPA") == "oregon-consumer-privacy-act" == t.resolve("Oregon Consumer Privacy Act")
+    t.learn_definitions("the Personal Information Protection Law (the “PIPL”)")  # known: no second instrument
+    assert t.resolve("Personal Information Protection Law") == "cn-pipl"
+
+
+@pytest.mark.parametrize("written,iso", [
+    ("11 March 2025", "2025-03-11"), ("March 11, 2025", "2025-03-11"), ("March 2024", "2024-03"),
+    ("in 2019", "2019"), ("2025-09-12", "2025-09-12"), ("31 February 2024", None), ("Q4 2025", "2025"),
+])
+def test_dates_keep_their_precision(written: str, iso: str | None):
+    assert normalise_date(written) == iso
+
+
+def test_day_and_month_take_the_bulletins_year():
+    assert normalise_date("21 August", "2019-09") == "2019-08-21"
+    assert normalise_date("21 August") is None
+
+
+def test_sentence_events_kinds_and_dates():
+    events = dict(sentence_events("The Parliament adopted the Artificial Intelligence Act in March 2024 and the "
+                                  "Council followed with its approval in May 2024."))
+    assert events == {"adopted": "2024-03"}
+    assert dict(sentence_events("The European Parliament has adopted a resolution calling on the Commission.")) \
+        == {"resolution": None}  # "adopted a resolution" is not the instrument adopted
+    assert dict(sentence_events("The Data Act applies from September 12, 2025.")) == {"in_force": "2025-09-12"}
+    assert sentence_events("It was a sunny day.") == []
+
+
+def _passage(source: str, date: str, number: int, text: str, title: str | None = None, start: int = 0) -> Passage:
+    c = Citation(bulletin=source, publisher=None, date=date, section="News", item_number=number, item_title=title,
+                 paragraph=1, url=None, source_file=source, char_start=start, char_end=start + len(text))
+    return Passage(number * 1000 + start, text, c, "", 1, 1)
+
+
+@pytest.fixture
+def life() -> InstrumentIndex:
+    """The PIPL through three bulletins, out of order, plus an unrelated item."""
+    return build_instruments([
+        _passage("c.txt", "2021-11", 1, "The PIPL took effect on 1 November 2021. Companies must now comply."),
+        _passage("a.txt", "2020-10", 1, "The draft Personal Information Protection Law (PIPL) was released for "
+                 "public comment on 21 October 2020."),
+        _passage("b.txt", "2021-08", 3, "The NPC adopted the PIPL on 20 August 2021."),
+        _passage("b.txt", "2021-08", 4, "A bakery changed its opening hours.", start=500),
+    ])
+
+
+def test_timeline_is_oldest_first_with_verbatim_quotes(life: InstrumentIndex):
+    entries = life.timeline("cn-pipl")
+    assert [(e.citation.source_file, [ev.kind for ev in e.events]) for e in entries] == [
+        ("a.txt", ["draft"]), ("b.txt", ["adopted"]), ("c.txt", ["in_force"])]
+    assert [e.events[0].date for e in entries] == ["2020-10-21", "2021-08-20", "2021-11-01"]
+    adopted = entries[1].events[0]
+    assert adopted.text == "The NPC adopted the PIPL on 20 August 2021."
+    assert adopted.actor == "NPC"
+    assert life.timeline("eu-ai-act") == []
+
+
+def test_later_developments_mark_an_older_quote(life: InstrumentIndex):
+    draft = life.timeline("cn-pipl")[0].citation
+    later = life.later_developments(draft)
+    assert [e.kind for e in later] == ["in_force", "adopted"]  # newest first
+    newest = life.timeline("cn-pipl")[-1].citation
+    assert life.later_developments(newest) == []
+    bakery = _passage("b.txt", "2021-08", 4, "A bakery changed its opening hours.", start=500).citation
+    assert life.later_developments(bakery) == []
+
+
+def test_a_later_bulletin_repeating_an_earlier_stage_is_no_development():
+    idx = build_instruments([
+        _passage("a.txt", "2024-01", 1, "The Commission adopted the Data Act in 2023."),
+        _passage("b.txt", "2024-06", 1, "The Data Act was adopted last year, a reminder."),
+    ])
+    first = idx.timeline("eu-data-act")[0].citation
+    assert first.source_file == "a.txt"
+    assert idx.later_developments(first) == []
+
+
+def test_round_trip_and_stale_file(life: InstrumentIndex):
+    again = InstrumentIndex.from_json(life.to_json())
+    assert [e.to_dict() for e in again.events] == [e.to_dict() for e in life.events]
+    assert again.about == life.about
+    stale = json.loads(life.to_json())
+    stale["table_sha256"] = "0" * 64
+    with pytest.raises(ValueError, match="another instrument table"):
+        InstrumentIndex.from_json(json.dumps(stale))
+    with pytest.raises(ValueError):
+        InstrumentIndex.from_json("{not json")
+
+
+def test_ingest_saves_instruments_and_the_corpus_has_timelines(indexed: Path, corpus_copy: Path):
+    gen = current_generation(indexed)
+    path = indexed / "generations" / gen / FILE_NAME
+    assert path.exists()
+    manifest = json.loads((indexed / "generations" / gen / "manifest.json").read_text())
+    assert FILE_NAME in manifest["files"]  # checksummed like the other files
+    loaded = LoadedGeneration(PassageIndex.load(indexed))
+    idx = loaded.instruments
+    for key in ("eu-ai-act", "eu-us-dpf"):
+        events = [e for entry in idx.timeline(key) for e in entry.events]
+        assert len({e.citation.source_file for e in events}) >= 2
+        assert len(events) >= 3
+        whens = [min(ev.when for ev in entry.events) for entry in idx.timeline(key)]
+        assert whens == sorted(whens)
+        for e in events:  # every quote is the source's own words at the cited offsets
+            source = (corpus_copy / e.citation.source_file).read_text(encoding="utf-8")
+            assert source[e.citation.char_start:e.citation.char_end] == e.text
+
+
+def test_missing_or_broken_file_is_rebuilt_from_the_catalog(indexed: Path):
+    gen = current_generation(indexed)
+    index = PassageIndex.load(indexed)
+    (indexed / "generations" / gen / FILE_NAME).write_text("{}")  # after the load's checksum check
+    loaded = LoadedGeneration(index)
+    assert loaded.instruments.timeline("eu-us-dpf")
