@@ -18,7 +18,7 @@ def format_answer(answer) -> str:
     shown = {k: v for k, v in answer.filters.items() if not (cutoff and k == "as_of")}  # the cut-off has its line
     if shown:
         lines.append("filters: " + " ".join(f"{k}:{v}" for k, v in shown.items()))
-    if cutoff:
+    if cutoff and not answer.none_dated:  # else the line below says it
         lines.append(cutoff + ".")
     lines.append("")
     if not answer.hits:
