@@ -160,13 +160,18 @@ def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more
     """
     q = escape(shorten(answer.query, MAX_ECHO_CHARS))
     hits = list(answer.hits)
-    if not hits:
-        headline = f"I found no passage in the bulletins for “{q}”."
-        return Message(_plain(headline), [section_block(headline), context_block(escape(USAGE.splitlines()[0]))])
-    tier = getattr(answer, "tier", "answers" if answer.answered else "related")
-    if tier == "nothing" and not offset:
-        headline = f"Nothing in the bulletins is about “{q}”."
-        return Message(_plain(headline), [section_block(headline), context_block(escape(USAGE.splitlines()[0]))])
+    cutoff = cutoff_line(answer)
+    dated = [context_block(f":calendar: {escape(cutoff)}")] if cutoff else []
+    if not hits or (getattr(answer, "tier", "") == "nothing" and not offset):
+        if not hits and getattr(answer, "none_dated", False):  # the headline states the cut-off itself
+            headline = f"*{escape(answer.headline())}*, so nothing can be quoted for “{q}”."
+            return Message(_plain(headline), [section_block(headline), context_block(escape(USAGE.splitlines()[0]))])
+        elif not hits:
+            headline = f"I found no passage in the bulletins for “{q}”."
+        else:
+            headline = f"Nothing in the bulletins is about “{q}”."
+        text = _plain(headline) + (f"\n{escape(cutoff)}." if cutoff else "")
+        return Message(text, [section_block(headline), *dated, context_block(escape(USAGE.splitlines()[0]))])
     if answer.answered:
         headline = (f"*More passages* for “{q}”" if offset else f"*Passages that answer* “{q}”") + " (verbatim quotes):"
     elif getattr(answer, "missing", None):
@@ -177,8 +182,8 @@ def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more
                     "they do *not* answer the question.")
     tail: list[dict] = []
     footer = ["Verbatim quotes from the bulletins · similarity: cosine between question and passage, −1 to 1"]
-    filters = getattr(answer, "filters", None) or {}
-    if filters:
+    filters = {k: v for k, v in (getattr(answer, "filters", None) or {}).items() if not (cutoff and k == "as_of")}
+    if filters:  # the as_of cut-off has its own line, under the headline
         footer.append("Filters: " + escape(shorten(" ".join(f"{k}:{v}" for k, v in sorted(filters.items())), 500)))
     if shared_by:
         footer.insert(0, f"Shared by <@{escape(shared_by)}>")
@@ -194,7 +199,7 @@ def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more
     if buttons:
         tail.append({"type": "actions", "elements": buttons})
 
-    head = [section_block(headline)]
+    head = [section_block(headline), *dated]
     citations = [context_block(citation_line(h)) for h in hits]
     fixed = message_chars(head) + message_chars(tail)
     room = MAX_MESSAGE_CHARS - fixed
@@ -215,6 +220,13 @@ def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more
     return Message(fallback_text(answer, hits, offset), blocks, tuple(i for h in hits for i in passage_ids(h)))
 
 
+def cutoff_line(answer) -> str | None:
+    """"Answering from bulletins dated up to June 2024" (plain, not escaped) when the answer has an
+    ``as_of`` cut-off (:meth:`retrieval.answer.Answer.cutoff_line`), else None."""
+    line = getattr(answer, "cutoff_line", None)
+    return line() if callable(line) else None
+
+
 def _no_passage(missing: str) -> str:
     """"No passage mentions “google”" (a named thing) or "No passage states the amount asked" (a slot), escaped."""
     what = escape(shorten(missing, MAX_ECHO_CHARS))
@@ -227,7 +239,8 @@ def _plain(mrkdwn: str) -> str:
 
 
 def fallback_text(answer, hits, offset: int = 0) -> str:
-    """The plain ``text`` sent beside the blocks: headline and one escaped line per hit, ≤ MAX_FALLBACK_CHARS."""
+    """The plain ``text`` sent beside the blocks: headline, the ``as_of`` cut-off line when there is one,
+    and one escaped line per hit, ≤ MAX_FALLBACK_CHARS."""
     q = escape(shorten(answer.query, MAX_ECHO_CHARS))
     if answer.answered:
         lines = [f"{'More passages' if offset else 'Passages that answer'} “{q}”:"]
@@ -235,6 +248,9 @@ def fallback_text(answer, hits, offset: int = 0) -> str:
         lines = [f"{_no_passage(answer.missing)}; the nearest items (not answering “{q}”):"]
     else:
         lines = [f"No confident answer to “{q}”; the nearest items (not answering):"]
+    cutoff = cutoff_line(answer)
+    if cutoff:
+        lines.append(escape(cutoff) + ".")
     for h in hits:
         c = h.citation
         where = ", ".join(p for p in (c.bulletin, c.date, f"item {c.item_number}" if c.item_number is not None else None,

@@ -140,15 +140,18 @@ def _watch_inbox(folder: Path, data_dir: Path, model: str | None, interval: floa
 @click.option("--section", help="Only items whose section contains this text (also: section:TEXT in the question).")
 @click.option("--since", help="Only bulletins dated on or after YYYY[-MM[-DD]] (also: since:DATE).")
 @click.option("--until", help="Only bulletins dated on or before YYYY[-MM[-DD]] (also: until:DATE).")
+@click.option("--as-of", "as_of", help="Answer as of YYYY[-MM[-DD]]: only bulletins dated up to then, and the answer "
+              "says so (also: as_of:DATE, or \"as of June 2024\" in the question).")
 @click.option("--bulletin", help="Only bulletins whose title or file name contains this text (also: bulletin:NAME).")
 @click.option("--publisher", help="Only bulletins whose publisher contains this text (also: publisher:NAME).")
 @common_options
 def ask(question: str, top_k: int, as_json: bool, section: str | None, since: str | None, until: str | None,
-        bulletin: str | None, publisher: str | None, data_dir: Path, model: str | None) -> None:
+        as_of: str | None, bulletin: str | None, publisher: str | None, data_dir: Path, model: str | None) -> None:
     """Quote the passages that best answer QUESTION, with their citations."""
     from retrieval.search import Searcher
 
-    filters = {"section": section, "since": since, "until": until, "bulletin": bulletin, "publisher": publisher}
+    filters = {"section": section, "since": since, "until": until, "as_of": as_of, "bulletin": bulletin,
+               "publisher": publisher}
     if not question.strip():
         click.echo('error: the question is empty; ask e.g. bulletin-bot ask "what fine did the school in Nantong get"', err=True)
         sys.exit(1)

@@ -11,13 +11,18 @@ import click
 
 
 def format_answer(answer) -> str:
-    """A terminal rendering of an Answer: each quote wrapped, then its citation."""
+    """A terminal rendering of an Answer: the filters and the "as of" cut-off in force, each quote
+    wrapped, then its citation ("No bulletin is dated up to May 2019." when the cut-off left nothing)."""
     lines = [f"Q: {answer.query}"]
-    if answer.filters:
-        lines.append("filters: " + " ".join(f"{k}:{v}" for k, v in answer.filters.items()))
+    cutoff = answer.cutoff_line()
+    shown = {k: v for k, v in answer.filters.items() if not (cutoff and k == "as_of")}  # the cut-off has its line
+    if shown:
+        lines.append("filters: " + " ".join(f"{k}:{v}" for k, v in shown.items()))
+    if cutoff and not answer.none_dated:  # else the line below says it
+        lines.append(cutoff + ".")
     lines.append("")
     if not answer.hits:
-        lines.append("No passage found.")
+        lines.append(answer.headline() + "." if answer.none_dated else "No passage found.")
         return "\n".join(lines)
     lines += [answer.headline() + ":", ""]
     for hit in answer.hits:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .chunking import Citation, Passage
+from .filters import readable_date
 
 #: The three honest reply tiers, from most to least: see :class:`Answer`.
 TIERS = ("answers", "related", "nothing")
@@ -84,6 +85,11 @@ class Answer:
             (off-topic: nothing in the bulletins is near). Derived from ``answered`` and the hits
             when not given.
         missing: in the "related" tier, the asked thing no passage states ("the amount asked"), or None.
+        none_dated: True when no indexed bulletin is dated up to the ``as_of`` filter, so nothing
+            could be searched (the hits are then empty): :meth:`headline` says so.
+
+    The ``as_of`` filter (``filters["as_of"]``, an ISO date) is the cut-off the answer is given
+    at: :attr:`as_of`, :meth:`cutoff_line` and :meth:`to_dict` show it.
     """
 
     query: str
@@ -94,6 +100,7 @@ class Answer:
     signals: tuple[float, float] | None = None
     tier: str = ""
     missing: str | None = None
+    none_dated: bool = False
 
     def __post_init__(self) -> None:
         if not self.tier:
@@ -102,8 +109,20 @@ class Answer:
             raise ValueError(f"tier must be one of {TIERS}, got {self.tier!r}")
         self.answered = self.tier == "answers"
 
+    @property
+    def as_of(self) -> str | None:
+        """The ``as_of`` cut-off in force (ISO: ``"2024-06"``), or None."""
+        return (self.filters or {}).get("as_of") or None
+
+    def cutoff_line(self) -> str | None:
+        """"Answering from bulletins dated up to June 2024" when an ``as_of`` cut-off is in force, else None."""
+        return f"Answering from bulletins dated up to {readable_date(self.as_of)}" if self.as_of else None
+
     def headline(self) -> str:
-        """The tier in one plain sentence, shown above the quotes (CLI, Slack and digest use it alike)."""
+        """The tier in one plain sentence, shown above the quotes (CLI, Slack and digest use it alike);
+        "No bulletin is dated up to May 2019" when the ``as_of`` cut-off left nothing to search."""
+        if self.none_dated and self.as_of:
+            return f"No bulletin is dated up to {readable_date(self.as_of)}"
         q = f"“{self.query}”"
         if self.tier == "answers":
             return f"Passages that answer {q}"
@@ -116,11 +135,16 @@ class Answer:
         return f"No confident answer to {q}; the nearest passages do not answer it"
 
     def to_dict(self) -> dict:
-        """``{"query", "answered", "tier", "hits": [...]}`` (+ ``filters``, ``missing``) as printed by ``ask --json``."""
+        """``{"query", "answered", "tier", "hits": [...]}`` as printed by ``ask --json``, plus ``missing``,
+        ``filters``, ``as_of`` (the cut-off, ISO: ``"2024-06"``) and ``none_dated: true`` when they apply."""
         out = {"query": self.query, "answered": self.answered, "tier": self.tier,
                "hits": [h.to_dict() for h in self.hits]}
         if self.missing:
             out["missing"] = self.missing
         if self.filters:
             out["filters"] = self.filters
+        if self.as_of:
+            out["as_of"] = self.as_of
+        if self.none_dated:
+            out["none_dated"] = True
         return out

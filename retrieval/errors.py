@@ -7,6 +7,7 @@ Hierarchy::
     ├── IndexNotFoundError         no index generation exists in the data directory yet
     ├── IndexMismatchError         an index generation is inconsistent (counts, ids, model, dimension)
     └── ConfigurationError         a bad argument or setting (e.g. top_k <= 0, unknown filter)
+        └── FilterError            a filter the asker wrote is wrong (``as_of:2024-13``): tell them the message
 
 Every message is one sentence a user can act on; none carries a traceback's worth of detail.
 """
@@ -49,3 +50,9 @@ class IndexMismatchError(RetrievalError):
 
 class ConfigurationError(RetrievalError, ValueError):
     """A bad argument or setting; the message names it and echoes the bad value."""
+
+
+class FilterError(ConfigurationError):
+    """A filter written by the asker (in the question or as an option) is wrong: an unknown key, a date
+    that is not real or not written YYYY, YYYY-MM or YYYY-MM-DD, an "as of" date that cannot be read.
+    The message is meant for the asker (the Slack bot shows it to them)."""

@@ -87,14 +87,27 @@ class LoadedGeneration:
         return self._texts[source_file]
 
     def allowed_rows(self, filters: dict[str, str]) -> np.ndarray | None:
-        """Row indices that pass the filters, or None when no filter is set."""
+        """Row indices that pass the filters, or None when no filter is set.
+
+        Args:
+            filters: {key: value} with keys of :data:`retrieval.filters.FILTER_KEYS`, already validated.
+
+        Returns:
+            int64 array of row indices (into :attr:`rows`), possibly empty; None when ``filters`` is empty.
+
+        Dates compare at the precision both sides have: ``since`` keeps a bulletin dated on or after
+        it, ``until`` and ``as_of`` one dated on or before it (``as_of:2024`` keeps ``2024-11``;
+        ``as_of:2024-10`` drops it; and a bulletin dated just ``2024`` passes ``as_of:2024-06``).
+        A bulletin with no date is left out by any date filter — under ``as_of``, because it
+        cannot be shown to predate the cut-off.
+        """
         if not filters:
             return None
         keep = []
         sec = filters.get("section", "").lower()
         bul = filters.get("bulletin", "").lower()
         pub = filters.get("publisher", "").lower()
-        since, until = filters.get("since"), filters.get("until")
+        since, until, as_of = filters.get("since"), filters.get("until"), filters.get("as_of")
         for i, r in enumerate(self.rows):
             source_file, section, title, publisher, date = r.source_file, r.section, r.title, r.publisher, r.date
             if sec and sec not in (section or "").lower():
@@ -106,6 +119,8 @@ class LoadedGeneration:
             if since and (not date or date[:len(since)] < since[:len(date)]):
                 continue
             if until and (not date or date[:len(until)] > until[:len(date)]):
+                continue
+            if as_of and (not date or date[:len(as_of)] > as_of[:len(date)]):
                 continue
             keep.append(i)
         return np.array(keep, dtype=np.int64)

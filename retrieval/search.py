@@ -2,8 +2,9 @@
 
 The pipeline (figures measured with ``bulletin-bot eval``; method and numbers in docs/retrieval.md):
 
-1. **Filters** written in the query (``section:enforcement since:2024-10 until:2025-01
-   bulletin:NAME publisher:NAME``) or given as arguments restrict the passages searched.
+1. **Filters** written in the query (``section:enforcement since:2024-10 until:2025-01 as_of:2024-06
+   bulletin:NAME publisher:NAME``, or "as of June 2024" in words) or given as arguments restrict
+   the passages searched; the ``as_of`` cut-off is shown back with the answer.
 2. **Candidates**: the dense top-N (FAISS, cosine) and the BM25 top-N (:mod:`retrieval.lexical`).
 3. **Fusion**: ``score = cosine + LEXICAL_WEIGHT * bm25 / max_bm25`` (BM25 normalised by the
    query's best BM25 score, so the lexical part lies in [0, LEXICAL_WEIGHT]). On the dev set this
@@ -199,14 +200,21 @@ class Searcher:
         """Find the items that best answer query.
 
         Args:
-            query: plain text; may carry ``key:value`` filters (see :func:`parse_filters`).
+            query: plain text; may carry ``key:value`` filters and an "as of June 2024" phrase
+                (see :func:`parse_filters`).
             top_k: hits wanted, 1..MAX_TOP_K; fewer come back when fewer items exist.
-            filters: more filters (override those in the query).
+            filters: more filters (override those in the query, ``as_of`` included).
             offset: skip this many hits first ("more results").
 
         Returns:
             An :class:`Answer`; ``answered`` is False when the calibrated rule finds no confident
-            answer (or the query is empty); its hits are then the nearest items.
+            answer (or the query is empty); its hits are then the nearest items. Under ``as_of``
+            with no bulletin dated up to it, no hits and ``none_dated`` True.
+
+        Raises:
+            FilterError: a bad filter (unknown key, a date that is not real or not ISO, an
+                unreadable or twice-given "as of" date).
+            ConfigurationError: a bad top_k or offset.
         """
         if not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
             raise ConfigurationError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k!r}")
@@ -224,7 +232,10 @@ class Searcher:
             return Answer(text, [], answered=False, filters=merged)
         allowed = loaded.allowed_rows(merged)
         if allowed is not None and not len(allowed):
-            return Answer(text, [], answered=False, filters=merged)
+            as_of = merged.get("as_of")
+            dated = loaded.allowed_rows({"as_of": as_of}) if as_of else None  # the cut-off alone leaves nothing?
+            none_dated = dated is not None and not len(dated)
+            return Answer(text, [], answered=False, filters=merged, none_dated=none_dated)
         qvec = self.embed_query(text)
         items = rank_items(loaded, text, qvec, allowed, top_k + offset + 1, self.lexical_weight)
         if not items:

@@ -19,7 +19,7 @@ import time
 
 from slack_sdk.errors import SlackApiError
 
-from retrieval.errors import IndexMismatchError, IndexNotFoundError
+from retrieval.errors import FilterError, IndexMismatchError, IndexNotFoundError
 from retrieval.search import MAX_TOP_K
 
 from .. import blocks
@@ -36,6 +36,7 @@ SEARCHING_REACTION = "eyes"
 HELP_WORDS = frozenset({"help", "?", "usage"})
 
 FAILED = "Sorry, the search failed. The error has been logged; please try again in a moment."
+BAD_FILTER = "I cannot search that as written: {error}."
 NO_INDEX = "No bulletins are indexed yet, so I cannot answer. An administrator must run `bulletin-bot ingest`."
 
 
@@ -159,8 +160,12 @@ def react(method, channel: str, ts: str) -> None:
 
 
 def report_error(error: Exception, body: dict, client, respond=None) -> None:
-    """Log the failure and tell the user the search failed (in the thread, DM, or privately)."""
-    if isinstance(error, IndexNotFoundError):
+    """Log the failure and tell the user the search failed (in the thread, DM, or privately); a bad
+    filter or "as of" date in the question (:class:`~retrieval.errors.FilterError`) is told as it is."""
+    if isinstance(error, FilterError):
+        log.info("question with a bad filter: %s", error)
+        text = BAD_FILTER.format(error=error)
+    elif isinstance(error, IndexNotFoundError):
         log.warning("question asked but nothing is indexed: %s", error)
         text = NO_INDEX
     elif isinstance(error, IndexMismatchError):  # specific already, and the searcher logged its cause once
