@@ -200,7 +200,7 @@ def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more
         tail.append({"type": "actions", "elements": buttons})
 
     head = [section_block(headline), *dated]
-    citations = [context_block(citation_line(h)) for h in hits]
+    citations = [context_block(citation_line(h), *later_lines(h)) for h in hits]
     fixed = message_chars(head) + message_chars(tail)
     room = MAX_MESSAGE_CHARS - fixed
     max_hits = (MAX_BLOCKS - len(head) - len(tail)) // 2
@@ -218,6 +218,24 @@ def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more
         body.append(cite)
     blocks = head + body + tail
     return Message(fallback_text(answer, hits, offset), blocks, tuple(i for h in hits for i in passage_ids(h)))
+
+
+#: A later development's quote is cut to this many characters (with "…") in an answer's citation line.
+MAX_LATER_QUOTE = 200
+
+
+def later_lines(hit) -> list[str]:
+    """Context-element texts marking a hit whose instrument later bulletins report on (newest first):
+    ``:fast_forward: Later development: 2024-08 · in force — “…” · <url|bulletin> · date · item``;
+    none when the hit has no ``later`` events."""
+    from .cli_format import event_label
+
+    out = []
+    for e in getattr(hit, "later", ())[:3]:
+        what = f"{escape(e.when)} · {escape(event_label(e.kind))}"
+        quote_text = escape(shorten(" ".join(e.text.split()), MAX_LATER_QUOTE))
+        out.append(f":fast_forward: *Later development:* {what} — “{quote_text}” · {render_citation(e.citation)}")
+    return out
 
 
 def cutoff_line(answer) -> str | None:
@@ -256,6 +274,9 @@ def fallback_text(answer, hits, offset: int = 0) -> str:
         where = ", ".join(p for p in (c.bulletin, c.date, f"item {c.item_number}" if c.item_number is not None else None,
                                       f"p. {c.page}" if getattr(c, "page", None) is not None else None) if p)
         line = f"[{h.rank}] “{escape(shorten(h.text, 280))}” — {escape(shorten(where, 300))}"
+        if getattr(h, "later", ()):
+            e = h.later[0]
+            line += f" (later development: {escape(e.when)} {escape(shorten(e.text, 120))})"
         if sum(len(x) + 1 for x in lines) + len(line) > MAX_FALLBACK_CHARS - 2:
             lines.append("…")  # whole lines only: an entity such as &amp; is never cut in half
             break

@@ -35,8 +35,32 @@ def format_answer(answer) -> str:
         if hit.best_sentence and hit.best_sentence != hit.text:
             lines.append("    best sentence: “" + " ".join(hit.best_sentence.split()) + "”")
         lines.append("    — " + format_citation(c))
+        lines += format_later(hit)
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def format_later(hit) -> list[str]:
+    """The "later developments" mark of a hit (:attr:`retrieval.answer.Hit.later`): one line per
+    event, newest first — when, what, the verbatim sentence (cut with "…" past 240 characters) and
+    where; no lines when nothing later is reported."""
+    later = getattr(hit, "later", ())
+    if not later:
+        return []
+    out = ["    later developments (reported by later bulletins; the quote above is older):"]
+    for e in later:
+        text = " ".join(e.text.split())
+        text = text if len(text) <= 240 else text[:239].rstrip() + "…"
+        out.append(f"      {e.when} · {event_label(e.kind)}: “{text}”")
+        out.append("        — " + format_citation(e.citation).replace("\n      ", "\n          "))
+    return out
+
+
+def event_label(kind: str) -> str:
+    """The label of an event kind ("in_force" → "in force"; see retrieval.instrument_events.KINDS)."""
+    from retrieval.instrument_events import KINDS
+
+    return KINDS[kind][0] if kind in KINDS else kind
 
 
 def format_citation(c) -> str:

@@ -6,8 +6,12 @@ Small frozen-ish dataclasses, as printed by ``ask --json`` (:meth:`Answer.to_dic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .chunking import Citation, Passage
+
+if TYPE_CHECKING:
+    from .timeline import InstrumentEvent
 from .filters import readable_date
 
 #: The three honest reply tiers, from most to least: see :class:`Answer`.
@@ -30,6 +34,10 @@ class Hit:
             the question's named things are in it: :mod:`retrieval.answerability`); False when it
             is only related; None when not judged.
         missing: when ``answers`` is False, the asked thing the item does not state.
+        later: the later developments of the instruments the item is about (events that later
+            bulletins report: adopted after a draft, in force, amended, repealed, a later deadline;
+            :meth:`retrieval.timeline.InstrumentIndex.later_developments`), newest first; the quote
+            is never hidden, only marked.
     """
 
     passage: Passage
@@ -40,6 +48,7 @@ class Hit:
     passage_ids: tuple[int, ...] = ()
     answers: bool | None = None
     missing: str | None = None
+    later: tuple["InstrumentEvent", ...] = ()
 
     @property
     def text(self) -> str:
@@ -65,6 +74,8 @@ class Hit:
             out["best_sentence"] = self.best_sentence
         if self.answers is not None:
             out["answers"] = self.answers
+        if self.later:
+            out["later_developments"] = [e.to_dict() for e in self.later]
         return out
 
 

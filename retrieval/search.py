@@ -77,6 +77,23 @@ LEXICAL_WEIGHT = 0.3
 _CURRENT_KEY = "/CURRENT"
 
 
+#: At most this many later developments are attached to one hit (newest first).
+MAX_LATER = 3
+
+
+def mark_later(loaded: LoadedGeneration, hits: list[Hit], as_of: str | None = None) -> list[Hit]:
+    """The hits, each with the later developments of the instruments its item is about (at most
+    MAX_LATER, newest first). Under an ``as_of`` cut-off only bulletins dated up to it count, so a
+    question "as of June 2024" is not marked with what came after."""
+    out = []
+    for h in hits:
+        later = loaded.instruments.later_developments(h.citation)
+        if as_of:
+            later = [e for e in later if e.citation.date and e.citation.date[:len(as_of)] <= as_of[:len(e.citation.date)]]
+        out.append(dataclasses.replace(h, later=tuple(later[:MAX_LATER])) if later else h)
+    return out
+
+
 class Searcher:
     """Answers queries from the index generation in force in a data directory.
 
@@ -259,5 +276,6 @@ class Searcher:
             hits = [dataclasses.replace(h, answers=False, missing=None) for h in hits]
         elif not question.specific:  # nothing particular asked: a hit answers only as the reply does
             hits = [dataclasses.replace(h, answers=tier == "answers") for h in hits]
+        hits = mark_later(loaded, hits, merged.get("as_of"))
         return Answer(text, hits, answered=tier == "answers", filters=merged, confidence=confidence, signals=sig,
                       tier=tier, missing=missing)

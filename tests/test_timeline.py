@@ -170,3 +170,38 @@ def test_missing_or_broken_file_is_rebuilt_from_the_catalog(indexed: Path):
     (indexed / "generations" / gen / FILE_NAME).write_text("{}")  # after the load's checksum check
     loaded = LoadedGeneration(index)
     assert loaded.instruments.timeline("eu-us-dpf")
+
+
+def _dpf_resolution_search(indexed: Path, encoder, **kw):
+    from retrieval.search import Searcher
+
+    answer = Searcher(indexed, encoder).search(
+        "European Parliament resolution against US adequacy Data Privacy Framework", top_k=5, **kw)
+    return answer, [h for h in answer.hits if h.citation.source_file == "privacy-news-digest-2023-05-14.txt"
+                    and "adequacy" in (h.text + (h.citation.item_title or ""))]
+
+
+def test_an_answer_quoting_an_older_item_shows_the_later_development(indexed: Path, encoder):
+    from bot.blocks import render_answer
+    from bot.cli_format import format_answer
+
+    answer, older = _dpf_resolution_search(indexed, encoder)
+    assert older, [h.citation.source_file for h in answer.hits]
+    later = older[0].later
+    assert later and later[0].citation.source_file == "privacy-news-digest-2023-07-16.txt"
+    assert later[0].kind == "adopted" and "adequacy decision" in later[0].text
+    newest = [h for h in answer.hits if h.citation.source_file == "privacy-news-digest-2023-07-16.txt"]
+    assert all(not h.later for h in newest)  # nothing later than the adequacy decision reports a new stage
+    assert older[0].text in [h.text for h in answer.hits]  # the older quote is marked, never hidden
+    printed = format_answer(answer)
+    assert "later developments" in printed and "Positive adequacy decision" in printed
+    blocks = render_answer(answer).blocks
+    marks = [el["text"] for b in blocks if b["type"] == "context" for el in b["elements"]
+             if "Later development" in el["text"]]
+    assert marks and "2023-07-16" in marks[0]
+    assert "later_developments" in older[0].to_dict()
+
+
+def test_as_of_leaves_out_developments_after_the_cut_off(indexed: Path, encoder):
+    _, older = _dpf_resolution_search(indexed, encoder, filters={"as_of": "2023-06"})
+    assert older and not older[0].later
