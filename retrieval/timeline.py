@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable
@@ -231,8 +232,10 @@ def build_instruments(passages: Iterable[Passage], table: InstrumentTable | None
         with_events: set[str] = set()
         for i, ((p, s, e), keys) in enumerate(zip(sentences, named)):
             targets = [k for k in chosen if k in keys] or (list(chosen) if i == 0 and len(chosen) == 1 else [])
+            found = sentence_events(p.text[s:e], p.citation.date) if targets else []
+            if i == 0 and found:
+                s, e = _headline(p.text, s, e, found, p.citation.date)
             text = p.text[s:e]
-            found = sentence_events(text, p.citation.date) if targets else []
             cite = _narrow(p.citation, s, e)
             for k in targets:
                 for kind, when in found:
@@ -244,6 +247,18 @@ def build_instruments(passages: Iterable[Passage], table: InstrumentTable | None
                 events.append(InstrumentEvent(k, "mentioned", None, p.text[s:e], _narrow(p.citation, s, e),
                                               actor(p.text[s:e])))
     return InstrumentIndex(table, about, events)
+
+
+_BOLD_HEADLINE = re.compile(r"\W{0,12}?\*\*(.+?)\*\*")
+
+
+def _headline(text: str, start: int, end: int, found: list, date: str | None) -> tuple[int, int]:
+    """The bold headline of an item's first sentence ("**EU AI Act enters into force** (https://…): …")
+    when it states the same events by itself — a shorter verbatim quote; else the whole sentence."""
+    m = _BOLD_HEADLINE.match(text, start, end)
+    if m and sentence_events(m.group(1), date) == found:
+        return m.start(1), m.end(1)
+    return start, end
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:

@@ -159,6 +159,8 @@ def test_ingest_saves_instruments_and_the_corpus_has_timelines(indexed: Path, co
         assert len(events) >= 3
         whens = [min(ev.when for ev in entry.events) for entry in idx.timeline(key)]
         assert whens == sorted(whens)
+        if key == "eu-ai-act":  # a bold headline that states the event by itself is the whole quote
+            assert ("in_force", "EU AI Act enters into force") in [(e.kind, e.text) for e in events]
         for e in events:  # every quote is the source's own words at the cited offsets
             source = (corpus_copy / e.citation.source_file).read_text(encoding="utf-8")
             assert source[e.citation.char_start:e.citation.char_end] == e.text
