@@ -44,7 +44,11 @@ def eval_command(questions: tuple[Path, ...], top_k: int, as_json: bool, show_mi
     if calibrate:
         feats = [(*answers[r.question.question].signals, r.question.answerable, _judged(answers[r.question.question]))
                  for r in results if answers[r.question.question].signals]
-        cal, rep = fit(feats, min_cosine=searcher.calibration.min_cosine)
+        try:
+            cal, rep = fit(feats, min_cosine=searcher.calibration.min_cosine)
+        except ValueError as exc:  # no threshold meets the bound: say so, keep the table in force
+            raise click.ClickException(f"cannot calibrate on these questions: {exc}; "
+                                       "retrieval/calibration.toml is left as it is") from None
         click.echo(f"# paste into retrieval/calibration.toml (replacing the table of this model): abstains on "
                    f"{rep['abstain_unanswerable']:.0%} of unanswerable and {rep['abstain_answerable']:.0%} of "
                    f"answerable questions of {', '.join(p.name for p in questions)}")

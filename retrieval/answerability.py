@@ -144,10 +144,12 @@ def _has_form(form: str, words: "_Words", text_lower: str) -> bool:
 
 
 def _acronym_in(acronym: str, text: str) -> bool:
-    """True when a run of words in text has acronym's letters as initials (small words optional)."""
+    """True when a run of words in text has acronym's letters as initials (small words optional):
+    "Cyberspace Administration of China" spells CAC, "Cybersecurity Act (CSA)" does not — a word in
+    capitals is an acronym of its own, and a one-letter word ("a", "A") spells nothing."""
     target = acronym.lower()
     words = re.findall(r"[A-Za-z][\w'’-]*", text)
-    initials = [w[0].lower() for w in words]
+    initials = [w[0].lower() if len(w) > 1 and not w.isupper() else "" for w in words]
     small = [w.lower() in _SMALL for w in words]
     n = len(words)
     for start in range(n):

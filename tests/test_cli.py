@@ -170,3 +170,21 @@ def test_a_directory_and_a_file_in_it_are_not_a_duplicate(runner: CliRunner, tmp
                                    "--json", "--data-dir", str(tmp_path / "data")])
     assert res.exit_code == 0
     assert json.loads(res.stdout)["errors"] == [] and json.loads(res.stdout)["added"] == N_BULLETINS
+
+
+def test_eval_calibrate_that_cannot_fit_says_why_without_a_traceback(runner: CliRunner, indexed: Path, tmp_path: Path,
+                                                                    monkeypatch):
+    from retrieval import calibration
+
+    def no_fit(*args, **kwargs):
+        raise ValueError("no threshold abstains on at most 2% of the answerable questions")
+
+    monkeypatch.setattr(calibration, "fit", no_fit)
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "q1", "file": "china-cybersecurity-data-protection-2019-08.txt",
+                                     "question": "what fine did the school in Nantong get", "gold": "RMB30,000",
+                                     "kind": "number"}) + "\n")
+    res = runner.invoke(cli.main, ["eval", str(questions), "--calibrate", "--data-dir", str(indexed)])
+    assert res.exit_code == 1
+    assert "cannot calibrate on these questions: no threshold abstains" in res.stderr
+    assert "Traceback" not in res.output + res.stderr
