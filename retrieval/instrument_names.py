@@ -192,6 +192,7 @@ class InstrumentTable:
         """
         for m in _DEFINITION_RE.finditer(text):
             head = text[max(0, m.start() - 160):m.start()].rstrip()
+            head = re.sub(r"\s+(?:of\s+)?(?:19|20)\d{2}$", "", head)  # "Online Safety Act 2023 (OSA)"
             names = list(_GENERIC_RE.finditer(head))
             if not names or names[-1].end() != len(head):
                 continue
@@ -252,8 +253,8 @@ def _trim(name: str) -> str | None:
     while words and (words[0][:1].islower() or words[0][:1].isdigit()):
         words = words[1:]
     bare = [re.sub(r"[’']s$", "", w) for w in words]
-    if len(words) < 3 or bare[0] in _VAGUE_FIRST or (len(bare) > 1 and bare[1] in _VAGUE_FIRST and bare[0] != words[0]) \
-            or _BODY_WORDS & set(bare):
+    possessive_vague = len(bare) > 1 and bare[1] in _VAGUE_FIRST and bare[0] != words[0] and len(words) < 4
+    if len(words) < 3 or bare[0] in _VAGUE_FIRST or possessive_vague or _BODY_WORDS & set(bare):
         return None
     return " ".join(words)
 

@@ -205,3 +205,16 @@ def test_an_answer_quoting_an_older_item_shows_the_later_development(indexed: Pa
 def test_as_of_leaves_out_developments_after_the_cut_off(indexed: Path, encoder):
     _, older = _dpf_resolution_search(indexed, encoder, filters={"as_of": "2023-06"})
     assert older and not older[0].later
+
+
+def test_a_definition_after_the_year_of_an_act_becomes_an_alias():
+    t = InstrumentTable.load()
+    t.learn_definitions("duties under the Online Safety Act 2023 ( OSA). Later, the OSA applies.")
+    assert t.resolve("OSA") == "uk-osa"
+    assert [m.key for m in t.find_mentions("Their duties under the OSA came into force.")] == ["uk-osa"]
+
+
+def test_a_jurisdictions_possessive_keeps_a_three_word_name(table: InstrumentTable):
+    found = [(m.key, m.surface) for m in table.find_mentions("Malaysia’s Data Sharing Act officially took effect.")]
+    assert found == [("malaysia-data-sharing-act", "Malaysia’s Data Sharing Act")]
+    assert table.find_mentions("Germany’s Draft Act was discussed.") == []  # a vague two-word remainder is no name
