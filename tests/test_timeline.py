@@ -218,3 +218,19 @@ def test_a_jurisdictions_possessive_keeps_a_three_word_name(table: InstrumentTab
     found = [(m.key, m.surface) for m in table.find_mentions("Malaysia’s Data Sharing Act officially took effect.")]
     assert found == [("malaysia-data-sharing-act", "Malaysia’s Data Sharing Act")]
     assert table.find_mentions("Germany’s Draft Act was discussed.") == []  # a vague two-word remainder is no name
+
+
+def test_a_sentence_opening_with_its_date_dates_a_far_trigger():
+    assert dict(sentence_events("On 22 August 2019, the chapter in the Civil Code on personality rights was "
+                                "submitted for its third reading in the National People's Congress.")) \
+        == {"draft": "2019-08-22"}
+    # a date next to the trigger still wins over the opening one
+    assert dict(sentence_events("On 1 May 2025, the regulator said the rules take effect on 1 June 2025.")) \
+        == {"in_force": "2025-06-01"}
+
+
+def test_words_and_digits_of_a_link_are_no_event():
+    assert sentence_events("FTC claims the age gate fails (https://www.ftc.gov/2024/08/ftc-lawsuit-against-tiktok)") \
+        == []
+    assert dict(sentence_events("The NPC adopted it (https://example.org/2019/01/draft) on 20 August 2021.")) \
+        == {"adopted": "2021-08-20"}
