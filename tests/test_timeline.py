@@ -234,3 +234,10 @@ def test_words_and_digits_of_a_link_are_no_event():
         == []
     assert dict(sentence_events("The NPC adopted it (https://example.org/2019/01/draft) on 20 August 2021.")) \
         == {"adopted": "2021-08-20"}
+
+
+def test_nist_special_publications_are_one_instrument_across_revisions(table: InstrumentTable):
+    text = "The document, SP 800-172 Rev. 3, supplements SP 800-171r3 (NIST SP 800-172 Rev. 3)."
+    assert [(m.key, m.surface) for m in table.find_mentions(text)] == [
+        ("nist-sp-800-172", "SP 800-172 Rev. 3"), ("nist-sp-800-171", "SP 800-171r3"),
+        ("nist-sp-800-172", "NIST SP 800-172 Rev. 3")]
