@@ -11,7 +11,7 @@ instrument key, by four methods (measured on a hand-checked sample in docs/instr
    ``GB/T 35273``, ``NIST SP 800-172 Rev. 3``), each its own instrument (a NIST SP's revisions are one);
 3. the corpus's own definitions, ``Oregon Consumer Privacy Act (OCPA)`` or ``… Act (the “BSI-Act”)``:
    the acronym becomes an alias of the name (:meth:`InstrumentTable.learn_definitions`);
-4. other capitalised names of three or more words ending in Act, Law, Regulation, Directive, Bill,
+4. other capitalised names of three or more words ending in Act, Law, Regulation, Directive, Bill, Treaty,
    Ordinance or Measures, with headline words ("Fines", "Under") cut off their front.
 
 Pure functions over strings; imports nothing from the rest of ``retrieval`` but the TOML path.
@@ -33,7 +33,7 @@ except ModuleNotFoundError:  # Python 3.10
 #: The maintained alias table (see its header for the format).
 TABLE_FILE = Path(__file__).with_name("instruments.toml")
 
-_NOUNS = r"(?:Act|Law|Regulations?|Directive|Bill|Ordinance|Measures)"
+_NOUNS = r"(?:Act|Law|Regulations?|Directive|Bill|Ordinance|Measures|Treaty)"
 #: Capitalised words (and the lower-case joiners allowed inside a name) of a generic instrument name.
 _CAP = r"(?:[A-Z][\w’'\-\.&]*|\d[\w\.]*)"
 _JOIN = r"(?:of|on|for|and|the|to|in|&)"

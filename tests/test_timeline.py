@@ -241,3 +241,12 @@ def test_nist_special_publications_are_one_instrument_across_revisions(table: In
     assert [(m.key, m.surface) for m in table.find_mentions(text)] == [
         ("nist-sp-800-172", "SP 800-172 Rev. 3"), ("nist-sp-800-171", "SP 800-171r3"),
         ("nist-sp-800-172", "NIST SP 800-172 Rev. 3")]
+
+
+def test_a_treaty_is_an_instrument_and_keeps_its_sentence_from_a_law_it_mentions():
+    idx = build_instruments([_passage("a.txt", "2025-05", 1, (
+        "On March 31, 2025, the States signed the revision of the German Youth Protection State Treaty. "
+        "It raised doubts under the Digital Services Act ( DSA). The DSA may apply."))])
+    key = "german-youth-protection-state-treaty"
+    assert idx.about[("a.txt", "News", 1)] == (key, "eu-dsa")
+    assert [(e.key, e.kind, e.date) for e in idx.events if e.kind != "mentioned"] == [(key, "amended", "2025-03-31")]
