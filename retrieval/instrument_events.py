@@ -48,6 +48,9 @@ _BODIES = re.compile(
     r"|National People's Congress|State Council|MIIT|Ministry of Public Security|TC260"
     r"|National Information Security Standardization Technical Committee|EU Member States|member states"
     r"|Member States|Bundestag|Bundesrat|Parliament|Senate|House|Governor|NOYB|noyb|CJEU|Court of Justice)\b")
+_URL_RE = re.compile(r"\bhttps?://[^\s)\]]+")
+#: A sentence opening with its date: "On 22 August 2019, …", "As of April 11, 2025, …" (group 1: the date).
+_OPENING_DATE_RE = re.compile(r"\W*(?:On|As of|Since)\s+(\S.{4,30}?),")
 _MONTH_NUM = {m: i + 1 for i, m in enumerate(
     "january february march april may june july august september october november december".split())}
 _MONTH_NUM.update({m[:3]: n for m, n in list(_MONTH_NUM.items())})
@@ -92,10 +95,14 @@ def sentence_events(sentence: str, bulletin_date: str | None = None) -> list[tup
 
     A kind's date is the first date written within 60 characters after one of its trigger words in
     the same clause, else the nearest one within 60 characters before it (the first trigger with a
-    date wins).
+    date wins), else the date the sentence opens with ("On 22 August 2019, …"). Links (``https://…``)
+    are read as blanks: their words are no trigger and their digits no date.
     """
+    sentence = _URL_RE.sub(lambda m: " " * len(m.group(0)), sentence)  # a link's words state nothing
     dates = [(m.start(), m.end(), normalise_date(m.group(0), bulletin_date)) for m in DATE_RE.finditer(sentence)]
     dates = [d for d in dates if d[2]]
+    opening = _OPENING_DATE_RE.match(sentence)
+    leading = next((d[2] for d in dates if opening and d[0] == opening.start(1)), None)
     present = {k: list(rx.finditer(sentence)) for k, (_, rx) in KINDS.items()}
     out: list[tuple[str, str | None]] = []
     for kind, found in present.items():
@@ -109,7 +116,7 @@ def sentence_events(sentence: str, bulletin_date: str | None = None) -> list[tup
             when = after[0][2] if after else (before[-1][2] if before else None)
             if when:
                 break
-        out.append((kind, when))
+        out.append((kind, when or leading))
     return out
 
 

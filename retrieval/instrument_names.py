@@ -8,10 +8,10 @@ instrument key, by four methods (measured on a hand-checked sample in docs/instr
    matched case-sensitively as whole words — "Data Privacy Framework" is the EU-U.S. instrument,
    but not inside "Federal Data Privacy Framework", whose capitalised first word makes it another;
 2. official numbers not in the table (``Regulation (EU) 2025/302``, ``Directive 2002/58/EC``,
-   ``GB/T 35273``), each its own instrument;
+   ``GB/T 35273``, ``NIST SP 800-172 Rev. 3``), each its own instrument (a NIST SP's revisions are one);
 3. the corpus's own definitions, ``Oregon Consumer Privacy Act (OCPA)`` or ``… Act (the “BSI-Act”)``:
    the acronym becomes an alias of the name (:meth:`InstrumentTable.learn_definitions`);
-4. other capitalised names of three or more words ending in Act, Law, Regulation, Directive, Bill,
+4. other capitalised names of three or more words ending in Act, Law, Regulation, Directive, Bill, Treaty,
    Ordinance or Measures, with headline words ("Fines", "Under") cut off their front.
 
 Pure functions over strings; imports nothing from the rest of ``retrieval`` but the TOML path.
@@ -33,14 +33,17 @@ except ModuleNotFoundError:  # Python 3.10
 #: The maintained alias table (see its header for the format).
 TABLE_FILE = Path(__file__).with_name("instruments.toml")
 
-_NOUNS = r"(?:Act|Law|Regulations?|Directive|Bill|Ordinance|Measures)"
+_NOUNS = r"(?:Act|Law|Regulations?|Directive|Bill|Ordinance|Measures|Treaty)"
 #: Capitalised words (and the lower-case joiners allowed inside a name) of a generic instrument name.
 _CAP = r"(?:[A-Z][\w’'\-\.&]*|\d[\w\.]*)"
 _JOIN = r"(?:of|on|for|and|the|to|in|&)"
 _GENERIC_RE = re.compile(rf"\b{_CAP}(?:[ ,]+(?:{_CAP}|{_JOIN}))*? {_NOUNS}\b")
 _NUMBER_RE = re.compile(
     r"\b(?:(?:Implementing |Delegated )?(?:Regulation|Directive|Decision))\s*\((?:EU|EC|EEC)\)\s*(?:No\.?\s*)?\d{2,4}/\d{1,5}"
-    r"|\bDirective\s+\d{2,4}/\d{1,4}/(?:EC|EEC|EU)\b|\bGB/T\s?\d{4,5}(?:\.\d+)?(?:-\d{4})?")
+    r"|\bDirective\s+\d{2,4}/\d{1,4}/(?:EC|EEC|EU)\b|\bGB/T\s?\d{4,5}(?:\.\d+)?(?:-\d{4})?"
+    r"|\b(?:NIST\s+)?SP\s?800-\d{1,3}[A-Z]?(?:r\d+|\s+Rev\.\s?\d+)?(?![\w\-])")
+#: A NIST Special Publication's number without its "NIST" prefix or revision: one instrument across revisions.
+_NIST_SP_RE = re.compile(r"(?:NIST\s+)?SP\s?(800-\d{1,3}[A-Z]?)")
 _DEFINITION_RE = re.compile(r"\(\s*(?:the\s+)?[“\"]?\s*([A-Z][A-Za-z0-9\-]{1,12})\s*[”\"]?\s*\)")
 #: Words that may stand before a table name without making it another name (headline verbs,
 #: prepositions, jurisdictions): "Fines Apple Under Digital Markets Act" is still the DMA.
@@ -192,6 +195,7 @@ class InstrumentTable:
         """
         for m in _DEFINITION_RE.finditer(text):
             head = text[max(0, m.start() - 160):m.start()].rstrip()
+            head = re.sub(r"\s+(?:of\s+)?(?:19|20)\d{2}$", "", head)  # "Online Safety Act 2023 (OSA)"
             names = list(_GENERIC_RE.finditer(head))
             if not names or names[-1].end() != len(head):
                 continue
@@ -222,6 +226,8 @@ class InstrumentTable:
         for m in _NUMBER_RE.finditer(text):
             if not _overlaps(spans, m.start(), m.end()):
                 number = " ".join(m.group(0).split())
+                sp = _NIST_SP_RE.match(number)
+                number = f"NIST SP {sp.group(1)}" if sp else number
                 spans.append(Mention(self.resolve(number) or slug(number), m.start(), m.end(), m.group(0)))
         for m in _GENERIC_RE.finditer(text):
             name = _trim(m.group(0))
@@ -252,8 +258,8 @@ def _trim(name: str) -> str | None:
     while words and (words[0][:1].islower() or words[0][:1].isdigit()):
         words = words[1:]
     bare = [re.sub(r"[’']s$", "", w) for w in words]
-    if len(words) < 3 or bare[0] in _VAGUE_FIRST or (len(bare) > 1 and bare[1] in _VAGUE_FIRST and bare[0] != words[0]) \
-            or _BODY_WORDS & set(bare):
+    possessive_vague = len(bare) > 1 and bare[1] in _VAGUE_FIRST and bare[0] != words[0] and len(words) < 4
+    if len(words) < 3 or bare[0] in _VAGUE_FIRST or possessive_vague or _BODY_WORDS & set(bare):
         return None
     return " ".join(words)
 

@@ -207,3 +207,48 @@ def test_an_answer_quoting_an_older_item_shows_the_later_development(indexed: Pa
 def test_as_of_leaves_out_developments_after_the_cut_off(indexed: Path, encoder):
     _, older = _dpf_resolution_search(indexed, encoder, filters={"as_of": "2023-06"})
     assert older and not older[0].later
+
+
+def test_a_definition_after_the_year_of_an_act_becomes_an_alias():
+    t = InstrumentTable.load()
+    t.learn_definitions("duties under the Online Safety Act 2023 ( OSA). Later, the OSA applies.")
+    assert t.resolve("OSA") == "uk-osa"
+    assert [m.key for m in t.find_mentions("Their duties under the OSA came into force.")] == ["uk-osa"]
+
+
+def test_a_jurisdictions_possessive_keeps_a_three_word_name(table: InstrumentTable):
+    found = [(m.key, m.surface) for m in table.find_mentions("Malaysia’s Data Sharing Act officially took effect.")]
+    assert found == [("malaysia-data-sharing-act", "Malaysia’s Data Sharing Act")]
+    assert table.find_mentions("Germany’s Draft Act was discussed.") == []  # a vague two-word remainder is no name
+
+
+def test_a_sentence_opening_with_its_date_dates_a_far_trigger():
+    assert dict(sentence_events("On 22 August 2019, the chapter in the Civil Code on personality rights was "
+                                "submitted for its third reading in the National People's Congress.")) \
+        == {"draft": "2019-08-22"}
+    # a date next to the trigger still wins over the opening one
+    assert dict(sentence_events("On 1 May 2025, the regulator said the rules take effect on 1 June 2025.")) \
+        == {"in_force": "2025-06-01"}
+
+
+def test_words_and_digits_of_a_link_are_no_event():
+    assert sentence_events("FTC claims the age gate fails (https://www.ftc.gov/2024/08/ftc-lawsuit-against-tiktok)") \
+        == []
+    assert dict(sentence_events("The NPC adopted it (https://example.org/2019/01/draft) on 20 August 2021.")) \
+        == {"adopted": "2021-08-20"}
+
+
+def test_nist_special_publications_are_one_instrument_across_revisions(table: InstrumentTable):
+    text = "The document, SP 800-172 Rev. 3, supplements SP 800-171r3 (NIST SP 800-172 Rev. 3)."
+    assert [(m.key, m.surface) for m in table.find_mentions(text)] == [
+        ("nist-sp-800-172", "SP 800-172 Rev. 3"), ("nist-sp-800-171", "SP 800-171r3"),
+        ("nist-sp-800-172", "NIST SP 800-172 Rev. 3")]
+
+
+def test_a_treaty_is_an_instrument_and_keeps_its_sentence_from_a_law_it_mentions():
+    idx = build_instruments([_passage("a.txt", "2025-05", 1, (
+        "On March 31, 2025, the States signed the revision of the German Youth Protection State Treaty. "
+        "It raised doubts under the Digital Services Act ( DSA). The DSA may apply."))])
+    key = "german-youth-protection-state-treaty"
+    assert idx.about[("a.txt", "News", 1)] == (key, "eu-dsa")
+    assert [(e.key, e.kind, e.date) for e in idx.events if e.kind != "mentioned"] == [(key, "amended", "2025-03-31")]
