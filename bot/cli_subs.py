@@ -35,6 +35,7 @@ def subscriptions_command(channel: str | None, adds: tuple[str, ...], removes: t
 
     if (adds or removes) and not channel:
         raise click.UsageError("--add and --remove need --channel C0123ABCD")
+    target = channel or ""  # only used with --add/--remove, which need --channel
     instruments = _instruments(data_dir)
     store = open_store(Settings.from_env(data_dir=data_dir, require_token=False))
     failed = False
@@ -42,13 +43,13 @@ def subscriptions_command(channel: str | None, adds: tuple[str, ...], removes: t
         for verb, texts in (("add", adds), ("remove", removes)):
             for text in texts:
                 try:
-                    change = (subs.add(store, channel, text, None, instruments) if verb == "add"
-                              else subs.remove(store, channel, text, instruments))
+                    change = (subs.add(store, target, text, None, instruments) if verb == "add"
+                              else subs.remove(store, target, text, instruments))
                 except subs.SubscriptionError as exc:
                     click.echo(f"error: {text!r}: {exc}", err=True)
                     failed = True
                     continue
-                click.echo(subs.change_sentence(change, channel, instruments, store.subscriptions(channel)),
+                click.echo(subs.change_sentence(change, target, instruments, store.subscriptions(target)),
                            err=as_json)
         listed = store.subscriptions(channel)
     finally:
