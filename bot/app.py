@@ -66,7 +66,8 @@ def create_app(settings: Settings, searcher, store: StateStore, client: WebClien
     )
     responder = responder or Responder(searcher, store, top_k=settings.top_k, workers=settings.workers,
                                        follow_threads=settings.follow_threads, log_questions=settings.log_questions,
-                                       queue_size=settings.queue_size, uploads=uploads(settings, searcher))
+                                       queue_size=settings.queue_size, uploads=uploads(settings, searcher),
+                                       digest_channels=tuple(settings.digest_channels))
     responder.listener_executor = listener_executor
     register(app, responder)
     app.responder = responder  # type: ignore[attr-defined]

@@ -56,7 +56,10 @@ ACTION_SHARE = "share_answer"
 USAGE = ("Ask me about the regulatory bulletins and I quote the passages that answer, with citations.\n"
          "• Mention me in a channel: `@bulletin-bot what fines did the CNIL impose?` (I answer in the thread)\n"
          "• Send me a direct message with your question\n"
-         "• `/bulletin your question` answers privately, with a button to share the answer in the channel")
+         "• `/bulletin your question` answers privately, with a button to share the answer in the channel\n"
+         "• `/bulletin subscribe PIPL` (an instrument) or `/bulletin subscribe facial recognition` (a topic): this "
+         "channel's daily digest then lists only the new items matching its subscriptions "
+         "(`/bulletin subscriptions` lists them, `/bulletin unsubscribe …` removes one)")
 
 
 @dataclass(frozen=True)

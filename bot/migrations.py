@@ -41,12 +41,20 @@ CREATE INDEX IF NOT EXISTS feedback_created_idx ON feedback (created_at);
 CREATE INDEX IF NOT EXISTS threads_created_idx ON threads (created_at);
 """
 
+#: Channels' digest subscriptions (bot/subscription_store.py): settings, never purged.
+SUBSCRIPTIONS_SQL = """
+CREATE TABLE IF NOT EXISTS subscriptions (
+    channel TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('instrument', 'topic')), value TEXT NOT NULL,
+    created_by TEXT, created_at {real} NOT NULL, PRIMARY KEY (channel, kind, value));
+"""
+
 #: (version reached, SQL statements), in order. 1: the tables (``IF NOT EXISTS``: a file from before
-#: versions existed keeps its rows); 2: indexes on the creation times, for the retention purge.
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2))
+#: versions existed keeps its rows); 2: indexes on the creation times, for the retention purge;
+#: 3: the digest subscriptions.
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, SUBSCRIPTIONS_SQL.format(real="REAL")))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
-#: Tables holding what people asked or did, purged after the retention period.
+#: Tables holding what people asked or did, purged after the retention period (not ``subscriptions``).
 _PURGED_TABLES = ("answers", "feedback", "threads")
 
 

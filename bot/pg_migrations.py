@@ -13,7 +13,7 @@ import time
 
 from retrieval.errors import ConfigurationError
 
-from .migrations import run_script
+from .migrations import SUBSCRIPTIONS_SQL, run_script
 
 #: The advisory lock key that serialises migrations (any constant bigint, the same in every replica).
 MIGRATION_LOCK = 0x6275_6C6C_6574  # "bullet"
@@ -43,11 +43,12 @@ CREATE TABLE IF NOT EXISTS digests (
     PRIMARY KEY (channel, day));
 """
 
-#: (version reached, SQL statements), in order. 1: the tables and the indexes of the retention purge.
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1),)
+#: (version reached, SQL statements), in order. 1: the tables and the indexes of the retention purge;
+#: 2: the digest subscriptions (the same table as SQLite's version 3).
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, SUBSCRIPTIONS_SQL.format(real="DOUBLE PRECISION")))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
-#: Tables holding what people asked or did, purged after the retention period.
+#: Tables holding what people asked or did, purged after the retention period (not ``subscriptions``).
 _PURGED_TABLES = ("answers", "feedback", "threads")
 
 

@@ -10,7 +10,8 @@ of hosts can share one database:
 - digest claims: the same ``INSERT … ON CONFLICT DO UPDATE … WHERE`` as the SQLite store, and each
   later step an ``UPDATE … WHERE owner = %s AND state = 'claimed'``.
 
-The tables match :mod:`bot.store` (``user`` is ``user_id`` here; JSON lists are ``JSONB``); the schema
+The tables match :mod:`bot.store` (``user`` is ``user_id`` here; JSON lists are ``JSONB``; the
+``subscriptions`` SQL is the same one, :mod:`bot.subscription_store`); the schema
 is versioned in ``schema_version`` (:mod:`bot.pg_migrations`). Retention works as in SQLite.
 """
 
@@ -26,6 +27,7 @@ from retrieval.errors import ConfigurationError
 from .migrations import DEFAULT_RETENTION_DAYS
 from .pg_migrations import migrate, purge_before
 from .state import AnswerRecord, DigestRecord, Feedback, check_vote, new_feedback
+from .subscription_store import SubscriptionMethods
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ def _digest_record(row) -> DigestRecord:
     return DigestRecord(*row)
 
 
-class PgStore:
+class PgStore(SubscriptionMethods):
     """PostgreSQL-backed state of the bot (a :class:`~bot.state.StateStore`), safe across threads and processes.
 
     Args:
@@ -107,6 +109,9 @@ class PgStore:
         with self._pool.connection() as conn:
             cur = conn.execute(sql, args)
             return (cur.fetchall() if cur.description is not None else []), cur.rowcount
+
+    _run = _execute  # what SubscriptionMethods calls, with psycopg's placeholder
+    _placeholder = "%s"
 
     def purge(self, now: float | None = None) -> int:
         """Delete the answers, feedback and threads older than ``retention_days`` before ``now`` (default:

@@ -1,7 +1,7 @@
 """The bot's state behind one seam: the :class:`StateStore` protocol, its records, and :func:`open_store`.
 
 Everything the bot keeps — event dedupe, answers and feedback, threads answered in, digest claims,
-and the retention purge — goes through a :class:`StateStore`. :class:`bot.store.SQLiteStore`
+channels' digest subscriptions, and the retention purge — goes through a :class:`StateStore`. :class:`bot.store.SQLiteStore`
 (``DATA_DIR/bot.sqlite``) is the embedded default; :class:`bot.pg_store.PgStore` keeps the state in
 PostgreSQL, shared by replicas, when ``BULLETIN_BOT_DATABASE_URL`` is set (:func:`open_store` chooses).
 """
@@ -83,6 +83,42 @@ class DigestRecord:
     updated_at: float
 
 
+#: The kinds of digest subscription: an instrument (its key) or a topic (its normalised words).
+SUBSCRIPTION_KINDS = ("instrument", "topic")
+#: The longest subscription value a store accepts (and the slash command lets anyone type).
+MAX_SUBSCRIPTION_CHARS = 100
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A channel's digest subscription: its digest lists only the new items matching one of them.
+
+    Attributes:
+        channel: the channel id.
+        kind: "instrument" (``value`` is an instrument key of :mod:`retrieval.timeline`) or "topic"
+            (``value`` is the topic's words, normalised by :func:`bot.subscriptions.normalise_topic`).
+        created_by: the Slack user id who subscribed (None from the command line).
+        created_at: Unix seconds.
+    """
+
+    channel: str
+    kind: str
+    value: str
+    created_by: str | None
+    created_at: float
+
+
+def check_subscription(kind: str, value: str) -> None:
+    """Raises ValueError for an unknown kind, or a value that is empty (or only spaces) or longer than
+    :data:`MAX_SUBSCRIPTION_CHARS` (stores check it before writing)."""
+    if kind not in SUBSCRIPTION_KINDS:
+        raise ValueError(f"subscription kind must be one of {', '.join(SUBSCRIPTION_KINDS)}, got {kind!r}")
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("a subscription needs a value")
+    if len(value) > MAX_SUBSCRIPTION_CHARS:
+        raise ValueError(f"a subscription value is at most {MAX_SUBSCRIPTION_CHARS} characters, got {len(value)}")
+
+
 def event_keys(event_id: str | None, channel: str | None, ts: str | None) -> list[str]:
     """The dedupe keys of one Slack event: its event id, and its message's (channel, ts) when known."""
     keys = []
@@ -154,6 +190,16 @@ class StateStore(Protocol):
 
     def last_built_digest(self, channel: str) -> DigestRecord | None:
         """The channel's most recently built digest (any state)."""
+
+    # digest subscriptions (never purged: they are settings, kept until removed)
+    def subscribe(self, channel: str, kind: str, value: str, user: str | None) -> bool:
+        """Subscribe the channel's digest to an instrument or topic; False when it already was."""
+
+    def unsubscribe(self, channel: str, kind: str, value: str) -> bool:
+        """Remove one subscription; False when the channel had no such subscription."""
+
+    def subscriptions(self, channel: str | None = None) -> list[Subscription]:
+        """The channel's subscriptions (every channel's when None), by channel, then oldest first."""
 
 
 def open_store(settings) -> StateStore:

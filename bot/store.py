@@ -12,6 +12,8 @@ Tables::
     threads     (channel, thread_ts) the bot answered in, created_at
     digests     (channel, day) claims of the daily digest: state claimed/done/failed, owner and claim
                 expiry, the messages built, how many were posted, the parent message's ts
+    subscriptions  (channel, kind, value) a channel's digest subscriptions, created_by, created_at
+                (never purged; their SQL is shared with PostgreSQL in :mod:`bot.subscription_store`)
 
 Times are Unix seconds (float). The schema version is ``PRAGMA user_version``; opening a store runs
 the migrations it lacks, in order (:mod:`bot.migrations`). Questions (answers, feedback, threads
@@ -30,6 +32,7 @@ from pathlib import Path
 
 from .migrations import DEFAULT_RETENTION_DAYS, SCHEMA_VERSION, migrate, purge_before
 from .state import AnswerRecord, DigestRecord, Feedback, check_vote, event_keys, new_feedback
+from .subscription_store import SubscriptionMethods
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,7 @@ def _digest_record(row) -> DigestRecord:
                         posted, thread_ts, error, updated_at)
 
 
-class SQLiteStore:
+class SQLiteStore(SubscriptionMethods):
     """SQLite-backed state of the bot (a :class:`~bot.state.StateStore`).
 
     Args:
@@ -93,6 +96,11 @@ class SQLiteStore:
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
         return conn
+
+    def _run(self, sql: str, args: tuple = ()) -> tuple[list, int]:
+        """Run one statement; returns its rows and rowcount (for :class:`~bot.subscription_store.SubscriptionMethods`)."""
+        cur = self._conn().execute(sql, args)
+        return cur.fetchall(), cur.rowcount
 
     def close(self) -> None:
         """Close this thread's connection (others close when their threads end)."""

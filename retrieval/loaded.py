@@ -25,6 +25,17 @@ def _item_key(source_file: str, section: str | None, item_number: int | None, pa
     return (source_file, section, item_number) if item_number is not None else (source_file, section, None, paragraph)
 
 
+def generation_instruments(index: PassageIndex) -> InstrumentIndex:
+    """The instruments and events of one generation (retrieval.timeline): its saved ``instruments.json``,
+    else (an older generation, or one made with another alias table) built now from its passages."""
+    saved = index.path / INSTRUMENTS_FILE
+    try:
+        return InstrumentIndex.from_json(saved.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.info("index generation %s: building its instrument index (%s)", index.generation, exc)
+        return build_instruments(index.iter_passages())
+
+
 class LoadedGeneration:
     """One index generation with its BM25 index and in-memory catalog."""
 
@@ -53,12 +64,7 @@ class LoadedGeneration:
         else (an older generation, or one made with another alias table) built now from the catalog."""
         with self._instruments_lock:
             if self._instruments is None:
-                saved = self.index.path / INSTRUMENTS_FILE
-                try:
-                    self._instruments = InstrumentIndex.from_json(saved.read_text(encoding="utf-8"))
-                except (OSError, ValueError) as exc:
-                    log.info("index generation %s: building its instrument index (%s)", self.index.generation, exc)
-                    self._instruments = build_instruments(self.index.iter_passages())
+                self._instruments = generation_instruments(self.index)
             return self._instruments
 
     def _lexical(self, index: PassageIndex, rows: list) -> LexicalIndex:

@@ -63,6 +63,7 @@ from .ranking import (  # noqa: F401  (re-exported: the ranking knobs)
     rank_items,
     signals,
 )
+from .timeline import InstrumentIndex
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,10 @@ class Searcher:
     def index(self) -> PassageIndex:
         """The loaded generation, reloaded when ``CURRENT`` names a newer one."""
         return self._current().index
+
+    def instruments(self) -> InstrumentIndex:
+        """The instruments of the generation in force (:class:`~retrieval.timeline.InstrumentIndex`)."""
+        return self._current().instruments
 
     @property
     def loaded_index(self) -> PassageIndex | None:

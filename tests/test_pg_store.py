@@ -89,3 +89,25 @@ def test_an_unreachable_or_refusing_server_is_one_sentence_without_the_password(
     with pytest.raises(ConfigurationError, match="password authentication failed") as err:
         PgStore(wrong)
     assert wrong.split(":")[2].split("@")[0] not in str(err.value)
+
+
+def test_a_version_1_database_gains_the_subscriptions_table_and_keeps_its_rows(pg_url, monkeypatch):
+    import psycopg
+
+    from bot import pg_migrations
+    from bot.pg_store import PgStore
+
+    with monkeypatch.context() as m:  # the bot as it was before subscriptions
+        m.setattr(pg_migrations, "MIGRATIONS", pg_migrations.MIGRATIONS[:1])
+        m.setattr(pg_migrations, "SCHEMA_VERSION", 1)
+        old = PgStore(pg_url)
+        answer_id = old.record_answer("a question", [1], "U1", "C1", "1.0")
+        old.close()
+    store = PgStore(pg_url)
+    try:
+        assert store.answer(answer_id).query == "a question"
+        assert store.subscriptions("C1") == [] and store.subscribe("C1", "topic", "cookies", "U1")
+    finally:
+        store.close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [(1,), (2,)]

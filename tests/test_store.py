@@ -172,3 +172,22 @@ def test_open_store_opens_the_sqlite_store_in_the_data_dir(tmp_path):
         assert missing == []
     finally:
         store.close()
+
+
+def test_a_version_2_store_gains_the_subscriptions_table_and_keeps_its_rows(tmp_path, monkeypatch):
+    import sqlite3
+
+    from bot import migrations
+
+    path = tmp_path / "bot.sqlite"
+    with monkeypatch.context() as m:  # the bot as it was before subscriptions
+        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
+        m.setattr(migrations, "SCHEMA_VERSION", 2)
+        old = BotStore(path)
+        answer_id = old.record_answer("a question", [1], "U1", "C1", "1.0")
+        old.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+    store = BotStore(path)
+    assert store.answer(answer_id).query == "a question"
+    assert store.subscriptions("C1") == [] and store.subscribe("C1", "topic", "cookies", "U1")
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION == 3

@@ -179,3 +179,75 @@ def test_digest_listings_and_the_last_built(store):
     assert [d.day for d in store.digests("C1")] == ["2025-06-01", "2025-06-02", "2025-06-03"]
     assert store.last_built_digest("C1").day == "2025-06-02" and store.last_built_digest("C3") is None
     assert store.digest("C1", "2025-06-09") is None
+
+
+# -- digest subscriptions -------------------------------------------------------------------------
+def test_a_subscription_is_added_once_listed_and_seen_by_another_store(make_store):
+    one, other = make_store(), make_store()
+    before = time.time()
+    assert one.subscribe("C1", "instrument", "cn-pipl", "U1")
+    assert not other.subscribe("C1", "instrument", "cn-pipl", "U2")  # already: the first subscriber is kept
+    [sub] = other.subscriptions("C1")
+    assert (sub.channel, sub.kind, sub.value, sub.created_by) == ("C1", "instrument", "cn-pipl", "U1")
+    assert before - 1 <= sub.created_at <= time.time() + 1
+    assert other.subscriptions("C2") == []
+
+
+def test_subscriptions_are_per_channel_and_kind_oldest_first(store):
+    assert store.subscribe("C1", "topic", "facial recognition", "U1")
+    assert store.subscribe("C1", "instrument", "eu-us-dpf", None)
+    assert store.subscribe("C1", "topic", "eu-us-dpf", "U1")  # the same value as another kind is another subscription
+    assert store.subscribe("C2", "topic", "facial recognition", "U3")
+    assert store.subscribe("C0", "topic", "données personnelles", "U4")  # any Unicode round-trips
+    assert [(s.kind, s.value) for s in store.subscriptions("C1")] == [
+        ("topic", "facial recognition"), ("instrument", "eu-us-dpf"), ("topic", "eu-us-dpf")]
+    assert [(s.channel, s.value) for s in store.subscriptions()] == [
+        ("C0", "données personnelles"), ("C1", "facial recognition"), ("C1", "eu-us-dpf"), ("C1", "eu-us-dpf"),
+        ("C2", "facial recognition")]
+
+
+def test_unsubscribe_removes_one_and_says_when_there_was_none(make_store):
+    one, other = make_store(), make_store()
+    one.subscribe("C1", "topic", "cookies", "U1")
+    one.subscribe("C1", "instrument", "gdpr", "U1")
+    assert not other.unsubscribe("C1", "instrument", "cookies")  # the kind must match too
+    assert not other.unsubscribe("C2", "topic", "cookies")
+    assert other.unsubscribe("C1", "topic", "cookies")
+    assert not one.unsubscribe("C1", "topic", "cookies")
+    assert [(s.kind, s.value) for s in one.subscriptions("C1")] == [("instrument", "gdpr")]
+    assert one.subscribe("C1", "topic", "cookies", "U2")  # and it can be added again
+
+
+@pytest.mark.parametrize("kind,value,error", [
+    ("law", "gdpr", "kind must be one of instrument, topic"), ("topic", "", "needs a value"),
+    ("topic", "   ", "needs a value"), ("topic", "x" * 101, "at most 100 characters, got 101"),
+])
+def test_a_bad_subscription_is_refused_and_nothing_is_written(store, kind, value, error):
+    with pytest.raises(ValueError, match=error):
+        store.subscribe("C1", kind, value, "U1")
+    assert store.subscriptions() == []
+    assert store.subscribe("C1", "topic", "x" * 100, "U1")  # 100 characters is allowed
+
+
+def test_one_of_many_concurrent_subscriptions_to_the_same_value_wins(make_store):
+    stores = [make_store(), make_store()]
+    results, barrier = [], threading.Barrier(8)
+
+    def subscribe(i: int) -> None:
+        barrier.wait()
+        results.append(stores[i % 2].subscribe("C1", "topic", "biometric data", f"U{i}"))
+
+    threads = [threading.Thread(target=subscribe, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 7 + [True] and len(stores[0].subscriptions("C1")) == 1
+
+
+def test_retention_never_purges_subscriptions(make_store):
+    store = make_store(retention_days=1)
+    store.subscribe("C1", "instrument", "cn-pipl", "U1")
+    store.record_answer("an old question", [1], "U1", "C1", "1.0")
+    assert store.purge(now=time.time() + 3650 * DAY) == 1  # the answer went
+    assert [s.value for s in make_store(retention_days=1).subscriptions("C1")] == ["cn-pipl"]  # purged at open too

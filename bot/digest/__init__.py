@@ -53,7 +53,9 @@ from .schedule import start_digest_scheduler, start_scheduler
 from .select import (
     NewBulletin,
     bulletin_key,
+    item_groups,
     item_passages,
+    matching,
     new_bulletins,
     parse_instant,
 )
@@ -61,6 +63,6 @@ from .select import (
 __all__ = [
     "CLAIM_HOLD_SECONDS", "MAX_EXCERPT_CHARS", "MAX_HEADER_CHARS", "MAX_OVERVIEW_CHARS", "MIN_POST_SPACING",
     "SHORT_SENTENCE_CHARS", "DigestBuild", "DigestOutcome", "DigestRunner", "Message", "NewBulletin", "Spacer",
-    "build_digest", "bulletin_key", "first_sentences", "item_passages", "new_bulletins", "parse_instant",
-    "post_digest", "run_digest_job", "start_digest_scheduler", "start_scheduler",
+    "build_digest", "bulletin_key", "first_sentences", "item_groups", "item_passages", "matching", "new_bulletins",
+    "parse_instant", "post_digest", "run_digest_job", "start_digest_scheduler", "start_scheduler",
 ]

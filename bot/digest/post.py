@@ -27,13 +27,19 @@ CLAIM_HOLD_SECONDS = 900.0
 
 @dataclass(frozen=True)
 class DigestBuild:
-    """What :func:`post_digest` stores before posting: the window, the bulletins known, the messages."""
+    """What :func:`post_digest` stores before posting: the window, the bulletins known, the messages.
+
+    ``items``: the items listed; for a channel with subscriptions, ``subscriptions`` names them (short
+    labels) and ``new_items`` is how many new items there were before the filter kept ``items``.
+    """
 
     since: datetime | None
     until: datetime
     known: list[str]
     messages: list[Message]
     items: int = 0
+    subscriptions: tuple[str, ...] = ()
+    new_items: int | None = None
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,13 @@ def _pack(bulletins: Sequence[NewBulletin], head: list[dict]) -> list[list[dict]
     return pages
 
 
+def _filter_block(filtered_on: str, count: int, unfiltered: int | None) -> dict:
+    """The line saying the digest is filtered: on what, and how many of the new items that kept."""
+    of = f" ({count} of {unfiltered} new item{'s' if unfiltered != 1 else ''})" if unfiltered is not None else ""
+    return bk.context_block(f":mag: Filtered to your subscriptions: {bk.escape(bk.shorten(filtered_on, 1000))}{of} · "
+                            "`/bulletin subscriptions` shows them")
+
+
 def _header(day: Date | str, count: int, bulletins: int, since: datetime | None, tz: tzinfo | None) -> tuple[str, list[dict]]:
     day_s = day.isoformat() if isinstance(day, Date) else str(day)
     title = f"Bulletin digest · {day_s}"[:MAX_HEADER_CHARS]
@@ -149,7 +156,8 @@ def _overview(bulletins: Sequence[NewBulletin]) -> dict:
 
 
 def build_digest(bulletins: Sequence[NewBulletin], *, day: Date | str, since: datetime | None = None,
-                 tz: tzinfo | None = None, post_empty: bool = False) -> list[Message]:
+                 tz: tzinfo | None = None, post_empty: bool = False, filtered_on: str | None = None,
+                 unfiltered: int | None = None) -> list[Message]:
     """The digest's messages (pure).
 
     Args:
@@ -158,6 +166,9 @@ def build_digest(bulletins: Sequence[NewBulletin], *, day: Date | str, since: da
         since: the start of the window (shown in the header, in ``tz``), or None.
         tz: the time zone ``since`` is shown in (default: its own).
         post_empty: with nothing new, one "Nothing new" message instead of none.
+        filtered_on: the channel's subscriptions ("PIPL, “facial recognition”") when ``bulletins`` holds
+            only the items matching them: the header says "Filtered to your subscriptions: …".
+        unfiltered: how many new items there were before that filter (shown as "3 of 12 new items").
 
     Returns:
         ``[{"text", "blocks"}]``: empty when there is nothing to post; one message when the digest
@@ -169,6 +180,9 @@ def build_digest(bulletins: Sequence[NewBulletin], *, day: Date | str, since: da
     if not count and not post_empty:
         return []
     fallback, head = _header(day, count, len([nb for nb in bulletins if nb.items]), since, tz)
+    if filtered_on:
+        head.append(_filter_block(filtered_on, count, unfiltered))
+        fallback += f" (filtered to your subscriptions: {bk.escape(bk.shorten(filtered_on, 1000))})"
     if not count:
         return [{"text": fallback, "blocks": head}]
     pages = _pack(bulletins, head)

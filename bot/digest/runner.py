@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from retrieval.errors import IndexNotFoundError
+from retrieval.loaded import generation_instruments
+from retrieval.timeline import InstrumentIndex
 
+from ..subscriptions import MAX_LABELS_SHOWN, SubscriptionFilter, labels, short_label
 from .post import CLAIM_HOLD_SECONDS, DigestBuild, DigestOutcome, Spacer, post_digest
 from .render import build_digest
-from .select import bulletin_key, new_bulletins, parse_instant
+from .select import bulletin_key, matching, new_bulletins, parse_instant
 
 log = logging.getLogger("bot.digest")
 
@@ -29,6 +32,11 @@ class DigestRunner:
         first_days: a channel's first digest covers bulletins ingested in the last N days.
         post_empty: post "Nothing new" rather than skip a day.
         spacer: spaces posts to one channel (inject a recording sleep in tests).
+
+    A channel with subscriptions (:meth:`~bot.state.StateStore.subscriptions`) gets only the new items
+    matching one of them (:mod:`bot.subscriptions`), and its header says what it was filtered on. When
+    new bulletins came but none of their items matched, nothing is posted that day (unless
+    ``post_empty``) and the bulletins still count as known: the next digest does not list them.
     """
 
     store: object
@@ -39,6 +47,7 @@ class DigestRunner:
     post_empty: bool = False
     spacer: Spacer = field(default_factory=Spacer)
     hold_seconds: float = CLAIM_HOLD_SECONDS
+    _instrument_cache: tuple[str, InstrumentIndex] | None = field(default=None, init=False, repr=False)
 
     def day(self, now: datetime) -> str:
         """The digest date for ``now``: ``YYYY-MM-DD`` in the digest time zone."""
@@ -64,13 +73,42 @@ class DigestRunner:
             return DigestBuild(since, now, sorted(known or ()), build_digest(
                 [], day=self.day(now), since=since, tz=self.tz, post_empty=self.post_empty))
         fresh = new_bulletins(index, known=known, since=since if known is None else None)
-        messages = build_digest(fresh, day=self.day(now), since=since, tz=self.tz, post_empty=self.post_empty)
-        return DigestBuild(since, now, sorted(bulletin_key(b) for b in index.bulletins()), messages,
-                           sum(len(nb.items) for nb in fresh))
+        keys = sorted(bulletin_key(b) for b in index.bulletins())
+        subs = self.store.subscriptions(channel)
+        if not subs:
+            messages = build_digest(fresh, day=self.day(now), since=since, tz=self.tz, post_empty=self.post_empty)
+            return DigestBuild(since, now, keys, messages, sum(len(nb.items) for nb in fresh))
+        instruments = self._instruments(index)
+        shown = matching(index, fresh, SubscriptionFilter.of(subs, instruments).matches)
+        total, kept = sum(len(nb.items) for nb in fresh), sum(len(nb.items) for nb in shown)
+        on = labels(subs, instruments, MAX_LABELS_SHOWN)
+        if total and not kept:  # the bulletins still count as known: the next digest does not list them again
+            log.info("digest for %s: %d new item(s), none matching its subscriptions (%s); nothing to post",
+                     channel, total, on)
+        else:
+            log.info("digest for %s: %d of %d new item(s) match its subscriptions (%s)", channel, kept, total, on)
+        messages = build_digest(shown, day=self.day(now), since=since, tz=self.tz, post_empty=self.post_empty,
+                                filtered_on=on, unfiltered=total)
+        return DigestBuild(since, now, keys, messages, kept,
+                           tuple(short_label(s.kind, s.value, instruments) for s in subs), total)
+
+    def _instruments(self, index) -> InstrumentIndex:
+        """The instruments of ``index``'s generation, read once per generation."""
+        key = str(getattr(index, "path", id(index)))
+        cached = self._instrument_cache
+        if cached is None or cached[0] != key:
+            cached = self._instrument_cache = (key, generation_instruments(index))
+        return cached[1]
 
     def preview(self, channel: str, now: datetime, since: datetime | None = None) -> dict:
-        """``{"channel", "messages": [{"text", "blocks"}]}``: what would be posted (``--dry-run``)."""
-        return {"channel": channel, "messages": self.build(channel, now, since).messages}
+        """``{"channel", "messages": [{"text", "blocks"}]}``: what would be posted (``--dry-run``); for a
+        channel with subscriptions also ``"subscriptions"`` (their short labels), ``"new_items"`` (before
+        the filter) and ``"matching_items"``."""
+        built = self.build(channel, now, since)
+        out: dict = {"channel": channel, "messages": built.messages}
+        if built.subscriptions:
+            out.update(subscriptions=list(built.subscriptions), new_items=built.new_items, matching_items=built.items)
+        return out
 
     def run(self, channels: Iterable[str], now: datetime, since: datetime | None = None,
             resume_only: bool = False) -> list[DigestOutcome]:

@@ -3,7 +3,7 @@
 - :mod:`.mentions`: ``app_mention`` in channels;
 - :mod:`.messages`: DMs, channel messages mentioning the bot, threads the bot answered in;
 - :mod:`.uploads`: files shared with the bot in a DM or a mention, added as bulletins;
-- :mod:`.commands`: ``/bulletin``;
+- :mod:`.commands`: ``/bulletin`` (and :mod:`.subscribe`: ``/bulletin subscribe|unsubscribe|subscriptions``);
 - :mod:`.actions`: the buttons (👍 / 👎, "More results", "Share in channel");
 - :mod:`.reply`: the reply logic they share (search → store → render, posting, telling errors);
 - :mod:`.pool`: the answer workers (a bounded queue; past it the asker hears :data:`BUSY`);

@@ -1,10 +1,14 @@
-"""``/bulletin QUESTION``: acknowledged at once, answered privately through the response URL."""
+"""``/bulletin QUESTION``: acknowledged at once, answered privately through the response URL.
+
+``/bulletin subscribe|unsubscribe|subscriptions …`` go to :mod:`.subscribe` instead (routed on the first word).
+"""
 
 from __future__ import annotations
 
 import time
 
 from .. import blocks
+from . import subscribe
 from .reply import HELP_WORDS, AnswerLog, search_message
 
 
@@ -22,6 +26,8 @@ def on_command(deps, ack, command: dict, respond, context, client) -> None:
     ack()
     started = time.perf_counter()
     query = blocks.clean_query(command.get("text"), context.get("bot_user_id"))
+    if subscribe.route(deps, command, client, respond, query):
+        return
     trace = AnswerLog("command", command.get("channel_id"), query, started)
     deps.submit(answer_command, command, client, respond, deps, respond, query, command.get("user_id"),
                 command.get("channel_id"), trace)

@@ -27,12 +27,15 @@ class Responder:
         log_questions: put the question text in the per-answer log line (:class:`~bot.listeners.reply.AnswerLog`).
         uploads: who may add bulletins by uploading a file, the limits and the ingest call
             (:class:`~bot.listeners.uploads.Uploads`); None: nobody may.
+        digest_channels: the channels the daily digest is posted to (``DIGEST_CHANNELS``): a
+            subscription made elsewhere is told so; None: not known, nothing is said.
     """
 
     def __init__(self, searcher, store: StateStore, *, top_k: int = 3, workers: int = 4,
                  follow_threads: bool = False, log_questions: bool = False, queue_size: int = 100,
-                 uploads: Uploads | None = None):
+                 uploads: Uploads | None = None, digest_channels: tuple[str, ...] | None = None):
         self.searcher = searcher
+        self.digest_channels = digest_channels
         self.log_questions = log_questions
         self.store = store
         self.top_k = top_k
