@@ -44,7 +44,7 @@ from .text import normalise_space
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _BULLET = re.compile(r"^[-*+]\s+")
-_BOLD_TITLE = re.compile(r"^[-*+]\s+\*\*(.+?)\*\*")
+_BOLD_TITLE = re.compile(r"^[-*+]\s+(?:[^\w\s*]{1,12}\s*)?\*\*(.+?)\*\*")  # emoji may precede the title
 _NUMBERED = re.compile(r"^(\d{1,3})\s*[.)]\s*(\S.*)$")
 _FIELD = re.compile(r"^[A-Z][A-Za-z ]{0,24}:\s*\S")
 _BYLINE = re.compile(r"^By\s+[A-Z][^.!?]{0,80}$")

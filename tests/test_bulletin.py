@@ -230,3 +230,12 @@ def test_markdown_lists_without_blank_lines_split_into_items():
     assert [p.text for p in items[0].paragraphs] == ["- **Gecko Rule** (https://x.org): fined EUR 5k.", "- nested detail"]
     for _, _, p in b.paragraphs():
         assert text[p.char_start:p.char_end] == p.text
+
+
+def test_a_bullet_title_after_emoji_is_the_items_title():
+    from retrieval.parser import parse_bulletin
+
+    text = ("# Week 10-16 July 2023\n\n- ✅💯🔒 **Positive adequacy decision for the DPF** (https://ec.europa.eu/x): "
+            "The EC announced the adequacy decision.\n\n- **Second** (https://a.b): text.\n")
+    items = [i for s in parse_bulletin(text, "w.md").sections for i in s.items]
+    assert [i.title for i in items] == ["Positive adequacy decision for the DPF", "Second"]
