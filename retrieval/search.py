@@ -63,6 +63,7 @@ from .ranking import (  # noqa: F401  (re-exported: the ranking knobs)
     rank_items,
     signals,
 )
+from .timeline import InstrumentIndex
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +174,19 @@ class Searcher:
     def index(self) -> PassageIndex:
         """The loaded generation, reloaded when ``CURRENT`` names a newer one."""
         return self._current().index
+
+    def instruments(self) -> InstrumentIndex:
+        """The instruments and events of the generation in force (:class:`retrieval.timeline.InstrumentIndex`),
+        reloaded as :attr:`index` is when ``CURRENT`` names a newer generation.
+
+        Raises:
+            IndexNotFoundError: nothing indexed yet (or the generation in force holds no passage).
+            IndexMismatchError: the generation in force fails its checks and none was loaded before.
+        """
+        loaded = self._current()
+        if not len(loaded.ids):
+            raise IndexNotFoundError(str(self.data_dir))
+        return loaded.instruments
 
     @property
     def loaded_index(self) -> PassageIndex | None:

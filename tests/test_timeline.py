@@ -170,3 +170,30 @@ def test_missing_or_broken_file_is_rebuilt_from_the_catalog(indexed: Path):
     (indexed / "generations" / gen / FILE_NAME).write_text("{}")  # after the load's checksum check
     loaded = LoadedGeneration(index)
     assert loaded.instruments.timeline("eu-us-dpf")
+
+
+def test_events_of_is_oldest_first_with_undated_events_last():
+    idx = build_instruments([
+        _passage("d.txt", None, 1, "The PIPL was amended."),  # type: ignore[arg-type]  (a bulletin with no date)
+        _passage("c.txt", "2021-11", 1, "The PIPL took effect on 1 November 2021."),
+        _passage("a.txt", "2020-10", 1, "The draft Personal Information Protection Law (PIPL) was released."),
+    ])
+    events = idx.events_of("cn-pipl")
+    assert [(e.when, e.kind) for e in events] == [("2020-10", "draft"), ("2021-11-01", "in_force"), ("", "amended")]
+    assert idx.events_of("no-such-key") == []
+
+
+def test_searcher_exposes_the_instruments_in_force(indexed: Path, tmp_path: Path):
+    from retrieval.errors import IndexNotFoundError
+    from retrieval.loaded import instruments_in_force
+    from retrieval.search import Searcher
+    from tests.fakes import HashEncoder
+
+    searcher = Searcher(indexed, HashEncoder())
+    assert searcher.instruments().resolve("DPF") == "eu-us-dpf"
+    assert searcher.instruments().events_of("eu-us-dpf")
+    assert instruments_in_force(indexed).events_of("eu-us-dpf") == searcher.instruments().events_of("eu-us-dpf")
+    with pytest.raises(IndexNotFoundError):
+        Searcher(tmp_path / "none", HashEncoder()).instruments()
+    with pytest.raises(IndexNotFoundError):
+        instruments_in_force(tmp_path / "none")
