@@ -258,8 +258,10 @@ if __name__ == "__main__":
     main()
 
 
-# the evaluation and model-export commands live in their own module (registered on ``main`` here)
+# the evaluation, model-export and timeline commands live in their own modules (registered on ``main`` here)
 from bot.cli_eval import eval_command, export_onnx_command  # noqa: E402
+from bot.cli_timeline import timeline_command  # noqa: E402
 
 main.add_command(eval_command)
 main.add_command(export_onnx_command)
+main.add_command(timeline_command)
