@@ -56,7 +56,9 @@ ACTION_SHARE = "share_answer"
 USAGE = ("Ask me about the regulatory bulletins and I quote the passages that answer, with citations.\n"
          "• Mention me in a channel: `@bulletin-bot what fines did the CNIL impose?` (I answer in the thread)\n"
          "• Send me a direct message with your question\n"
-         "• `/bulletin your question` answers privately, with a button to share the answer in the channel")
+         "• `/bulletin your question` answers privately, with a button to share the answer in the channel\n"
+         "• `/bulletin timeline AI Act` follows a law through the bulletins: what they report about it, "
+         "oldest first (`/bulletin timeline` lists the laws)")
 
 
 @dataclass(frozen=True)
