@@ -59,7 +59,9 @@ USAGE = ("Ask me about the regulatory bulletins and I quote the passages that an
          "• `/bulletin your question` answers privately, with a button to share the answer in the channel\n"
          "• `/bulletin subscribe PIPL` (an instrument) or `/bulletin subscribe facial recognition` (a topic): this "
          "channel's daily digest then lists only the new items matching its subscriptions "
-         "(`/bulletin subscriptions` lists them, `/bulletin unsubscribe …` removes one)")
+         "(`/bulletin subscriptions` lists them, `/bulletin unsubscribe …` removes one)\n"
+         "• `/bulletin timeline AI Act` follows a law through the bulletins: what they report about it, "
+         "oldest first (`/bulletin timeline` lists the laws)")
 
 
 @dataclass(frozen=True)

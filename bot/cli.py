@@ -258,10 +258,12 @@ if __name__ == "__main__":
     main()
 
 
-# the evaluation, model-export and subscriptions commands live in their own modules (registered on ``main`` here)
+# the evaluation, model-export, subscriptions and timeline commands live in their own modules (registered on ``main`` here)
 from bot.cli_eval import eval_command, export_onnx_command  # noqa: E402
 from bot.cli_subs import subscriptions_command  # noqa: E402
+from bot.cli_timeline import timeline_command  # noqa: E402
 
 main.add_command(eval_command)
 main.add_command(export_onnx_command)
 main.add_command(subscriptions_command)
+main.add_command(timeline_command)

@@ -63,8 +63,9 @@ def event_label(kind: str) -> str:
     return KINDS[kind][0] if kind in KINDS else kind
 
 
-def format_citation(c) -> str:
-    """One line: bulletin · date · section · item N: title · p. N (a PDF's page) · ¶ N · url (file, chars a–b)."""
+def format_citation(c, one_line: bool = False) -> str:
+    """bulletin · date · section · item N: title · p. N (a PDF's page) · ¶ N, then on the next line (on the
+    same one, two spaces on, when ``one_line``) url (file, chars a–b)."""
     parts = [c.bulletin, c.date or "date unknown"]
     if c.section:
         parts.append(c.section)
@@ -74,7 +75,10 @@ def format_citation(c) -> str:
         parts.append(f"p. {c.page}")
     parts.append(f"¶{c.paragraph}")
     tail = f"{c.url}  " if c.url else ""
-    return " · ".join(parts) + f"\n      {tail}({c.source_file}, chars {c.char_start}–{c.char_end})"
+    if one_line:  # a title or section never breaks the line
+        parts = [" ".join(p.split()) for p in parts]
+    sep = "  " if one_line else "\n      "
+    return " · ".join(parts) + f"{sep}{tail}({c.source_file}, chars {c.char_start}–{c.char_end})"
 
 
 def echo_ingest_report(report) -> None:

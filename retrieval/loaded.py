@@ -12,6 +12,7 @@ import threading
 import numpy as np
 
 from .answerability import CaseProfile
+from .errors import IndexNotFoundError
 from .generations import CASING_FILE, LEXICAL_DIR
 from .index import PassageIndex
 from .lexical import LexicalIndex
@@ -130,3 +131,17 @@ class LoadedGeneration:
                 continue
             keep.append(i)
         return np.array(keep, dtype=np.int64)
+
+
+def instruments_in_force(data_dir) -> InstrumentIndex:
+    """The instruments of the generation in force in ``data_dir``, for a caller with no
+    :class:`~retrieval.search.Searcher` (the ``timeline`` command): checks no model, builds no BM25.
+
+    Raises:
+        IndexNotFoundError: nothing indexed yet, or the generation in force holds no passage.
+        IndexMismatchError: the generation in force fails its checks.
+    """
+    loaded = LoadedGeneration(PassageIndex.load(data_dir), lexical=False)
+    if not len(loaded.ids):
+        raise IndexNotFoundError(str(data_dir))
+    return loaded.instruments

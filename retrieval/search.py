@@ -193,8 +193,17 @@ class Searcher:
         return self._current().index
 
     def instruments(self) -> InstrumentIndex:
-        """The instruments of the generation in force (:class:`~retrieval.timeline.InstrumentIndex`)."""
-        return self._current().instruments
+        """The instruments and events of the generation in force (:class:`retrieval.timeline.InstrumentIndex`),
+        reloaded as :attr:`index` is when ``CURRENT`` names a newer generation.
+
+        Raises:
+            IndexNotFoundError: nothing indexed yet (or the generation in force holds no passage).
+            IndexMismatchError: the generation in force fails its checks and none was loaded before.
+        """
+        loaded = self._current()
+        if not len(loaded.ids):
+            raise IndexNotFoundError(str(self.data_dir))
+        return loaded.instruments
 
     @property
     def loaded_index(self) -> PassageIndex | None:

@@ -120,6 +120,12 @@ class InstrumentIndex:
                for k, evs in entries.items()]
         return sorted(out, key=lambda t: min(_order(e) for e in t.events))
 
+    def events_of(self, key: str) -> list[InstrumentEvent]:
+        """Every event of instrument ``key`` (``"mentioned"`` ones included), oldest first: by the
+        date that places it (:attr:`InstrumentEvent.when`), then the bulletin's date, file and
+        offset; events with no date at all come last. Empty for an unknown key."""
+        return sorted(self._by_key.get(key, []), key=lambda e: (not e.when, *_order(e)))
+
     def instruments_of(self, citation: Citation) -> tuple[str, ...]:
         """Keys of the instruments the cited item is about (empty when none)."""
         return self.about.get(item_key(citation), ())

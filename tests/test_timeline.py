@@ -252,3 +252,30 @@ def test_a_treaty_is_an_instrument_and_keeps_its_sentence_from_a_law_it_mentions
     key = "german-youth-protection-state-treaty"
     assert idx.about[("a.txt", "News", 1)] == (key, "eu-dsa")
     assert [(e.key, e.kind, e.date) for e in idx.events if e.kind != "mentioned"] == [(key, "amended", "2025-03-31")]
+
+
+def test_events_of_is_oldest_first_with_undated_events_last():
+    idx = build_instruments([
+        _passage("d.txt", None, 1, "The PIPL was amended."),  # type: ignore[arg-type]  (a bulletin with no date)
+        _passage("c.txt", "2021-11", 1, "The PIPL took effect on 1 November 2021."),
+        _passage("a.txt", "2020-10", 1, "The draft Personal Information Protection Law (PIPL) was released."),
+    ])
+    events = idx.events_of("cn-pipl")
+    assert [(e.when, e.kind) for e in events] == [("2020-10", "draft"), ("2021-11-01", "in_force"), ("", "amended")]
+    assert idx.events_of("no-such-key") == []
+
+
+def test_searcher_exposes_the_instruments_in_force(indexed: Path, tmp_path: Path):
+    from retrieval.errors import IndexNotFoundError
+    from retrieval.loaded import instruments_in_force
+    from retrieval.search import Searcher
+    from tests.fakes import HashEncoder
+
+    searcher = Searcher(indexed, HashEncoder())
+    assert searcher.instruments().resolve("DPF") == "eu-us-dpf"
+    assert searcher.instruments().events_of("eu-us-dpf")
+    assert instruments_in_force(indexed).events_of("eu-us-dpf") == searcher.instruments().events_of("eu-us-dpf")
+    with pytest.raises(IndexNotFoundError):
+        Searcher(tmp_path / "none", HashEncoder()).instruments()
+    with pytest.raises(IndexNotFoundError):
+        instruments_in_force(tmp_path / "none")
