@@ -12,6 +12,7 @@ miss and false positive, and the extraction time. The protocol is in docs/instru
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -146,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=Path, default=SAMPLE)
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument("--repeat", type=int, default=5, help="times to time build_instruments (median printed)")
+    ap.add_argument("--scale", type=int, nargs="*", default=[],
+                    help="also time build_instruments on N copies of the corpus (as other bulletins), e.g. 20 200")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     passages = corpus_passages(args.corpus)
@@ -170,6 +173,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{sum(e.kind != 'mentioned' for e in index.events)} events; "
           f"build_instruments median {statistics.median(times) * 1000:.0f} ms over {len(times)} runs "
           f"(parse + chunk {parse_s * 1000:.0f} ms)")
+    for copies in args.scale:
+        scaled = [dataclasses.replace(p, citation=dataclasses.replace(p.citation, source_file=f"{i}-{p.citation.source_file}"))
+                  for i in range(copies) for p in passages]
+        t0 = time.perf_counter()
+        big = build_instruments(scaled)
+        took = time.perf_counter() - t0
+        print(f"scale x{copies}: {len(scaled)} passages, {len(big.events)} events, build_instruments {took:.2f} s "
+              f"({took / len(scaled) * 1e6:.0f} µs per passage), instruments.json {len(big.to_json()) / 1e6:.1f} MB")
     return 0
 
 
