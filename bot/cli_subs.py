@@ -45,8 +45,8 @@ def subscriptions_command(channel: str | None, adds: tuple[str, ...], removes: t
                 try:
                     change = (subs.add(store, target, text, None, instruments) if verb == "add"
                               else subs.remove(store, target, text, instruments))
-                except subs.SubscriptionError as exc:
-                    click.echo(f"error: {text!r}: {exc}", err=True)
+                except (subs.SubscriptionError, ValueError) as exc:  # ValueError: the store's own limits
+                    click.echo(f"error: {exc}", err=True)
                     failed = True
                     continue
                 click.echo(subs.change_sentence(change, target, instruments, store.subscriptions(target)),
@@ -60,8 +60,8 @@ def subscriptions_command(channel: str | None, adds: tuple[str, ...], removes: t
                                 "created_at": s.created_at} for s in listed], ensure_ascii=False))
     elif not (adds or removes):
         if not listed:
-            click.echo(f"{channel or 'No channel'} has no subscriptions: "
-                       f"{'its digest lists' if channel else 'every digest lists'} every new item.")
+            click.echo(f"{channel} has no subscriptions: its digest lists every new item." if channel else
+                       "No channel has subscriptions: every digest lists every new item.")
         for ch in dict.fromkeys(s.channel for s in listed):
             mine = [s for s in listed if s.channel == ch]
             click.echo(f"{ch}: only the new items matching one of:")

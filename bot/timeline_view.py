@@ -111,6 +111,11 @@ def not_found(index, name: str, limit: int = MAX_LISTED_NAMES) -> str:
     shown = " ".join(name.split())
     shown = shown if len(shown) <= 100 else shown[:99] + "…"
     head = f"No instrument called “{shown}” in the bulletins."
+    for candidate in _candidates(name):
+        key = index.resolve(candidate)
+        if key is not None:  # a law the alias table knows, that no bulletin reports on (yet)
+            head = f"No bulletin reports on {index.table.name_of(key)} yet."
+            break
     nearest: list[str] = []
     for candidate in _candidates(name):
         nearest += [n for n in index.suggest(candidate) if n not in nearest]

@@ -173,6 +173,19 @@ def _sentences(text: str) -> tuple[tuple[int, int], ...]:
     return sentence_spans(text)
 
 
+_URL = re.compile(r"(?:https?://|www\.)[^\s)\]>]+")
+#: An item whose passages hold fewer words than this outside links (a "Sources" list) answers nothing.
+MIN_PROSE_WORDS = 2
+#: What such an item lacks, as the "related" headline says it: "No passage states anything but links".
+LINKS_ONLY = "anything but links"
+
+
+def links_only(text: str) -> bool:
+    """True when text holds fewer than MIN_PROSE_WORDS words outside its links (a "Sources" list): such
+    a quote states nothing, whatever words its URLs hold, and answers no question."""
+    return len(re.findall(r"[^\W\d_]{2,}", _URL.sub(" ", text))) < MIN_PROSE_WORDS
+
+
 def judge(question: Question, texts: Sequence[str], context: str, tokenize: Callable[[str], list[str]],
           scope: str = "", order: Sequence[int] | None = None) -> Verdict:
     """Decide whether an item (its passage texts, in reading order, and its headings) answers question.

@@ -23,7 +23,8 @@ KINDS: dict[str, tuple[str, re.Pattern]] = {
     "adopted": ("adopted", re.compile(r"\badopt(?:ed|s|ion)\b|\bapprov(?:ed|al|es)\b|\bpassed\b|\benact(?:ed|s)\b"
                                       r"|\bsigned into law\b|\bvot\w* (?:yes|in favou?r)\b|\badequacy decision\b"
                                       r"|\bendorse[ds]?\b|\bratified\b", re.I)),
-    "in_force": ("in force", re.compile(r"\b(?:enter(?:s|ed|ing)?|entry|came|comes?) into force\b|\bin force\b"
+    "in_force": ("in force", re.compile(r"\b(?:enter(?:s|ed|ing)?|entry|came|comes?) into force\b"
+                                        r"|\b(?:will be|is now|are now|now) in force\b"
                                         r"|\btak(?:es?|ing) effect\b|\btook effect\b|\bbec(?:ame|omes?) (?:fully )?applicable\b"
                                         r"|\bappl(?:y|ies) from\b|\beffective (?:from|on|as of)\b|\bgoes live\b", re.I)),
     "deadline": ("deadline", re.compile(r"\bdeadlines?\b|\b(?:open|comments?|feedback|submissions?) (?:is |are )?"

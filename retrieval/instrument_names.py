@@ -20,6 +20,7 @@ Pure functions over strings; imports nothing from the rest of ``retrieval`` but 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef,import-not-found]
 
 
+#: Longest instrument key (a longer name's slug is cut and given a digest suffix).
+MAX_KEY = 80
 #: The maintained alias table (see its header for the format).
 TABLE_FILE = Path(__file__).with_name("instruments.toml")
 
@@ -102,9 +105,13 @@ class Mention:
 
 def slug(name: str) -> str:
     """The key of an instrument known only by its name: lower-case words joined by ``-``
-    (``"Oregon Consumer Privacy Act"`` → ``"oregon-consumer-privacy-act"``)."""
+    (``"Oregon Consumer Privacy Act"`` → ``"oregon-consumer-privacy-act"``), at most MAX_KEY characters
+    (subscriptions store keys, up to 100 characters)."""
     name = re.sub(r"^(?:the|eu|eu’s|eu's)\s+", "", name.strip(), flags=re.IGNORECASE)
-    return "-".join(re.findall(r"[a-z0-9]+", name.lower().replace("’s", "").replace("'s", "")))
+    key = "-".join(re.findall(r"[a-z0-9]+", name.lower().replace("’s", "").replace("'s", "")))
+    if len(key) > MAX_KEY:  # a very long name: cut, with a digest of the whole so two such names stay apart
+        key = key[:MAX_KEY - 9].rstrip("-") + "-" + hashlib.sha256(key.encode()).hexdigest()[:8]
+    return key
 
 
 def _normal(name: str) -> str:
@@ -138,11 +145,20 @@ class InstrumentTable:
     def __post_init__(self) -> None:
         self._compiled: re.Pattern | None = None
         self._by_form: dict[str, str] = {}
+        self._by_normal: dict[str, str] | None = None
 
     def add(self, instrument: Instrument) -> None:
         """Add (or replace) an instrument; the matcher is rebuilt on next use."""
+        replaced = self.instruments.get(instrument.key)
         self.instruments[instrument.key] = instrument
         self._compiled = None
+        if self._by_normal is not None and replaced is not None and not set(
+                (replaced.name, *replaced.aliases, *replaced.numbers)) <= set(
+                (instrument.name, *instrument.aliases, *instrument.numbers)):
+            self._by_normal = None  # a form was dropped: rebuild
+        elif self._by_normal is not None:  # forms only added: extend the look-up in place
+            for f in (instrument.key, instrument.name, *instrument.aliases, *instrument.numbers):
+                self._by_normal.setdefault(_normal(f), instrument.key)
 
     def add_alias(self, key: str, alias: str) -> None:
         """Make ``alias`` another name of instrument ``key`` (no-op when it already is)."""
@@ -167,10 +183,12 @@ class InstrumentTable:
         want = _normal(name)
         if not want:
             return None
-        for inst in self.instruments.values():
-            if want == inst.key or any(want == _normal(f) for f in (inst.name, *inst.aliases, *inst.numbers)):
-                return inst.key
-        return None
+        if self._by_normal is None:  # built once per change of the table: resolving stays O(1)
+            self._by_normal = {}
+            for inst in self.instruments.values():
+                for f in (inst.key, inst.name, *inst.aliases, *inst.numbers):
+                    self._by_normal.setdefault(_normal(f), inst.key)
+        return self._by_normal.get(want)
 
     def suggest(self, name: str, n: int = 5) -> list[str]:
         """Up to ``n`` instrument names nearest to ``name`` (substring matches first, then difflib's ratio)."""

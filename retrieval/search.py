@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from .answer import TIERS, Answer, Hit  # noqa: F401  (re-exported: the public types of a search)
-from .answerability import analyse
+from .answerability import LINKS_ONLY, Verdict, analyse, links_only
 from .bulletin import normalise_space
 from .calibration import Calibration, calibration_for
 from .encoder import Encoder
@@ -278,6 +278,9 @@ class Searcher:
         verdicts = [judge_item(loaded, question, it) for it in shown]
         first = verdicts[0] if offset == 0 and verdicts else judge_item(loaded, question, items[0])
         hits = make_hits(loaded, text, shown, verdicts, offset)
+        hits = [dataclasses.replace(h, answers=False, missing=LINKS_ONLY) if links_only(h.text) else h for h in hits]
+        if offset == 0 and hits and hits[0].missing == LINKS_ONLY:  # the first quote decides the tier
+            first = Verdict(False, LINKS_ONLY)
         best_cosine = items[0].best_cosine
         if best_cosine < self.calibration.min_cosine:
             tier = "nothing"

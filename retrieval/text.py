@@ -28,8 +28,9 @@ def normalise_space(text: str) -> str:
 
 
 def is_iso_date(value: str) -> bool:
-    """True for a real calendar date written ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (2024-02-30 is not)."""
-    if not _DATE.match(value):
+    """True for a real calendar date written ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` in ASCII digits
+    (2024-02-30 is not; nor is full-width ``２０２４``, which would compare wrongly as a string)."""
+    if not value.isascii() or not _DATE.match(value):
         return False
     fmt = {4: "%Y", 7: "%Y-%m", 10: "%Y-%m-%d"}[len(value)]
     try:

@@ -133,7 +133,9 @@ class InstrumentIndex:
     def later_developments(self, citation: Citation) -> list[InstrumentEvent]:
         """Events reported by bulletins dated after the cited one, for the instruments its item is about,
         that take the instrument past every stage the item itself reports (adopted after a draft, in
-        force, amended, repealed; or a deadline later than the item's): newest first."""
+        force, amended, repealed; or a deadline later than the item's): newest first. An item that
+        reports no stage of the instrument (a fine under a law in force, guidance on it, a mention) is
+        never marked: a later draft amendment does not make a fine's report out of date."""
         if not citation.date:
             return []
         item = item_key(citation)
@@ -142,6 +144,8 @@ class InstrumentIndex:
             own = [e for e in self._by_key.get(key, []) if item_key(e.citation) == item]
             stage = max((STAGE.get(e.kind, -1) for e in own), default=-1)
             own_deadline = max((e.when for e in own if e.kind == "deadline"), default="")
+            if stage < 0 and not own_deadline:
+                continue  # the item reports no stage of the law (a fine under it, guidance): nothing to supersede
             for e in self._by_key.get(key, []):
                 if e.kind not in SUPERSEDING or not _later(e.citation.date, citation.date):
                     continue
@@ -220,11 +224,17 @@ def build_instruments(passages: Iterable[Passage], table: InstrumentTable | None
             table.learn_definitions(p.text)
     about: dict[tuple, tuple[str, ...]] = {}
     events: list[InstrumentEvent] = []
+    unnamed: dict[str, list[str]] = {}
     for key, ps in items.items():
         sentences = [(p, *_trimmed(p.text, s, e)) for p in ps for s, e in sentence_spans(p.text)]
         if not sentences:
             continue
-        named = [[m.key for m in table.find_mentions(p.text[s:e])] for p, s, e in sentences]
+        found_here = [table.find_mentions(p.text[s:e]) for p, s, e in sentences]
+        for ms in found_here:
+            for m in ms:
+                if m.key not in table.instruments:
+                    unnamed.setdefault(m.key, []).append(m.surface)
+        named = [[m.key for m in ms] for ms in found_here]
         title = ps[0].citation.item_title or ""
         in_title = [m.key for m in table.find_mentions(title)]
         counts: dict[str, int] = {}
@@ -252,6 +262,9 @@ def build_instruments(passages: Iterable[Passage], table: InstrumentTable | None
                 p, s, e = next(((p, s, e) for (p, s, e), keys in zip(sentences, named) if k in keys), sentences[0])
                 events.append(InstrumentEvent(k, "mentioned", None, p.text[s:e], _narrow(p.citation, s, e),
                                               actor(p.text[s:e])))
+    for new_key, surfaces in unnamed.items():  # a name or number found only by pattern: known by what it was written as
+        forms = list(dict.fromkeys(surfaces))
+        table.add(Instrument(new_key, forms[0], tuple(forms[1:])))
     return InstrumentIndex(table, about, events)
 
 

@@ -278,3 +278,29 @@ def test_a_province_the_item_does_not_name_is_missing():
     text = "The internet security office of Jiangsu province arrested 136 individuals."
     assert verdict("how many individuals did jiangsu arrest?", text).answers
     assert verdict("how many individuals did zhejiang arrest?", text).missing == "“zhejiang”"
+
+
+def test_a_list_of_links_answers_nothing_even_when_its_urls_hold_the_name():
+    from retrieval.answerability import links_only
+
+    assert links_only("- https://www.linkedin.com/posts/a-fine-activity-1\n  - https://www.linkedin.com/posts/b-fine-2")
+    assert not links_only("The Irish DPC fined LinkedIn EUR 310 million (https://www.dataprotection.ie/x).")
+    assert not links_only("Uber fined €10 million (https://autoriteitpersoonsgegevens.nl/en/x).")
+
+
+def test_a_quote_of_links_only_is_never_in_the_answers_tier(tmp_path: Path, encoder):
+    from retrieval.ingest import ingest
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "w.md").write_text("# Week 1\n\n- **LinkedIn fined by the DPC** (https://x.ie/a): The DPC fined LinkedIn.\n\n"
+                                 "# Sources\n\n- https://www.linkedin.com/posts/fine-one\n"
+                                 "  - https://www.linkedin.com/posts/fine-two\n", encoding="utf-8")
+    (corpus / "w.meta.toml").write_text('title = "W"\ndate = "2024-01"\n', encoding="utf-8")
+    ingest([corpus], tmp_path / "d", encoder)
+    answer = Searcher(tmp_path / "d", encoder, calibration=Calibration(threshold=0.0)).search(
+        "linkedin posts fine one two", top_k=5)
+    links = [h for h in answer.hits if "Sources" == h.citation.section]
+    assert links and all(h.answers is False and h.missing == "anything but links" for h in links)
+    if answer.hits[0].citation.section == "Sources":
+        assert answer.tier == "related" and answer.missing == "anything but links"

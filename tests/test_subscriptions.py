@@ -264,7 +264,7 @@ def test_the_subscriptions_command_adds_lists_and_removes(indexed, monkeypatch, 
     assert result.exit_code == 1
     assert "Subscribed C1 to the instrument Personal Information Protection Law (PIPL)." in result.output
     assert "Subscribed C1 to the topic “facial recognition”" in result.output
-    assert "error: ' ': Name an instrument" in result.output
+    assert "error: Name an instrument" in result.output
     listed = run(cli.main, base)
     assert listed.exit_code == 0 and listed.output.splitlines()[:3] == [
         "C1: only the new items matching one of:",

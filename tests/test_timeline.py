@@ -279,3 +279,43 @@ def test_searcher_exposes_the_instruments_in_force(indexed: Path, tmp_path: Path
         Searcher(tmp_path / "none", HashEncoder()).instruments()
     with pytest.raises(IndexNotFoundError):
         instruments_in_force(tmp_path / "none")
+
+
+def test_an_item_reporting_no_stage_is_never_marked_by_a_later_stage():
+    idx = build_instruments([
+        _passage("a.txt", "2024-02", 1, "The Garante fined a company EUR 200k under the GDPR."),
+        _passage("b.txt", "2025-05", 1, "The Commission consulted on a proposal to amend the GDPR for SMEs."),
+        _passage("c.txt", "2025-06", 1, "Provisions of the GDPR already in force must be complied with."),
+    ])
+    fine = idx.timeline("gdpr")[0].citation
+    assert fine.source_file == "a.txt" and idx.later_developments(fine) == []
+    # "already in force" is no event of entry into force
+    assert [e.kind for e in idx.events if e.citation.source_file == "c.txt"] == ["mentioned"]
+
+
+def test_full_width_digits_are_no_iso_date():
+    from retrieval.text import is_iso_date
+
+    assert is_iso_date("2024-06") and not is_iso_date("２０２４-06") and not is_iso_date("２０２４")
+
+
+def test_an_instrument_found_only_by_pattern_can_be_named_back():
+    idx = build_instruments([
+        _passage("a.txt", "2024-01", 1, "The Zeta Records Protection Act was proposed on 3 January 2024."),
+        _passage("b.txt", "2024-06", 1, "The Zeta Records Protection Act was adopted on 2 June 2024."),
+    ])
+    key = idx.resolve("Zeta Records Protection Act")
+    assert key == "zeta-records-protection-act" == idx.resolve(key)
+    assert "Zeta Records Protection Act" in [i.name for i in idx.known()]
+    assert [e.kind for e in idx.events_of(key)] == ["draft", "adopted"]
+    again = InstrumentIndex.from_json(idx.to_json())
+    assert again.resolve("Zeta Records Protection Act") == key
+
+
+def test_a_very_long_name_gets_a_bounded_distinct_key():
+    from retrieval.instrument_names import MAX_KEY, slug
+
+    a = slug("The " + "Aardvark Baboonery " * 10 + "Ocelots Act")
+    b = slug("The " + "Aardvark Baboonery " * 10 + "Pelicans Act")
+    assert len(a) <= MAX_KEY and len(b) <= MAX_KEY and a != b
+    assert slug("Oregon Consumer Privacy Act") == "oregon-consumer-privacy-act"
