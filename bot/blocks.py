@@ -237,7 +237,7 @@ def later_lines(hit) -> list[str]:
 
     out = []
     for e in getattr(hit, "later", ())[:3]:
-        what = f"{escape(e.when)} · {escape(event_label(e.kind))}"
+        what = f"{escape(e.date or f'(bulletin of {e.citation.date})')} · {escape(event_label(e.kind))}"
         quote_text = escape(shorten(" ".join(e.text.split()), MAX_LATER_QUOTE))
         out.append(f":fast_forward: *Later development:* {what} — “{quote_text}” · {render_citation(e.citation)}")
     return out

@@ -51,7 +51,8 @@ def format_later(hit) -> list[str]:
     for e in later:
         text = " ".join(e.text.split())
         text = text if len(text) <= 240 else text[:239].rstrip() + "…"
-        out.append(f"      {e.when} · {event_label(e.kind)}: “{text}”")
+        when = e.date or f"(bulletin of {e.citation.date})"  # the sentence states no date: the bulletin's places it
+        out.append(f"      {when} · {event_label(e.kind)}: “{text}”")
         out.append("        — " + format_citation(e.citation).replace("\n      ", "\n          "))
     return out
 
