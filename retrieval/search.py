@@ -86,9 +86,15 @@ def mark_later(loaded: LoadedGeneration, hits: list[Hit], as_of: str | None = No
     """The hits, each with the later developments of the instruments its item is about (at most
     MAX_LATER, newest first). Under an ``as_of`` cut-off only bulletins dated up to it count, so a
     question "as of June 2024" is not marked with what came after."""
+    try:
+        instruments = loaded.instruments
+    except Exception:  # the marks are extra: an answer is never lost to them
+        log.exception("index generation %s: instruments unavailable; answering without later developments",
+                      loaded.index.generation)
+        return hits
     out = []
     for h in hits:
-        later = loaded.instruments.later_developments(h.citation)
+        later = instruments.later_developments(h.citation)
         if as_of:
             later = [e for e in later if e.citation.date and e.citation.date[:len(as_of)] <= as_of[:len(e.citation.date)]]
         out.append(dataclasses.replace(h, later=tuple(later[:MAX_LATER])) if later else h)

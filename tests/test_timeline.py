@@ -319,3 +319,16 @@ def test_a_very_long_name_gets_a_bounded_distinct_key():
     b = slug("The " + "Aardvark Baboonery " * 10 + "Pelicans Act")
     assert len(a) <= MAX_KEY and len(b) <= MAX_KEY and a != b
     assert slug("Oregon Consumer Privacy Act") == "oregon-consumer-privacy-act"
+
+
+def test_an_answer_is_served_without_marks_when_the_instruments_fail(indexed: Path, encoder, monkeypatch, caplog):
+    from retrieval import loaded as loaded_module
+    from retrieval.search import Searcher
+
+    def broken(self):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(loaded_module.LoadedGeneration, "instruments", property(broken))
+    answer = Searcher(indexed, encoder).search("Data Privacy Framework adequacy", top_k=3)
+    assert answer.hits and all(not h.later for h in answer.hits)
+    assert "answering without later developments" in caplog.text
