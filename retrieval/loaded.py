@@ -16,6 +16,7 @@ from .errors import IndexNotFoundError
 from .generations import CASING_FILE, LEXICAL_DIR
 from .index import PassageIndex
 from .lexical import LexicalIndex
+from .text import compare_dates
 from .timeline import FILE_NAME as INSTRUMENTS_FILE
 from .timeline import InstrumentIndex, build_instruments
 
@@ -123,11 +124,11 @@ class LoadedGeneration:
                 continue
             if pub and pub not in (publisher or "").lower():
                 continue
-            if since and (not date or date[:len(since)] < since[:len(date)]):
+            if since and (not date or compare_dates(date, since) < 0):
                 continue
-            if until and (not date or date[:len(until)] > until[:len(date)]):
+            if until and (not date or compare_dates(date, until) > 0):
                 continue
-            if as_of and (not date or date[:len(as_of)] > as_of[:len(date)]):
+            if as_of and (not date or compare_dates(date, as_of) > 0):
                 continue
             keep.append(i)
         return np.array(keep, dtype=np.int64)

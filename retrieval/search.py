@@ -63,6 +63,7 @@ from .ranking import (  # noqa: F401  (re-exported: the ranking knobs)
     rank_items,
     signals,
 )
+from .text import compare_dates
 from .timeline import InstrumentIndex
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def mark_later(loaded: LoadedGeneration, hits: list[Hit], as_of: str | None = No
     for h in hits:
         later = instruments.later_developments(h.citation)
         if as_of:
-            later = [e for e in later if e.citation.date and e.citation.date[:len(as_of)] <= as_of[:len(e.citation.date)]]
+            later = [e for e in later if e.citation.date and compare_dates(e.citation.date, as_of) <= 0]
         out.append(dataclasses.replace(h, later=tuple(later[:MAX_LATER])) if later else h)
     return out
 

@@ -40,6 +40,13 @@ def is_iso_date(value: str) -> bool:
     return True
 
 
+def compare_dates(a: str, b: str) -> int:
+    """-1, 0 or 1 as ISO date ``a`` is before, at or after ``b`` at the precision both have
+    (``2024-08`` is at ``2024``, and at ``2024-08-31``): how filters and later developments compare dates."""
+    n = min(len(a), len(b))
+    return (a[:n] > b[:n]) - (a[:n] < b[:n])
+
+
 def decode_bulletin_bytes(data: bytes, file: str) -> str:
     """Decode a bulletin file's bytes as UTF-8 text, the way ``open(path, encoding="utf-8").read()`` does.
 

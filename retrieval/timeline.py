@@ -19,6 +19,7 @@ from typing import Iterable
 from .chunking import Citation, Passage, sentence_spans
 from .instrument_events import STAGE, actor, sentence_events
 from .instrument_names import TABLE_FILE, Instrument, InstrumentTable
+from .text import compare_dates
 
 #: Format of instruments.json; a file of another version is rebuilt from the catalog.
 FILE_VERSION = 1
@@ -198,8 +199,7 @@ def _later(a: str | None, b: str | None) -> bool:
     """True when date a is after date b at the precision both have (2024-08 is not after 2024)."""
     if not a or not b:
         return False
-    n = min(len(a), len(b))
-    return a[:n] > b[:n]
+    return compare_dates(a, b) > 0
 
 
 def build_instruments(passages: Iterable[Passage], table: InstrumentTable | None = None) -> InstrumentIndex:

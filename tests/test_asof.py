@@ -253,3 +253,10 @@ def test_a_bad_as_of_date_in_slack_is_told_to_the_asker(slack):
     bot.send_command("fines as of 31 June 2024", fake.response_url("bad"))
     reply = fake.wait_for(RESPONSE_URL)[0]
     assert reply.body["text"] == "I cannot search that as written: “as of 31 June 2024” is not a real date."
+
+
+def test_compare_dates_at_the_precision_both_have():
+    from retrieval.text import compare_dates
+
+    assert compare_dates("2024-08", "2024") == 0 == compare_dates("2024-08", "2024-08-31")
+    assert compare_dates("2024-11", "2024-10") == 1 and compare_dates("2023-12-31", "2024") == -1
