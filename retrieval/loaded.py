@@ -18,13 +18,9 @@ from .index import PassageIndex
 from .lexical import LexicalIndex
 from .text import compare_dates
 from .timeline import FILE_NAME as INSTRUMENTS_FILE
-from .timeline import InstrumentIndex, build_instruments
+from .timeline import InstrumentIndex, build_instruments, item_key_of
 
 log = logging.getLogger("retrieval.search")
-
-
-def _item_key(source_file: str, section: str | None, item_number: int | None, paragraph: int) -> tuple:
-    return (source_file, section, item_number) if item_number is not None else (source_file, section, None, paragraph)
 
 
 def generation_instruments(index: PassageIndex) -> InstrumentIndex:
@@ -47,7 +43,7 @@ class LoadedGeneration:
         self.ids = np.array([r.id for r in rows], dtype=np.int64)
         self.row_of = {int(pid): i for i, pid in enumerate(self.ids)}
         self.rows = rows
-        self.item_of = [_item_key(r.source_file, r.section, r.item_number, r.paragraph) for r in rows]
+        self.item_of = [item_key_of(r.source_file, r.section, r.item_number, r.paragraph) for r in rows]
         self.members: dict[tuple, list[int]] = {}
         self.sections: dict[tuple, list[int]] = {}  # (source_file, section) -> rows outside items
         for i, key in enumerate(self.item_of):

@@ -34,10 +34,15 @@ def table_checksum() -> str:
     return hashlib.sha256(TABLE_FILE.read_bytes() + str(FILE_VERSION).encode()).hexdigest()
 
 
+def item_key_of(source_file: str, section: str | None, item_number: int | None, paragraph: int) -> tuple:
+    """(source_file, section, item_number) for a passage of a numbered item, else
+    (source_file, section, None, paragraph): the key the search and the instruments group passages by."""
+    return (source_file, section, item_number) if item_number is not None else (source_file, section, None, paragraph)
+
+
 def item_key(c: Citation) -> tuple:
-    """The item a citation belongs to: (source_file, section, item_number), or with its paragraph outside items."""
-    return (c.source_file, c.section, c.item_number) if c.item_number is not None else \
-        (c.source_file, c.section, None, c.paragraph)
+    """The item a citation belongs to (:func:`item_key_of` of its fields)."""
+    return item_key_of(c.source_file, c.section, c.item_number, c.paragraph)
 
 
 @dataclass(frozen=True)
