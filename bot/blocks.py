@@ -28,6 +28,7 @@ from .mrkdwn import (
     shorten,
     unescape,
 )
+from .timeline_view import kind_label, placed
 
 __all__ = ["MAX_CITATION_PART", "clean_query", "escape", "mrkdwn_link", "quote", "shorten", "unescape"]  # re-exported
 
@@ -233,11 +234,9 @@ def later_lines(hit) -> list[str]:
     """Context-element texts marking a hit whose instrument later bulletins report on (newest first):
     ``:fast_forward: Later development: 2024-08 · in force — “…” · <url|bulletin> · date · item``;
     none when the hit has no ``later`` events."""
-    from .cli_format import event_label
-
     out = []
     for e in getattr(hit, "later", ())[:3]:
-        what = f"{escape(e.date or f'(bulletin of {e.citation.date})')} · {escape(event_label(e.kind))}"
+        what = f"{escape(placed(e))} · {escape(kind_label(e.kind))}"
         quote_text = escape(shorten(" ".join(e.text.split()), MAX_LATER_QUOTE))
         out.append(f":fast_forward: *Later development:* {what} — “{quote_text}” · {render_citation(e.citation)}")
     return out

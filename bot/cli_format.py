@@ -9,6 +9,8 @@ import textwrap
 
 import click
 
+from .timeline_view import kind_label, placed
+
 
 def format_answer(answer) -> str:
     """A terminal rendering of an Answer: the filters and the "as of" cut-off in force, each quote
@@ -51,17 +53,9 @@ def format_later(hit) -> list[str]:
     for e in later:
         text = " ".join(e.text.split())
         text = text if len(text) <= 240 else text[:239].rstrip() + "…"
-        when = e.date or f"(bulletin of {e.citation.date})"  # the sentence states no date: the bulletin's places it
-        out.append(f"      {when} · {event_label(e.kind)}: “{text}”")
+        out.append(f"      {placed(e)} · {kind_label(e.kind)}: “{text}”")
         out.append("        — " + format_citation(e.citation).replace("\n      ", "\n          "))
     return out
-
-
-def event_label(kind: str) -> str:
-    """The label of an event kind ("in_force" → "in force"; see retrieval.instrument_events.KINDS)."""
-    from retrieval.instrument_events import KINDS
-
-    return KINDS[kind][0] if kind in KINDS else kind
 
 
 def format_citation(c, one_line: bool = False) -> str:

@@ -26,6 +26,14 @@ def kind_label(kind: str) -> str:
     return KINDS[kind][0] if kind in KINDS else MENTIONED_LABEL if kind == "mentioned" else kind
 
 
+def placed(event) -> str:
+    """An event's date as shown: ``2024-03-13`` (the sentence states it), ``(bulletin of 2024-08)``
+    (none stated: the bulletin's places it) or ``(date unknown)``."""
+    if event.date:
+        return event.date
+    return f"(bulletin of {event.citation.date})" if event.citation.date else "(date unknown)"
+
+
 @dataclass(frozen=True)
 class Row:
     """One line of a timeline: the events (≥ 1) that one bulletin sentence states for one date.
@@ -61,10 +69,8 @@ class Row:
         return list(dict.fromkeys(kind_label(e.kind) for e in self.events))
 
     def placed(self) -> str:
-        """``2024-03-13`` (a stated date), ``(bulletin of 2024-08)`` (none stated) or ``(date unknown)``."""
-        if self.date:
-            return self.date
-        return f"(bulletin of {self.citation.date})" if self.citation.date else "(date unknown)"
+        """The row's date as shown: :func:`placed` of its events."""
+        return placed(self.events[0])
 
 
 def rows(events) -> list[Row]:
