@@ -75,14 +75,9 @@ def _instruments(data_dir: Path):
     """The instruments of the generation in force under ``data_dir``, else the alias table alone."""
     from bot import subscriptions as subs
     from retrieval.errors import IndexMismatchError, IndexNotFoundError
-    from retrieval.index import PassageIndex
-    from retrieval.loaded import generation_instruments
+    from retrieval.loaded import instruments_in_force
 
     try:
-        index = PassageIndex.load(data_dir)
-    except (IndexNotFoundError, IndexMismatchError):
+        return instruments_in_force(data_dir)
+    except (IndexNotFoundError, IndexMismatchError):  # nothing indexed (or an empty index): the table alone
         return subs.table_only()
-    try:
-        return generation_instruments(index)
-    finally:
-        index.close()

@@ -138,7 +138,10 @@ def instruments_in_force(data_dir) -> InstrumentIndex:
         IndexNotFoundError: nothing indexed yet, or the generation in force holds no passage.
         IndexMismatchError: the generation in force fails its checks.
     """
-    loaded = LoadedGeneration(PassageIndex.load(data_dir), lexical=False)
-    if not len(loaded.ids):
-        raise IndexNotFoundError(str(data_dir))
-    return loaded.instruments
+    index = PassageIndex.load(data_dir)  # the instruments alone: no catalog, BM25 or case profile is read
+    try:
+        if not len(index):
+            raise IndexNotFoundError(str(data_dir))
+        return generation_instruments(index)
+    finally:
+        index.close()
