@@ -81,6 +81,11 @@ class Instrument:
     jurisdiction: str | None = None
     regulator: str | None = None
 
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """Every way bulletins write it: name, aliases, official numbers."""
+        return (self.name, *self.aliases, *self.numbers)
+
     def to_dict(self) -> dict:
         """JSON-ready dict (keys as the attributes)."""
         return {"key": self.key, "name": self.name, "aliases": list(self.aliases), "numbers": list(self.numbers),
@@ -152,12 +157,10 @@ class InstrumentTable:
         replaced = self.instruments.get(instrument.key)
         self.instruments[instrument.key] = instrument
         self._compiled = None
-        if self._by_normal is not None and replaced is not None and not set(
-                (replaced.name, *replaced.aliases, *replaced.numbers)) <= set(
-                (instrument.name, *instrument.aliases, *instrument.numbers)):
+        if self._by_normal is not None and replaced is not None and not set(replaced.forms) <= set(instrument.forms):
             self._by_normal = None  # a form was dropped: rebuild
         elif self._by_normal is not None:  # forms only added: extend the look-up in place
-            for f in (instrument.key, instrument.name, *instrument.aliases, *instrument.numbers):
+            for f in (instrument.key, *instrument.forms):
                 self._by_normal.setdefault(_normal(f), instrument.key)
 
     def add_alias(self, key: str, alias: str) -> None:
@@ -171,7 +174,7 @@ class InstrumentTable:
         if self._compiled is None:
             self._by_form = {}
             for inst in self.instruments.values():
-                for form in (inst.name, *inst.aliases, *inst.numbers):
+                for form in inst.forms:
                     self._by_form.setdefault(form, inst.key)
             forms = sorted(self._by_form, key=len, reverse=True)
             body = "|".join(re.escape(f) for f in forms) or r"(?!x)x"
@@ -186,7 +189,7 @@ class InstrumentTable:
         if self._by_normal is None:  # built once per change of the table: resolving stays O(1)
             self._by_normal = {}
             for inst in self.instruments.values():
-                for f in (inst.key, inst.name, *inst.aliases, *inst.numbers):
+                for f in (inst.key, *inst.forms):
                     self._by_normal.setdefault(_normal(f), inst.key)
         return self._by_normal.get(want)
 
