@@ -21,17 +21,25 @@ from bot.cli import common_options
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--show-misses", is_flag=True, help="List the questions not answered at rank 1.")
 @click.option("--calibrate", is_flag=True, help="Fit the 'no confident answer' rule on these questions and print it.")
+@click.option("--part", type=click.Choice(["all", "tune", "check"]), default="all", show_default=True,
+              help="Only the questions of this part of the hash split (sha256 of the id mod 3: 'check' is the third "
+                   "never read question by question, so it prints figures only).")
 @common_options
 def eval_command(questions: tuple[Path, ...], top_k: int, as_json: bool, show_misses: bool, calibrate: bool,
-                 data_dir: Path, model: str | None) -> None:
+                 part: str, data_dir: Path, model: str | None) -> None:
     """Measure retrieval on JSON Lines question sets (one or more, taken together): hit@1/3/5, MRR@10,
     the reply tiers (answerable questions that lost "answers", near-misses and off-topic questions
-    refused) and the mean quoted characters per hit."""
+    refused) and the mean quoted characters per hit. With --json, each question too (id, tier,
+    missing, the gold's rank, the top citation), except in the check part."""
     from retrieval.calibration import fit
-    from retrieval.evaluate import evaluate, load_questions, summarise
+    from retrieval.evaluate import evaluate, load_questions, select_part, summarise
     from retrieval.search import Searcher
 
-    qs = [q for path in questions for q in load_questions(path)]
+    if part == "check" and (show_misses or calibrate):
+        raise click.UsageError("the check part is measured as a whole: --show-misses and --calibrate are refused with --part check")
+    qs = select_part([q for path in questions for q in load_questions(path)], part)
+    if not qs:
+        raise click.ClickException(f"no questions in part {part!r} of {', '.join(p.name for p in questions)}")
     searcher = Searcher(data_dir, cli.make_encoder(model, data_dir))
     answers: dict[str, object] = {}
 
@@ -58,6 +66,8 @@ def eval_command(questions: tuple[Path, ...], top_k: int, as_json: bool, show_mi
         click.echo(f"# fit: {json.dumps(rep)}")
         return
     if as_json:
+        if part != "check":  # the check part is never listed question by question
+            figures["questions"] = [r.to_dict() for r in results]
         click.echo(json.dumps(figures, indent=2))
         return
     keys = ["n", "hit@1", "hit@3", "hit@5", "mrr@10", "abstain_answerable", "refused_near_miss", "refused_offtopic",

@@ -20,6 +20,7 @@ Metrics (answerable questions only, unless stated):
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,13 @@ class QuestionResult:
     top_score: float | None
     tier: str = ""
     quoted_chars: tuple[int, ...] = ()
+    missing: str | None = None
+    top_citation: str | None = None
+
+    def to_dict(self) -> dict:
+        """One question's line of ``eval --json``: id, kind, tier, missing, the gold's rank, the top citation."""
+        return {"id": self.question.id, "kind": self.question.kind, "answerable": self.question.answerable,
+                "tier": self.tier, "missing": self.missing, "gold_rank": self.rank, "top_citation": self.top_citation}
 
 
 def load_questions(path: str | Path) -> list[Question]:
@@ -89,6 +97,34 @@ def load_questions(path: str | Path) -> list[Question]:
     return out
 
 
+#: The parts :func:`split_part` puts a question in: a tuning two-thirds and a check third.
+PARTS = ("tune", "check")
+
+
+def split_part(question_id: str) -> str:
+    """"check" for about a third of the question ids, "tune" for the rest: deterministic, from the id alone.
+
+    ``sha256(id) mod 3 == 0`` is the check third. Rules and thresholds are shaped on the tuning part
+    (and on other sets); the check part is only ever measured as a whole, once at the start and once
+    at the end, never read question by question (``eval --part check`` prints no per-question lines).
+    """
+    digest = hashlib.sha256(question_id.encode("utf-8")).digest()
+    return "check" if int.from_bytes(digest, "big") % 3 == 0 else "tune"
+
+
+def select_part(questions: list[Question], part: str | None) -> list[Question]:
+    """The questions of one part ("tune" or "check"); all of them when part is None or "all".
+
+    Raises:
+        ConfigurationError: an unknown part.
+    """
+    if part in (None, "all"):
+        return list(questions)
+    if part not in PARTS:
+        raise ConfigurationError(f"part must be one of {', '.join(('all',) + PARTS)}, got {part!r}")
+    return [q for q in questions if split_part(q.id) == part]
+
+
 def answer_rank(gold: str, answer: Answer) -> int | None:
     """1-based rank of the first hit containing gold (whitespace-normalised), or None."""
     target = normalise_space(gold)
@@ -109,8 +145,15 @@ def evaluate(questions: list[Question], search: Callable[[str], Answer]) -> list
         rank = answer_rank(q.gold, answer) if q.answerable else None
         top = answer.hits[0].score if answer.hits else None
         results.append(QuestionResult(q, rank, not answer.answered, top, answer.tier,
-                                      tuple(len(h.text) for h in answer.hits)))
+                                      tuple(len(h.text) for h in answer.hits), answer.missing,
+                                      _cite(answer.hits[0].citation) if answer.hits else None))
     return results
+
+
+def _cite(c) -> str:
+    """A citation in one line: file, item number and paragraph ("china-….txt item 3 ¶2")."""
+    item = f" item {c.item_number}" if c.item_number is not None else ""
+    return f"{c.source_file}{item} ¶{c.paragraph}"
 
 
 def summarise(results: list[QuestionResult]) -> dict:
