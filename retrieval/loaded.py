@@ -16,6 +16,7 @@ from .errors import IndexNotFoundError
 from .generations import CASING_FILE, LEXICAL_DIR
 from .index import PassageIndex
 from .lexical import LexicalIndex
+from .names import Lexicon
 from .text import compare_dates
 from .timeline import FILE_NAME as INSTRUMENTS_FILE
 from .timeline import InstrumentIndex, build_instruments, item_key_of
@@ -55,6 +56,21 @@ class LoadedGeneration:
         self._texts: dict[str, str] = {}
         self._instruments: InstrumentIndex | None = None
         self._instruments_lock = threading.Lock()
+        self._lexicon: Lexicon | None = None
+        self._lexicon_lock = threading.Lock()
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The generation's corpus statistics for names (:class:`retrieval.names.Lexicon`), built on first
+        use from the catalog: every bulletin's headings, passages, publisher and links."""
+        with self._lexicon_lock:
+            if self._lexicon is None:
+                by_file: dict[str, list[str]] = {}
+                for r in self.rows:
+                    parts = by_file.setdefault(r.source_file, [r.title or "", r.publisher or "", r.url or ""])
+                    parts += [r.context, r.text]
+                self._lexicon = Lexicon.build((f, "\n".join(p)) for f, p in by_file.items())
+            return self._lexicon
 
     @property
     def instruments(self) -> InstrumentIndex:

@@ -45,8 +45,10 @@ def judge_item(loaded: LoadedGeneration, question: Question, it: "RankedItem") -
         return max(best.char_end, loaded.rows[r].char_end) - min(best.char_start, loaded.rows[r].char_start) <= SPAN_MAX_CHARS
 
     order = sorted(range(len(rows)), key=lambda j: (not fits(rows[j]), -score_of.get(rows[j], -math.inf)))
-    verdict = judge(question, [loaded.rows[r].text for r in rows], loaded.rows[rows[0]].context, loaded.lexical.tokens,
-                    scope, order)
+    head = loaded.rows[rows[0]]
+    context = "\n".join(p for p in (head.context, head.publisher, head.url) if p)
+    verdict = judge(question, [loaded.rows[r].text for r in rows], context, loaded.lexical.tokens,
+                    scope, order, loaded.lexicon, head.source_file)
     if verdict.filler is not None:
         it.filler_row = rows[verdict.filler[0]]
         it.filler_span = verdict.filler[1:]

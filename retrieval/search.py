@@ -280,7 +280,7 @@ class Searcher:
             return Answer(text, [], answered=False, filters=merged, tier="nothing")
         sig = signals(items, text, loaded)
         confidence = self.calibration.confidence(*sig)
-        question = analyse(text, loaded.lexical.tokens, loaded.casing)
+        question = analyse(text, loaded.lexical.tokens, loaded.casing, loaded.lexicon)
         shown = items[offset:offset + top_k]
         verdicts = [judge_item(loaded, question, it) for it in shown]
         first = verdicts[0] if offset == 0 and verdicts else judge_item(loaded, question, items[0])
