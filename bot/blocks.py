@@ -206,7 +206,7 @@ def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more
         tail.append({"type": "actions", "elements": buttons})
 
     head = [section_block(headline), *dated]
-    citations = [context_block(citation_line(h), *later_lines(h)) for h in hits]
+    citations = [context_block(*_labelled(answer, h), *later_lines(h)) for h in hits]
     fixed = message_chars(head) + message_chars(tail)
     room = MAX_MESSAGE_CHARS - fixed
     max_hits = (MAX_BLOCKS - len(head) - len(tail)) // 2
@@ -249,6 +249,21 @@ def cutoff_line(answer) -> str | None:
     return line() if callable(line) else None
 
 
+def hit_label(answer, hit) -> str | None:
+    """The hit's label as the answer gives it (:meth:`retrieval.answer.Answer.label`: answers, related, far), or None."""
+    label = getattr(answer, "label", None)
+    return label(hit) if callable(label) else None
+
+
+def _labelled(answer, hit) -> list[str]:
+    """The context elements of a hit's citation: its label first (":white_check_mark: answers",
+    ":grey_question: related"), then the citation line."""
+    label = hit_label(answer, hit)
+    mark = {"answers": ":white_check_mark: *answers*", "related": ":grey_question: _related_",
+            "far": "_far_"}.get(label or "")
+    return ([mark] if mark else []) + [citation_line(hit)]
+
+
 def _no_passage(missing: str) -> str:
     """"No passage mentions “google”" (a named thing) or "No passage states the amount asked" (a slot), escaped."""
     what = escape(shorten(missing, MAX_ECHO_CHARS))
@@ -277,7 +292,8 @@ def fallback_text(answer, hits, offset: int = 0) -> str:
         c = h.citation
         where = ", ".join(p for p in (c.bulletin, c.date, f"item {c.item_number}" if c.item_number is not None else None,
                                       f"p. {c.page}" if getattr(c, "page", None) is not None else None) if p)
-        line = f"[{h.rank}] “{escape(shorten(h.text, 280))}” — {escape(shorten(where, 300))}"
+        label = hit_label(answer, h)
+        line = f"[{h.rank}]{f' ({label})' if label else ''} “{escape(shorten(h.text, 280))}” — {escape(shorten(where, 300))}"
         if getattr(h, "later", ()):
             e = h.later[0]
             line += f" (later development: {escape(e.when)} {escape(shorten(e.text, 120))})"

@@ -29,8 +29,8 @@ def format_answer(answer) -> str:
     lines += [answer.headline() + ":", ""]
     for hit in answer.hits:
         c = hit.citation
-        mark = ("" if hit.answers is None else "  (answers)" if hit.answers and answer.answered
-                else "  (far)" if answer.tier == "nothing" else "  (related)")
+        label = answer.label(hit) if hasattr(answer, "label") else None
+        mark = f"  ({label})" if label else ""
         lines.append(f"[{hit.rank}] score {hit.score:.3f}{mark}")
         quote = textwrap.fill(" ".join(hit.text.split()), width=96, initial_indent="    “", subsequent_indent="     ")
         lines.append(quote + "”")

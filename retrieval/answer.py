@@ -129,6 +129,16 @@ class Answer:
         """"Answering from bulletins dated up to June 2024" when an ``as_of`` cut-off is in force, else None."""
         return f"Answering from bulletins dated up to {readable_date(self.as_of)}" if self.as_of else None
 
+    def label(self, hit: Hit) -> str | None:
+        """The hit's label, the same in every rendering (terminal, ``--json``, Slack blocks, fallback text):
+        "answers", "related", "far" (the "nothing" tier), or None when the hit was not judged.
+        Labels follow the tier (:func:`retrieval.tier.settle`): only the "answers" tier has answering hits."""
+        if hit.answers is None:
+            return None
+        if self.tier == "nothing":
+            return "far"
+        return "answers" if hit.answers and self.tier == "answers" else "related"
+
     def headline(self) -> str:
         """The tier in one plain sentence, shown above the quotes (CLI, Slack and digest use it alike);
         "No bulletin is dated up to May 2019" when the ``as_of`` cut-off left nothing to search."""
@@ -146,10 +156,16 @@ class Answer:
         return f"No confident answer to {q}; the nearest passages do not answer it"
 
     def to_dict(self) -> dict:
-        """``{"query", "answered", "tier", "hits": [...]}`` as printed by ``ask --json``, plus ``missing``,
+        """``{"query", "answered", "tier", "hits": [...]}`` as printed by ``ask --json`` (each hit with its
+        ``answers`` flag and ``label`` as :meth:`label` gives them), plus ``missing``,
         ``filters``, ``as_of`` (the cut-off, ISO: ``"2024-06"``) and ``none_dated: true`` when they apply."""
-        out = {"query": self.query, "answered": self.answered, "tier": self.tier,
-               "hits": [h.to_dict() for h in self.hits]}
+        hits = []
+        for h in self.hits:
+            d = h.to_dict()
+            if (label := self.label(h)) is not None:
+                d["answers"], d["label"] = label == "answers", label
+            hits.append(d)
+        out = {"query": self.query, "answered": self.answered, "tier": self.tier, "hits": hits}
         if self.missing:
             out["missing"] = self.missing
         if self.filters:

@@ -130,7 +130,7 @@ def analyse(question: str, tokenize: Callable[[str], list[str]], casing: CasePro
             named = False  # "the DPA", "the Act": a class of things the item may name otherwise
         elif acronym and not lexicon.known_like(low):
             named = False  # an acronym the bulletins never use may be spelled out there ("CNNIC"): cannot be checked
-        elif acronym or written_cap or casing.capitalised(low):
+        elif acronym or written_cap or casing.capitalised(low) or lexicon.capitalised_name(low):
             named = True
             fixed = lexicon.correct(low) if not lexicon.known_like(low) else None
             if fixed:

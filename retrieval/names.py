@@ -36,6 +36,9 @@ from typing import Iterable
 #: word the bulletins never use is a name. Names measured: criteo 1.4, heise 1.9, clearview 2.1; ordinary
 #: words: meds 3.6, spreadsheet 3.3, watchdogs 2.6 — the ordinary words the bulletins lack are the risk.
 RARE_ZIPF = 2.5
+#: Below this general-English frequency a word the corpus writes only with a capital is a name even
+#: typed in lower case ("acea" 1.6, "santander" 3.1; "transferring" 3.7 is a word of a title-case heading).
+NAME_ZIPF = 3.5
 #: A word heading capitalised names with at least this many different modifiers is generic ("Dutch DPA").
 GENERIC_MODIFIERS = 3
 #: ... and written as such a head at least this share of the times it occurs capitalised.
@@ -175,6 +178,11 @@ class Lexicon:
         mods = self.head_modifiers.get(word, ())
         caps = self.capital_uses.get(word, 0)
         return len(mods) >= GENERIC_MODIFIERS and caps > 0 and self.head_uses[word] / caps >= GENERIC_HEAD_SHARE
+
+    def capitalised_name(self, word: str) -> bool:
+        """True when the corpus writes the word with a capital and never in lower case (away from sentence
+        starts), and it is rare in general English (NAME_ZIPF): a name however the question types it."""
+        return self.capital_uses.get(word, 0) >= 1 and not self.lower_uses.get(word, 0) and zipf(word) < NAME_ZIPF
 
     def ordinary_lower(self, word: str) -> bool:
         """True when the corpus writes the word in lower case often (LOWER_USES): a common word when typed so."""

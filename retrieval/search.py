@@ -19,10 +19,11 @@ The pipeline (figures measured with ``bulletin-bot eval``; method and numbers in
 7. **Answerability**: each shown item is judged on whether it states what the question asks
    (:mod:`retrieval.answerability`: the asked slot filled, the question's named things present);
    the quote is widened to the passage that states it and that sentence is highlighted.
-8. **Tier**: "answers" when the first item's verdict passes and :class:`Calibration` (per model:
-   fused-score margin between the first two items and the share of the query's terms the first
-   item contains) is confident; "nothing" below the calibration's off-topic cosine floor;
-   "related" otherwise.
+8. **Tier** (:func:`retrieval.tier.settle`, the one place that sets it and the per-hit labels): an
+   answering lower item leads; "answers" when the (new) first item's verdict passes and
+   :class:`Calibration` (per model: fused-score margin between the first two items and the share of
+   the query's terms the first item contains) is confident; "nothing" below the calibration's
+   off-topic cosine floor; "related" otherwise, no hit then labelled as answering.
 
 Scores on hits are the fused scores above (cosine similarity plus the lexical part); ``Hit.cosine``
 is the plain cosine similarity in [-1, 1].
@@ -64,6 +65,7 @@ from .ranking import (  # noqa: F401  (re-exported: the ranking knobs)
     signals,
 )
 from .text import compare_dates
+from .tier import settle
 from .timeline import InstrumentIndex
 
 log = logging.getLogger(__name__)
@@ -283,23 +285,14 @@ class Searcher:
         question = analyse(text, loaded.lexical.tokens, loaded.casing, loaded.lexicon)
         shown = items[offset:offset + top_k]
         verdicts = [judge_item(loaded, question, it) for it in shown]
-        first = verdicts[0] if offset == 0 and verdicts else judge_item(loaded, question, items[0])
         hits = make_hits(loaded, text, shown, verdicts, offset)
         hits = [dataclasses.replace(h, answers=False, missing=LINKS_ONLY) if links_only(h.text) else h for h in hits]
-        if offset == 0 and hits and hits[0].missing == LINKS_ONLY:  # the first quote decides the tier
-            first = Verdict(False, LINKS_ONLY)
         best_cosine = items[0].best_cosine
-        if best_cosine < self.calibration.min_cosine:
-            tier = "nothing"
-        elif first.answers and self.calibration.answered(confidence, best_cosine):
-            tier = "answers"
-        else:
-            tier = "related"
-        missing = first.missing if tier == "related" else None
-        if tier == "nothing":  # off-topic: no hit answers, whatever its own verdict
-            hits = [dataclasses.replace(h, answers=False, missing=None) for h in hits]
-        elif not question.specific:  # nothing particular asked: a hit answers only as the reply does
-            hits = [dataclasses.replace(h, answers=tier == "answers") for h in hits]
+        first = None if offset == 0 else judge_item(loaded, question, items[0]).answers and not links_only(
+            make_hits(loaded, text, items[:1], [Verdict(True)], 0)[0].text)
+        tier, missing, hits = settle(hits, question, off_topic=best_cosine < self.calibration.min_cosine,
+                                     confident=self.calibration.answered(confidence, best_cosine), offset=offset,
+                                     first_answers=first, lexicon=loaded.lexicon)
         hits = mark_later(loaded, hits, merged.get("as_of"))
         return Answer(text, hits, answered=tier == "answers", filters=merged, confidence=confidence, signals=sig,
                       tier=tier, missing=missing)
