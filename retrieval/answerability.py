@@ -28,7 +28,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 from .casing import CaseProfile  # noqa: F401  (re-exported: built per generation)
 from .gazetteer import ALIASES, COUNTRIES
 from .gazetteer import NOT_ENTITIES as _NOT_ENTITIES
-from .names import Lexicon, fold, instrument_forms, strip_clitic, words_of
+from .names import COMMON_ZIPF, Lexicon, fold, instrument_forms, strip_clitic, words_of, zipf
 from .slots import ORG_WORDS, Slot, asked_slots, asserted_amounts, event_window, fillers, question_values
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’&-]*[A-Za-z]|[A-Za-z]")
@@ -116,13 +116,16 @@ def analyse(question: str, tokenize: Callable[[str], list[str]], casing: CasePro
             continue
         if re.fullmatch(r"[A-Z]{2,}s", w):  # "AGs", "DPAs": a plural acronym
             w, low = w[:-1], low[:-1]
-        acronym = w.isupper() and len(w) >= 2
+        # "GDPR", and mixed-case ones ("BfDI", "JMStV", "T&Cs"): two capitals or more in a short word
+        acronym = (w.isupper() and len(w) >= 2) or (sum(c.isupper() for c in w) >= 2 and len(w) <= 8)
         written_cap = w[0].isupper() and i > 0 and not question[max(0, m.start() - 2):m.start()].strip(" ") in ("-", ":")
-        forms = (low, *ALIASES.get(low, ()), *instrument_forms(low))
+        forms = (low, *ALIASES.get(low, ()), *instrument_forms(low)) + ((low + "s",) if acronym else ())
         if lexicon is None:
             if acronym and low not in casing and low not in ALIASES:
                 continue  # an acronym the bulletins never use may be spelled out there: cannot be checked
             named = low in ALIASES or low in COUNTRIES or acronym or written_cap or casing.capitalised(low)
+        elif w.islower() and zipf(low) >= COMMON_ZIPF and lexicon.lower_uses.get(low, 0) and low not in COUNTRIES:
+            named = False  # "designate us", "it": a very common English word typed in lower case names nothing
         elif low in ALIASES or low in COUNTRIES:
             # "us" typed in lower case, where the corpus also writes "us", is the pronoun
             named = not (w.islower() and lexicon.ordinary_lower(low) and low not in COUNTRIES)
@@ -261,7 +264,8 @@ def judge(question: Question, texts: Sequence[str], context: str, tokenize: Call
             names that bulletin defines ("Binding Operational Directive (BOD)").
 
     A named party (not a place) the headings do not give must stand in the paragraph that fills the
-    slot: "the TDDDG" named in passing does not make the EinwV's date the TDDDG's.
+    slot or the one before it: "the TDDDG" named in passing three paragraphs on does not make the
+    EinwV's date the TDDDG's.
     """
     whole = context + "\n" + "\n".join(texts) + "\n" + scope
     folded, words = _vocabulary(whole)
@@ -277,8 +281,9 @@ def judge(question: Question, texts: Sequence[str], context: str, tokenize: Call
     def anchored(p: int, s: int) -> bool:
         if not loose:
             return True
-        f, w = _vocabulary(texts[p])
-        return all(mentions(e, f, w, texts[p], d) for e, d in loose)
+        near = "\n".join(texts[max(0, p - 1):p + 1])  # the filling paragraph, or the one before it
+        f, w = _vocabulary(near)
+        return all(mentions(e, f, w, near, d) for e, d in loose)
 
     first_filler = None
     for slot in question.slots:

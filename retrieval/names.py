@@ -36,6 +36,9 @@ from typing import Iterable
 #: word the bulletins never use is a name. Names measured: criteo 1.4, heise 1.9, clearview 2.1; ordinary
 #: words: meds 3.6, spreadsheet 3.3, watchdogs 2.6 — the ordinary words the bulletins lack are the risk.
 RARE_ZIPF = 2.5
+#: At or above this general-English frequency (Zipf 5: once per 100,000 words: "us", "it", "may") a word
+#: typed in lower case is the common word, never a name.
+COMMON_ZIPF = 5.0
 #: Below this general-English frequency a word the corpus writes only with a capital is a name even
 #: typed in lower case ("acea" 1.6, "santander" 3.1; "transferring" 3.7 is a word of a title-case heading).
 NAME_ZIPF = 3.5
@@ -53,6 +56,7 @@ _CAP_RUN = re.compile(r"(?:[A-Z][\w’'.&-]*|\d[\w.]*)(?:[ ](?:(?:of|and|for|the
 _PAREN = re.compile(r"\(([^()\n]{1,120})\)")
 _ALT_SPLIT = re.compile(r"\s*(?:,\s*or\s+|\s+or\s+|;\s*|,\s*(?:the\s+)?|/)\s*")
 _SMALL = frozenset("of and for the on in de du von & to".split())
+_URL = re.compile(r"(?:https?://|www\.)\S+|\S+\.(?:com|org|net|gov|eu|uk|de|fr|nl|pdf|html?)\S*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;*\n(\[\"“-]|\s-|\s–)\s*$")
 
 
@@ -130,6 +134,7 @@ class Lexicon:
         return out
 
     def _count_case(self, text: str) -> None:
+        text = _URL.sub(" ", text)  # "gov.uk/…" writes no word in lower case
         prev_cap = ""
         pos = 0
         for m in _TOKEN.finditer(text):
@@ -151,7 +156,8 @@ class Lexicon:
             if prev_cap and between == " " and prev_cap != low:
                 self.head_modifiers[low].add(prev_cap)
                 self.head_uses[low] += 1
-            prev_cap = low
+            # "The UK", "In May": a function word is no modifier of a name
+            prev_cap = low if low not in _SMALL and zipf(low) < 6.0 else ""
 
     def known(self, word: str) -> bool:
         """True when the corpus holds the (folded) word."""
@@ -201,8 +207,8 @@ class Lexicon:
         return [w for w in self.bulletin_df if len(w) >= 3 and w.isalpha()]
 
     def correct(self, word: str) -> str | None:
-        """The corpus word an unknown word is a typo of (one edit; two for 8+ letters), or None."""
-        if len(word) < 5 or not word.isalpha() or self.known(word):
+        """The corpus word an unknown word is a typo of (one edit; two for 8+ letters; 4+ letters only), or None."""
+        if len(word) < 4 or not word.isalpha() or self.known(word):
             return None
         from rapidfuzz import process
         from rapidfuzz.distance import Levenshtein
