@@ -47,7 +47,7 @@ def eval_command(questions: tuple[Path, ...], top_k: int, as_json: bool, show_mi
         answers[q] = searcher.search(q, top_k=top_k)
         return answers[q]
 
-    results = evaluate(qs, run)
+    results = evaluate(qs, run, searcher.violations)
     figures = summarise(results)
     if calibrate:
         feats = [(*answers[r.question.question].signals, r.question.answerable, _judged(answers[r.question.question]))
@@ -71,13 +71,18 @@ def eval_command(questions: tuple[Path, ...], top_k: int, as_json: bool, show_mi
         click.echo(json.dumps(figures, indent=2))
         return
     keys = ["n", "hit@1", "hit@3", "hit@5", "mrr@10", "abstain_answerable", "refused_near_miss", "refused_offtopic",
-            "quoted_chars"]
+            "quoted_chars", "invariant_violations"]
     fmt = lambda v: "-" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))  # noqa: E731
     click.echo(f"{'kind':14}" + "".join(f"{k:>19}" for k in keys) + "   tiers (answers/related/nothing)")
     for kind, row in [("ALL", figures)] + sorted(figures["by_kind"].items()):
         tiers = "/".join(str(row["tiers"][t]) for t in ("answers", "related", "nothing"))
         click.echo(f"{kind:14}" + "".join(f"{fmt(row[k]):>19}" for k in keys) + f"   {tiers}")
     if show_misses:
+        broken = [r for r in results if r.violations]
+        if broken:
+            click.echo(f"\nreply invariants broken ({len(broken)}):")
+            for r in broken:
+                click.echo(f"  {r.question.id:12} {'; '.join(r.violations)}  {r.question.question}")
         misses = [r for r in results if r.question.answerable and r.rank != 1]
         wrong = [r for r in results if r.question.answerable == r.abstained]
         click.echo(f"\nnot answered at rank 1 ({len(misses)}):")

@@ -6,7 +6,7 @@ Small frozen-ish dataclasses, as printed by ``ask --json`` (:meth:`Answer.to_dic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .chunking import Citation, Passage
 
@@ -98,6 +98,8 @@ class Answer:
         missing: in the "related" tier, the asked thing no passage states ("the amount asked"), or None.
         none_dated: True when no indexed bulletin is dated up to the ``as_of`` filter, so nothing
             could be searched (the hits are then empty): :meth:`headline` says so.
+        analysis: what the question was read to ask (:class:`retrieval.answerability.Question`), or
+            None; kept for :func:`retrieval.tier.violations`, not printed.
 
     The ``as_of`` filter (``filters["as_of"]``, an ISO date) is the cut-off the answer is given
     at: :attr:`as_of`, :meth:`cutoff_line` and :meth:`to_dict` show it.
@@ -112,6 +114,7 @@ class Answer:
     tier: str = ""
     missing: str | None = None
     none_dated: bool = False
+    analysis: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.tier:

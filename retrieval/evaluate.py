@@ -15,6 +15,7 @@ Metrics (answerable questions only, unless stated):
     abstain_answerable    share of answerable questions that wrongly lost the "answers" tier
     quoted_chars          mean characters quoted per hit, over every hit of every question (a longer
                           quote must never pass for a better one)
+    invariant_violations  questions whose answer breaks a reply invariant (retrieval.tier), when checked
     tiers                 how many questions got each tier (answers, related, nothing)
 """
 
@@ -60,11 +61,13 @@ class QuestionResult:
     quoted_chars: tuple[int, ...] = ()
     missing: str | None = None
     top_citation: str | None = None
+    violations: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """One question's line of ``eval --json``: id, kind, tier, missing, the gold's rank, the top citation."""
         return {"id": self.question.id, "kind": self.question.kind, "answerable": self.question.answerable,
-                "tier": self.tier, "missing": self.missing, "gold_rank": self.rank, "top_citation": self.top_citation}
+                "tier": self.tier, "missing": self.missing, "gold_rank": self.rank, "top_citation": self.top_citation,
+                "violations": list(self.violations)}
 
 
 def load_questions(path: str | Path) -> list[Question]:
@@ -134,8 +137,10 @@ def answer_rank(gold: str, answer: Answer) -> int | None:
     return None
 
 
-def evaluate(questions: list[Question], search: Callable[[str], Answer]) -> list[QuestionResult]:
-    """Run every question through ``search`` (query -> Answer) and record rank and abstention."""
+def evaluate(questions: list[Question], search: Callable[[str], Answer],
+             check: Callable[[Answer], list[str]] | None = None) -> list[QuestionResult]:
+    """Run every question through ``search`` (query -> Answer) and record rank and abstention, and
+    the reply invariants each answer breaks when ``check`` (answer -> sentences) is given."""
     results = []
     for q in questions:
         try:
@@ -146,7 +151,8 @@ def evaluate(questions: list[Question], search: Callable[[str], Answer]) -> list
         top = answer.hits[0].score if answer.hits else None
         results.append(QuestionResult(q, rank, not answer.answered, top, answer.tier,
                                       tuple(len(h.text) for h in answer.hits), answer.missing,
-                                      _cite(answer.hits[0].citation) if answer.hits else None))
+                                      _cite(answer.hits[0].citation) if answer.hits else None,
+                                      tuple(check(answer)) if check else ()))
     return results
 
 
@@ -183,6 +189,7 @@ def summarise(results: list[QuestionResult]) -> dict:
             "abstain_answerable": share(answerable),
             "quoted_chars": round(sum(chars) / len(chars), 1) if chars else None,
             "tiers": {t: sum(1 for r in rs if r.tier == t) for t in ("answers", "related", "nothing")},
+            "invariant_violations": sum(1 for r in rs if r.violations),
         }
 
     out = block(results)

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from .answer import TIERS, Answer, Hit  # noqa: F401  (re-exported: the public types of a search)
-from .answerability import LINKS_ONLY, Verdict, analyse, links_only
+from .answerability import LINKS_ONLY, Verdict, _vocabulary, analyse, links_only, mentions
 from .bulletin import normalise_space
 from .calibration import Calibration, calibration_for
 from .encoder import Encoder
@@ -65,7 +65,7 @@ from .ranking import (  # noqa: F401  (re-exported: the ranking knobs)
     signals,
 )
 from .text import compare_dates
-from .tier import settle
+from .tier import settle, violations
 from .timeline import InstrumentIndex
 
 log = logging.getLogger(__name__)
@@ -295,4 +295,28 @@ class Searcher:
                                      first_answers=first, lexicon=loaded.lexicon)
         hits = mark_later(loaded, hits, merged.get("as_of"))
         return Answer(text, hits, answered=tier == "answers", filters=merged, confidence=confidence, signals=sig,
-                      tier=tier, missing=missing)
+                      tier=tier, missing=missing, analysis=question)
+
+    def violations(self, answer: Answer) -> list[str]:
+        """The reply invariants (:mod:`retrieval.tier`) the answer breaks, one sentence each; [] when none
+        or when the answer carries no analysis (an empty question, no hits)."""
+        if answer.analysis is None:
+            return []
+        loaded = self._current()
+        question = answer.analysis
+
+        def item_mentions(hit: Hit, word: str) -> bool:  # the verdict reads the whole item, so does this check
+            rows = {m for pid in hit.passage_ids or (hit.passage.id,) if int(pid) in loaded.row_of
+                    for m in loaded.members[loaded.item_of[loaded.row_of[int(pid)]]]}
+            if not rows:
+                return False
+            head = loaded.rows[min(rows)]
+            key = loaded.item_of[min(rows)]
+            scope = [loaded.rows[r].text for r in loaded.sections.get(key[:2], [])] if key[2] is None else []
+            text = "\n".join([head.context, head.publisher or "", head.url or "", *(loaded.rows[r].text for r in sorted(rows)),
+                              *scope])
+            folded, words = _vocabulary(text)
+            entity = next(e for e in question.entities if e.word == word)
+            return mentions(entity, folded, words, text, tuple(loaded.lexicon.defined_forms(word, head.source_file)))
+
+        return violations(answer.tier, answer.missing, answer.hits, question, loaded.lexicon, item_mentions)
