@@ -28,7 +28,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 from .casing import CaseProfile  # noqa: F401  (re-exported: built per generation)
 from .gazetteer import ALIASES, COUNTRIES
 from .gazetteer import NOT_ENTITIES as _NOT_ENTITIES
-from .names import COMMON_ZIPF, Lexicon, fold, instrument_forms, strip_clitic, words_of, zipf
+from .names import COMMON_ZIPF, ORDINARY_ZIPF, Lexicon, fold, instrument_forms, strip_clitic, words_of, zipf
 from .slots import ORG_WORDS, Slot, asked_slots, asserted_amounts, event_window, fillers, question_values
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’&-]*[A-Za-z]|[A-Za-z]")
@@ -103,8 +103,7 @@ def analyse(question: str, tokenize: Callable[[str], list[str]], casing: CasePro
     phrase_words: set[int] = set()
     for m in _CAPS_PHRASE.finditer(question):  # "TAKE IT DOWN act": one name of ordinary words
         ws = m.group(0).split()
-        if lexicon is not None and len(ws) >= 2 and all(lexicon.ordinary_lower(fold(w)) or fold(w) in _NOT_ENTITIES
-                                                        for w in ws):
+        if lexicon is not None and len(ws) >= 2 and all(zipf(fold(w)) >= ORDINARY_ZIPF for w in ws):
             entities.append(Entity(fold(m.group(0)), (fold(m.group(0)),)))
             phrase_words.update(range(m.start(), m.end()))
     for i, m in enumerate(_WORD.finditer(question)):
@@ -143,7 +142,7 @@ def analyse(question: str, tokenize: Callable[[str], list[str]], casing: CasePro
         else:
             fixed = lexicon.correct(low)
             if fixed:  # a typo: a name if the corpus writes the word it misspells as one
-                named, forms = casing.capitalised(fixed), (fixed,)
+                named, forms = casing.capitalised(fixed) or lexicon.capitalised_name(fixed), (fixed,)
             else:
                 named = lexicon.rare_name(low)
         if named:

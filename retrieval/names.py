@@ -39,6 +39,8 @@ RARE_ZIPF = 2.5
 #: At or above this general-English frequency (Zipf 5: once per 100,000 words: "us", "it", "may") a word
 #: typed in lower case is the common word, never a name.
 COMMON_ZIPF = 5.0
+#: Words in capitals each at least this common in English ("TAKE IT DOWN") are one name, not acronyms.
+ORDINARY_ZIPF = 4.0
 #: Below this general-English frequency a word the corpus writes only with a capital is a name even
 #: typed in lower case ("acea" 1.6, "santander" 3.1; "transferring" 3.7 is a word of a title-case heading).
 NAME_ZIPF = 3.5
@@ -167,17 +169,26 @@ class Lexicon:
     def _sorted_vocabulary(self) -> list[str]:
         return sorted(self.bulletin_df)
 
+    @functools.cached_property
+    def _stems(self) -> frozenset[str]:
+        import Stemmer  # PyStemmer, as BM25 uses it
+        words = [w for w in self.bulletin_df if w.isalpha()]
+        return frozenset(Stemmer.Stemmer("english").stemWords(words))
+
     def known_like(self, word: str) -> bool:
-        """True when the corpus holds the word or another form of it: a word sharing its first
-        max(4, len - 3) letters ("watchdogs" ~ "watchdog", "misusing" ~ "misused", "insta" ~ "instagram")."""
+        """True when the corpus holds the word or another form of it: the same Snowball stem
+        ("watchdogs" ~ "watchdog", "misusing" ~ "misused"), or a word it begins ("insta" ~ "instagram")."""
         if word in self.bulletin_df:
             return True
-        stem = word[:max(4, len(word) - 3)]
-        if len(stem) < 4:
+        if word.isalpha():
+            import Stemmer
+            if Stemmer.Stemmer("english").stemWord(word) in self._stems:
+                return True
+        if len(word) < 5:
             return False
         vocab = self._sorted_vocabulary
-        i = bisect.bisect_left(vocab, stem)
-        return i < len(vocab) and vocab[i].startswith(stem)
+        i = bisect.bisect_left(vocab, word)
+        return i < len(vocab) and vocab[i].startswith(word)
 
     def generic(self, word: str) -> bool:
         """True when the word heads capitalised names with many modifiers: a class of things ("DPA", "Act")."""
@@ -248,23 +259,32 @@ def find_definitions(text: str) -> list[tuple[str, str]]:
         inside = m.group(1).strip().strip("“”\"'")
         before = text[max(0, m.start() - 200):m.start()].rstrip()
         runs = list(_CAP_RUN.finditer(before))
-        name = runs[-1].group(0) if runs and runs[-1].end() == len(before) else ""
+        name = _bare(runs[-1].group(0)) if runs and runs[-1].end() == len(before) else ""
         alternatives = [a.strip("“”\"' ") for a in _ALT_SPLIT.split(inside) if a.strip("“”\"' ")]
         if name:
             for alt in alternatives:
                 if not alt[:1].isupper() or len(alt.split()) > 8 or re.search(r"\d{4}|[€$£%]", alt):
                     continue
-                if len(alt.split()) == 1 and alt.isupper() and not spells(alt, name):
-                    # an acronym that spells part of the name ("Cyberspace Administration of China (CAC)")
-                    name = _tail_spelled(alt, name) or ""
-                    if not name:
-                        continue
-                out.append((fold(name), fold(alt)))
+                named = name
+                if len(alt.split()) == 1 and sum(c.isupper() for c in alt) >= 2 and not spells(alt, name):
+                    # an acronym that spells the end of the run ("On Monday the Cyberspace Administration of
+                    # China (CAC)"); one that spells nothing (a German "TDDDG") names the whole run
+                    named = _tail_spelled(alt, name) or name
+                if len(named.split()) >= 2 or len(alt.split()) >= 2:
+                    out.append((fold(named), fold(alt)))
         # "BOD (Binding Operational Directive)": an acronym before a name it spells
         prev = re.search(r"\b([A-Z][A-Za-z0-9&]{1,11})\s*$", before)
         if prev and prev.group(1).isupper() and spells(prev.group(1), inside) and len(inside.split()) <= 10:
             out.append((fold(prev.group(1)), fold(inside)))
     return out
+
+
+def _bare(name: str) -> str:
+    """A name without leading articles and possessives ("The Germany’s Cookie Consent …" → "Cookie Consent …")."""
+    words = name.split()
+    while len(words) > 1 and (words[0].lower() in ("the", "a", "an", "on", "in") or re.search(r"[’']s$", words[0])):
+        words = words[1:]
+    return " ".join(words)
 
 
 def spells(acronym: str, name: str) -> bool:

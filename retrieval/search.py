@@ -40,6 +40,7 @@ import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -292,7 +293,8 @@ class Searcher:
             make_hits(loaded, text, items[:1], [Verdict(True)], 0)[0].text)
         tier, missing, hits = settle(hits, question, off_topic=best_cosine < self.calibration.min_cosine,
                                      confident=self.calibration.answered(confidence, best_cosine), offset=offset,
-                                     first_answers=first, lexicon=loaded.lexicon)
+                                     first_answers=first, lexicon=loaded.lexicon,
+                                     item_mentions=_item_mentions(loaded, question))
         hits = mark_later(loaded, hits, merged.get("as_of"))
         return Answer(text, hits, answered=tier == "answers", filters=merged, confidence=confidence, signals=sig,
                       tier=tier, missing=missing, analysis=question)
@@ -303,20 +305,26 @@ class Searcher:
         if answer.analysis is None:
             return []
         loaded = self._current()
-        question = answer.analysis
+        return violations(answer.tier, answer.missing, answer.hits, answer.analysis, loaded.lexicon,
+                          _item_mentions(loaded, answer.analysis))
 
-        def item_mentions(hit: Hit, word: str) -> bool:  # the verdict reads the whole item, so does this check
-            rows = {m for pid in hit.passage_ids or (hit.passage.id,) if int(pid) in loaded.row_of
-                    for m in loaded.members[loaded.item_of[loaded.row_of[int(pid)]]]}
-            if not rows:
-                return False
-            head = loaded.rows[min(rows)]
-            key = loaded.item_of[min(rows)]
-            scope = [loaded.rows[r].text for r in loaded.sections.get(key[:2], [])] if key[2] is None else []
-            text = "\n".join([head.context, head.publisher or "", head.url or "", *(loaded.rows[r].text for r in sorted(rows)),
-                              *scope])
-            folded, words = _vocabulary(text)
-            entity = next(e for e in question.entities if e.word == word)
-            return mentions(entity, folded, words, text, tuple(loaded.lexicon.defined_forms(word, head.source_file)))
 
-        return violations(answer.tier, answer.missing, answer.hits, question, loaded.lexicon, item_mentions)
+def _item_mentions(loaded: LoadedGeneration, question) -> Callable[[Hit, str], bool]:
+    """(hit, named thing) -> whether the hit's whole item (headings, link, every passage; a paragraph
+    outside items with its section) names it, as the verdict reads it."""
+
+    def item_mentions(hit: Hit, word: str) -> bool:
+        rows = {m for pid in hit.passage_ids or (hit.passage.id,) if int(pid) in loaded.row_of
+                for m in loaded.members[loaded.item_of[loaded.row_of[int(pid)]]]}
+        if not rows:
+            return False
+        head = loaded.rows[min(rows)]
+        key = loaded.item_of[min(rows)]
+        scope = [loaded.rows[r].text for r in loaded.sections.get(key[:2], [])] if key[2] is None else []
+        text = "\n".join([head.context, head.publisher or "", head.url or "", *(loaded.rows[r].text for r in sorted(rows)),
+                          *scope])
+        folded, words = _vocabulary(text)
+        entity = next(e for e in question.entities if e.word == word)
+        return mentions(entity, folded, words, text, tuple(loaded.lexicon.defined_forms(word, head.source_file)))
+
+    return item_mentions

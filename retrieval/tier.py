@@ -58,7 +58,8 @@ PROMOTE_GAP = 0.03
 
 def settle(hits: Sequence[Hit], question: Question, *, off_topic: bool, confident: bool, offset: int = 0,
            first_answers: bool | None = None, lexicon: Lexicon | None = None,
-           promote_gap: float = PROMOTE_GAP) -> tuple[str, str | None, list[Hit]]:
+           promote_gap: float = PROMOTE_GAP,
+           item_mentions: Callable[[Hit, str], bool] | None = None) -> tuple[str, str | None, list[Hit]]:
     """(tier, missing, hits) for one search, the invariants of the module doc kept.
 
     Args:
@@ -71,10 +72,17 @@ def settle(hits: Sequence[Hit], question: Question, *, off_topic: bool, confiden
             by ``first_answers`` (the verdict of the first item of all), and nothing is moved.
         lexicon: the generation's corpus statistics, for the bulletins' own definitions.
         promote_gap: see :data:`PROMOTE_GAP`.
+        item_mentions: (hit, named thing) -> whether the hit's item names it (default: its quote or
+            headings); a hit said to answer that does not is not labelled so (invariant 4).
     """
     hits = list(hits)
     if not hits:
         return ("nothing", None, [])
+    names = item_mentions or (lambda h, w: quote_mentions(h, w, question, lexicon))
+    for i, h in enumerate(hits):  # invariant 4: an answering hit names every named thing asked
+        absent = next((e.word for e in question.entities if h.answers and not names(h, e.word)), None)
+        if absent is not None:
+            hits[i] = dataclasses.replace(h, answers=False, missing=f"“{absent}”")
     if off_topic:
         return ("nothing", None, [dataclasses.replace(h, answers=False, missing=None) for h in hits])
     if offset == 0:
@@ -101,7 +109,8 @@ def _true_missing(hits: list[Hit], question: Question, lexicon: Lexicon | None) 
             continue
         if not any(quote_mentions(o, word, question, lexicon) for o in hits):
             return h.missing
-    return None
+    # each named thing is in some quote, but none states the asked fact with all of them
+    return question.slots[0].label if question.slots else None
 
 
 def violations(tier: str, missing: str | None, hits: Sequence[Hit], question: Question,
