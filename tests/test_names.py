@@ -1,4 +1,4 @@
-"""Names from corpus statistics (retrieval/names.py) and the slots people write, each on a real corpus sentence."""
+"""Names from corpus statistics (retrieval/answerability/names.py) and the slots people write, each on a real corpus sentence."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import functools
 
 import pytest
 
-from retrieval.answerability import CaseProfile, analyse, judge
-from retrieval.lexical import _Tokenizer
-from retrieval.names import Lexicon, find_definitions, fold, spells
-from retrieval.slots import Slot, asked_slots, fillers
+from retrieval.answerability.casing import CaseProfile
+from retrieval.answerability.names import Lexicon, find_definitions, fold, spells
+from retrieval.answerability.slots import Slot, asked_slots, fillers
+from retrieval.answerability.verdicts import analyse, judge
+from retrieval.index.lexical import _Tokenizer
 from tests.conftest import CORPUS
 
 TOKENIZE = _Tokenizer()

@@ -1,4 +1,4 @@
-"""The reply tier and per-hit labels (retrieval/tier.py): the four invariants, property-tested, and how
+"""The reply tier and per-hit labels (retrieval/search/tier.py): the four invariants, property-tested, and how
 every rendering (terminal, --json, Slack blocks, fallback text) shows the same labels."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.blocks import render_answer
-from bot.cli_format import format_answer
-from retrieval.answer import Answer, Hit
-from retrieval.answerability import Entity, Question
+from bot.cli.formatting import format_answer
+from bot.slack.blocks import render_answer
+from retrieval.answerability.slots import Slot
+from retrieval.answerability.verdicts import Entity, Question
 from retrieval.chunking import Citation, Passage
-from retrieval.slots import Slot
-from retrieval.tier import quote_mentions, settle, violations
+from retrieval.search.answer import Answer, Hit
+from retrieval.search.tier import quote_mentions, settle, violations
 
 NAMES = ["Einwilligungsverwaltungsverordnung", "TikTok", "Türkiye", "CNIL", "Take It Down"]
 FILLER = ["the", "authority", "fined", "a", "company", "on", "1 April 2025", "for", "data", "transfers", "—"]
