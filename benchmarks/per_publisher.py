@@ -10,9 +10,10 @@ A question's publisher is the one of its ``file`` (from the ``.meta.toml`` besid
 from __future__ import annotations
 
 import sys
-import tomllib
 from collections import defaultdict
 from pathlib import Path
+
+import tomllib
 
 from bot.cli.options import make_encoder
 from retrieval.search.evaluate import answer_rank, load_questions, split_part
