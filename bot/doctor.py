@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
-from .config import LogSettings, Settings, SettingsError
+from .config import LogSettings, Settings, SettingsError, data_dir_from_env
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def run_checks(*, environ: Mapping[str, str] | None = None, dotenv: str | Path |
         checks += check_slack(settings, Path(manifest))
     root = Path(data_dir) if data_dir is not None else (settings.data_dir if settings else None)
     if root is None:
-        root = Path((environ if environ is not None else os.environ).get("BULLETIN_BOT_DATA_DIR") or "./data")
+        root = data_dir_from_env(environ, dotenv)
     checks.append(check_data_dir(root))
     index_check, index_info = check_index(root)
     checks.append(index_check)

@@ -29,10 +29,9 @@ def eval_command(questions: tuple[Path, ...], top_k: int, as_json: bool, show_mi
     refused) and the mean quoted characters per hit."""
     from retrieval.search.calibration import fit
     from retrieval.search.evaluate import evaluate, load_questions, summarise
-    from retrieval.search.searcher import Searcher
 
     qs = [q for path in questions for q in load_questions(path)]
-    searcher = Searcher(data_dir, options.make_encoder(model, data_dir))
+    searcher = options.make_searcher(data_dir, model)
     answers: dict[str, object] = {}
 
     def run(q: str):
@@ -90,11 +89,9 @@ def _judged(answer) -> bool:
 def export_onnx_command(data_dir: Path, model: str | None) -> None:
     """Export the embedding model to ONNX (fp32 and int8) in DATA_DIR/onnx, for BULLETIN_BOT_ENCODER=onnx
     or onnx-int8. Offline: made from the installed model package (needs torch, once)."""
-    import os
-
-    from retrieval.encoders.factory import ONNX_DIR_ENV, resolve_model
+    from retrieval.encoders.factory import onnx_dir, resolve_model
     from retrieval.encoders.onnx import export_onnx
 
     name, location = resolve_model(model)
-    out = export_onnx(location, Path(os.environ.get(ONNX_DIR_ENV) or data_dir / "onnx"), name)
+    out = export_onnx(location, onnx_dir(Path(data_dir) / "onnx"), name)
     click.echo(f"exported {name} to {out} (model.onnx, model_int8.onnx)")
