@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from bot import cli
 from bot.cli import options as cli_options
 from bot.slack import blocks as bk
+from bot.slack import mrkdwn
 from retrieval.errors import ConfigurationError, FilterError
 from retrieval.index.passages import PassageIndex
 from retrieval.ingest import ingest
@@ -236,7 +237,7 @@ def test_slash_command_mention_and_dm_answer_as_of_the_date(slack, indexed: Path
     reply = fake.wait_for(RESPONSE_URL)[0]
     assert CUTOFF + "." in reply.body["text"].splitlines()
     assert cited_dates(reply) and all(d <= "2024-06" for d in cited_dates(reply))
-    assert bk.escape(expected.hits[0].text.split("\n")[0][:60]).replace("*", "") in json.dumps(
+    assert mrkdwn.escape(expected.hits[0].text.split("\n")[0][:60]).replace("*", "") in json.dumps(
         reply.body["blocks"], ensure_ascii=False).replace("*", "")
     bot.send_event(mention("fines as_of:2023-07", ts="300.1"))
     post = fake.wait_for("chat.postMessage")[0]

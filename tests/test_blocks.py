@@ -42,7 +42,7 @@ def check_limits(message: bk.Message) -> None:
 
 
 def test_escape_and_unescape():
-    assert bk.escape("a & b <!channel> > c") == "a &amp; b &lt;!channel&gt; &gt; c"
+    assert mrkdwn.escape("a & b <!channel> > c") == "a &amp; b &lt;!channel&gt; &gt; c"
     assert mrkdwn.unescape("a &amp;lt; b &lt;x&gt;") == "a &lt; b <x>"
 
 
