@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import options
 from .options import common_options
+
+if TYPE_CHECKING:
+    from retrieval.search.answer import Answer
 
 
 @click.command(name="eval")
@@ -32,7 +36,7 @@ def eval_command(questions: tuple[Path, ...], top_k: int, as_json: bool, show_mi
 
     qs = [q for path in questions for q in load_questions(path)]
     searcher = options.make_searcher(data_dir, model)
-    answers: dict[str, object] = {}
+    answers: dict[str, Answer] = {}
 
     def run(q: str):
         answers[q] = searcher.search(q, top_k=top_k)
@@ -41,8 +45,11 @@ def eval_command(questions: tuple[Path, ...], top_k: int, as_json: bool, show_mi
     results = evaluate(qs, run)
     figures = summarise(results)
     if calibrate:
-        feats = [(*answers[r.question.question].signals, r.question.answerable, _judged(answers[r.question.question]))
-                 for r in results if answers[r.question.question].signals]
+        feats = []
+        for r in results:
+            answer = answers[r.question.question]
+            if answer.signals:
+                feats.append((*answer.signals, r.question.answerable, _judged(answer)))
         try:
             cal, rep = fit(feats, min_cosine=searcher.calibration.min_cosine)
         except ValueError as exc:  # no threshold meets the bound: say so, keep the table in force

@@ -48,7 +48,7 @@ def first_sentences(passage: Passage, limit: int = MAX_EXCERPT_CHARS) -> str:
         at = text.find(title, 0, len(title) + 8)
         if at >= 0 and re.fullmatch(r"[\s*_•-]*", text[:at]):
             lead = _LEAD_IN.match(text, at + len(title))
-            if any(ch in lead.group(0) for ch in "*:(") and lead.end() < len(text):
+            if lead is not None and any(ch in lead.group(0) for ch in "*:(") and lead.end() < len(text):
                 start = lead.end()
     spans = [(a + start, b + start) for a, b in _sentence_spans(text[start:])]
     if not spans:
@@ -141,7 +141,8 @@ def _header(day: Date | str, count: int, bulletins: int, since: datetime | None,
 
 
 def _overview(bulletins: Sequence[NewBulletin]) -> dict:
-    lines, shown = [], 0
+    lines: list[str] = []
+    shown = 0
     for nb in bulletins:
         b = nb.bulletin
         line = (f"• {mrkdwn.mrkdwn_link(b.url, mrkdwn.shorten(b.title, MAX_CITATION_PART))} · "

@@ -36,8 +36,8 @@ def render_citation(c: Citation, *, rank: int | None = None, title: str | None =
     if c.section:
         parts.append(escape(shorten(c.section, MAX_CITATION_PART)))
     if c.item_number is not None:
-        named = item_title and c.item_title
-        parts.append(f"item {c.item_number}" + (f": {escape(shorten(c.item_title, MAX_CITATION_PART))}" if named else ""))
+        named = c.item_title if item_title else None
+        parts.append(f"item {c.item_number}" + (f": {escape(shorten(named, MAX_CITATION_PART))}" if named else ""))
     elif item_title and c.item_title:
         parts.append(escape(shorten(c.item_title, MAX_CITATION_PART)))
     if c.page is not None:
