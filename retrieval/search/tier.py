@@ -9,7 +9,7 @@ invariants, which :func:`violations` checks (the property tests and ``eval`` run
    definitions considered (:func:`retrieval.answerability.verdicts.mentions`); the headline then says what no
    passage *states* instead, or makes no claim.
 2. **Tier and labels agree**: in the "answers" tier the first hit answers; in "related" and "nothing"
-   no hit is labelled as answering. Renderings read :meth:`retrieval.answer.Answer.label` only.
+   no hit is labelled as answering. Renderings read :meth:`retrieval.search.answer.Answer.label` only.
 3. **An answering hit leads**: when a lower hit states what was asked and the first does not, the
    answering hit is moved first (ranks renumbered).
 4. **No answering hit is about another party**: a hit labelled as answering names every named thing
