@@ -112,6 +112,8 @@ class Answer:
         filters: the filters in force (keys of FILTER_KEYS), to be shown back with the answer.
         confidence: the calibrated confidence value the decision was taken on (see Calibration).
         signals: (margin, coverage) of the first item, the inputs of that decision.
+        features: the fitted verdict's inputs for the first items of the ranking
+            (:class:`retrieval.search.features.ItemFeatures`, ranking order), for ``eval --calibrate``.
         tier: one of TIERS — "answers" (the first quote states what was asked), "related" (on the
             topic, but no passage states the asked thing: ``missing`` says what) or "nothing"
             (off-topic: nothing in the bulletins is near). Derived from ``answered`` and the hits
@@ -136,6 +138,7 @@ class Answer:
     missing: str | None = None
     none_dated: bool = False
     analysis: Any = field(default=None, repr=False, compare=False)
+    features: tuple = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.tier:

@@ -44,7 +44,7 @@ from typing import Callable
 
 import numpy as np
 
-from retrieval.answerability.verdicts import LINKS_ONLY, Verdict, _vocabulary, analyse, links_only, mentions
+from retrieval.answerability.verdicts import LINKS_ONLY, _vocabulary, analyse, links_only, mentions
 from retrieval.encoders.factory import Encoder
 from retrieval.errors import ConfigurationError, IndexMismatchError, IndexNotFoundError
 from retrieval.index.generations import current_generation
@@ -54,10 +54,12 @@ from retrieval.text import compare_dates, normalise_space
 
 from .answer import Answer, Hit
 from .calibration import Calibration, calibration_for
+from .features import judged_features
 from .filters import parse_filters, validate_filters
 from .loaded import LoadedGeneration
 from .ranking import judge_item, make_hits, rank_items, signals
-from .tier import settle, violations
+from .tier import PROMOTE_GAP, settle, violations
+from .verdict_model import MODEL_DEPTH, VerdictModel, model_for
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +107,8 @@ class Searcher:
             (:func:`retrieval.search.calibration.calibration_for`).
         cache_size: identical queries whose vectors are kept (encoding costs ~10 ms; search far less).
         lexical_weight: weight of BM25 in the fused score; 0 gives dense-only search (no BM25 built).
+        verdict_model: the fitted verdict (:mod:`retrieval.search.verdict_model`); True (default): the one kept
+            for the encoder's model, when there is one; None or False: the rule verdict and the calibration.
         faiss_threads: faiss' OpenMP threads (process-wide, set here: :func:`~retrieval.index.passages.set_search_threads`);
             1 serves one query at a time fastest on small machines.
 
@@ -116,7 +120,7 @@ class Searcher:
 
     def __init__(self, data_dir: str | Path, encoder: Encoder, calibration: Calibration | None = None,
                  cache_size: int = 256, lexical_weight: float = LEXICAL_WEIGHT,
-                 faiss_threads: int = DEFAULT_SEARCH_THREADS):
+                 faiss_threads: int = DEFAULT_SEARCH_THREADS, verdict_model: VerdictModel | None | bool = True):
         if lexical_weight < 0:
             raise ConfigurationError(f"lexical_weight must be >= 0, got {lexical_weight}")
         set_search_threads(faiss_threads)
@@ -124,6 +128,7 @@ class Searcher:
         self.data_dir = Path(data_dir)
         self.encoder = encoder
         self.calibration = calibration or calibration_for(encoder.name)
+        self.verdict_model = model_for(encoder.name) if verdict_model is True else (verdict_model or None)
         self._loaded: LoadedGeneration | None = None
         self._failures: dict[str, str] = {}  # generation name (or CURRENT) -> why it failed to load: not retried
         self._lock = threading.Lock()  # guards the query-vector cache
@@ -283,15 +288,28 @@ class Searcher:
         hits = make_hits(loaded, text, shown, verdicts, offset)
         hits = [dataclasses.replace(h, answers=False, missing=LINKS_ONLY) if links_only(h.text) else h for h in hits]
         best_cosine = items[0].best_cosine
-        first = None if offset == 0 else judge_item(loaded, question, items[0]).answers and not links_only(
-            make_hits(loaded, text, items[:1], [Verdict(True)], 0)[0].text)
+        mentioned = _item_mentions(loaded, question)
+        top = hits[:MODEL_DEPTH] if offset == 0 else _first_hits(loaded, question, text, items[:MODEL_DEPTH])
+        feats = judged_features(loaded, question, text, qvec, items, top, self.encoder, mentioned)
+        model = self.verdict_model
+        if model is None:
+            first = None if offset == 0 else bool(top[0].answers)
+            confident = self.calibration.answered(confidence, best_cosine)
+        else:  # the fitted verdict decides the first items; the calibration's off-topic floor stays
+            said = [f.names_all and model.answers(f.vector) for f in feats]
+            lead = next((i for i, ok in enumerate(said) if ok), None)
+            first = None if offset == 0 else lead is not None and (lead == 0 or feats[lead].vector[-1] <= PROMOTE_GAP)
+            if offset == 0:
+                hits = [dataclasses.replace(h, answers=i < len(said) and said[i],
+                                            missing=None if i < len(said) and said[i] else h.missing)
+                        for i, h in enumerate(hits)]  # below the judged items, no hit leads
+            confident = True
         tier, missing, hits = settle(hits, question, off_topic=best_cosine < self.calibration.min_cosine,
-                                     confident=self.calibration.answered(confidence, best_cosine), offset=offset,
-                                     first_answers=first, lexicon=loaded.lexicon,
-                                     item_mentions=_item_mentions(loaded, question))
+                                     confident=confident, offset=offset, first_answers=first,
+                                     lexicon=loaded.lexicon, item_mentions=mentioned)
         hits = mark_later(loaded, hits, merged.get("as_of"))
         return Answer(text, hits, answered=tier == "answers", filters=merged, confidence=confidence, signals=sig,
-                      tier=tier, missing=missing, analysis=question)
+                      tier=tier, missing=missing, analysis=question, features=tuple(feats))
 
     def violations(self, answer: Answer) -> list[str]:
         """The reply invariants (:mod:`retrieval.search.tier`) the answer breaks, one sentence each; [] when none
@@ -301,6 +319,12 @@ class Searcher:
         loaded = self._current()
         return violations(answer.tier, answer.missing, answer.hits, answer.analysis, loaded.lexicon,
                           _item_mentions(loaded, answer.analysis))
+
+
+def _first_hits(loaded: LoadedGeneration, question, text: str, items: list) -> list[Hit]:
+    """The hits of the first items of the ranking, judged by the rule verdict (for a "more results" page)."""
+    hits = make_hits(loaded, text, items, [judge_item(loaded, question, it) for it in items], 0)
+    return [dataclasses.replace(h, answers=False, missing=LINKS_ONLY) if links_only(h.text) else h for h in hits]
 
 
 def _item_mentions(loaded: LoadedGeneration, question) -> Callable[[Hit, str], bool]:
