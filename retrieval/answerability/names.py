@@ -37,6 +37,9 @@ from typing import Iterable
 #: word the bulletins never use is a name. Names measured: criteo 1.4, heise 1.9, clearview 2.1; ordinary
 #: words: meds 3.6, spreadsheet 3.3, watchdogs 2.6 — the ordinary words the bulletins lack are the risk.
 RARE_ZIPF = 2.5
+#: A word of the question this long or longer that begins a corpus word is a clipped form of it, not a name
+#: ("spec" for "specification"; was 5 before seed-09 "annex B of the draft app data collection spec").
+CLIPPED_MIN = 4
 #: At or above this general-English frequency (Zipf 5: once per 100,000 words: "us", "it", "may") a word
 #: typed in lower case is the common word, never a name.
 COMMON_ZIPF = 5.0
@@ -185,14 +188,15 @@ class Lexicon:
 
     def known_like(self, word: str) -> bool:
         """True when the corpus holds the word or another form of it: the same Snowball stem
-        ("watchdogs" ~ "watchdog", "misusing" ~ "misused"), or a word it begins ("insta" ~ "instagram")."""
+        ("watchdogs" ~ "watchdog", "misusing" ~ "misused"), or a word it begins, clipped to 4+ letters
+        ("insta" ~ "instagram", "spec" ~ "specification")."""
         if word in self.bulletin_df:
             return True
         if word.isalpha():
             import Stemmer
             if Stemmer.Stemmer("english").stemWord(word) in self._stems:
                 return True
-        if len(word) < 5:
+        if len(word) < CLIPPED_MIN:
             return False
         vocab = self._sorted_vocabulary
         i = bisect.bisect_left(vocab, word)
