@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.search.features import ItemFeatures, best_sentence_cosines, quote_sentences
+from retrieval.index.lexical import _Tokenizer
+from retrieval.search.features import ItemFeatures, best_sentence_cosines, quote_sentences, term_features
 from retrieval.search.searcher import Searcher
 from retrieval.search.verdict_model import (
     FEATURES,
@@ -25,6 +26,7 @@ from tests.fakes import HashEncoder
 EINWV = ("The Germany’s Cookie Consent Management Ordinance ( Einwilligungsverwaltungsverordnung, or EinwV) came "
          "into force on 1 April 2025 and aims to simplify how users manage their cookie preferences across digital "
          "services. EinwV allows users to make their choices once, reducing the need for repetitive consent requests.")
+TOKENIZE = _Tokenizer()
 TDDDG = ("Since the implementation of the Cookie Consent Management Ordinance is voluntary, significant changes are "
          "not anticipated. If Sec.25(2) of the TDDDG is already being adhered to, the ordinance will not introduce "
          "anything new.")
@@ -47,9 +49,22 @@ def test_the_best_sentence_cosine_is_that_of_the_closest_sentence():
 
 def test_features_keep_their_order():
     x = item_features(rule=True, slot_asked=True, slot_missing=False, names_share=0.5, cosine=0.6,
-                      sentence_cosine=0.7, coverage=0.8, margin=0.1, gap=0.0)
+                      sentence_cosine=0.7, coverage=0.8, sentence_coverage=0.4, missing_idf=0.3, margin=0.1, gap=0.0)
     assert dict(zip(FEATURES, x)) == {"rule": 1.0, "slot_asked": 1.0, "slot_missing": 0.0, "names_share": 0.5,
-                                      "cosine": 0.6, "sentence_cosine": 0.7, "coverage": 0.8, "margin": 0.1, "gap": 0.0}
+                                      "cosine": 0.6, "sentence_cosine": 0.7, "coverage": 0.8, "sentence_coverage": 0.4,
+                                      "missing_idf": 0.3, "margin": 0.1, "gap": 0.0}
+
+
+def test_term_features_see_the_best_sentence_and_the_rarest_term_the_item_lacks():
+    tokens = TOKENIZE
+    idf = {"einwv": 5.0, "forc": 1.0, "tdddg": 4.0}.get
+    words = lambda t: [w for w in tokens(t) if w in ("einwv", "forc", "tdddg")]  # noqa: E731
+    # "when did the EinwV enter into force?": both terms in the EinwV item's first sentence
+    cov, missing = term_features(words, lambda t: idf(t) or 0.0, "When did the EinwV enter into force?", EINWV, EINWV)
+    assert cov == pytest.approx(1.0) and missing == 0.0
+    # "…the TDDDG…" against the EinwV item: the rarest question term it lacks is TDDDG (idf 4 of the max 4)
+    cov, missing = term_features(words, lambda t: idf(t) or 0.0, "When did the TDDDG enter into force?", EINWV, EINWV)
+    assert cov == pytest.approx(1 / 5) and missing == pytest.approx(1.0)
 
 
 def test_an_item_holds_the_gold_when_its_quote_contains_it_whitespace_aside():

@@ -59,6 +59,25 @@ def best_sentence_cosines(encoder: Encoder, qvec: np.ndarray, quotes: Sequence[s
     return out
 
 
+def term_features(tokens: Callable[[str], list[str]], idf: Callable[[str], float], question: str,
+                  item_text: str, quote: str) -> tuple[float, float]:
+    """(sentence_coverage, missing_idf) of one item (see :mod:`retrieval.search.verdict_model`): ``tokens`` and
+    ``idf`` are the BM25 tokenizer's stemmed terms and their IDF; ``item_text`` every passage and heading of the
+    item, ``quote`` its quote. Both are in [0, 1]; (0.0, 0.0) for a question with no term."""
+    terms = set(tokens(question))
+    weights = {t: max(idf(t), 0.0) for t in terms}
+    total = sum(weights.values())
+    if not terms or total <= 0:
+        return 0.0, 0.0
+    best = 0.0
+    for sentence in quote_sentences(quote) or [quote]:
+        present = set(tokens(sentence))
+        best = max(best, sum(w for t, w in weights.items() if t in present) / total)
+    in_item = set(tokens(item_text))
+    absent = [w for t, w in weights.items() if t not in in_item]
+    return best, (max(absent) / max(weights.values()) if absent else 0.0)
+
+
 def judged_features(loaded: "LoadedGeneration", question: Question, text: str, qvec: np.ndarray,
                     items: Sequence["RankedItem"], hits: Sequence[Hit], encoder: Encoder,
                     names: Callable[[Hit, str], bool]) -> list[ItemFeatures]:
@@ -76,7 +95,11 @@ def judged_features(loaded: "LoadedGeneration", question: Question, text: str, q
         share = sum(named) / len(words) if words else 1.0
         slot_missing = bool(question.slots) and (not h.answers) and not (h.missing or "").startswith("“")
         nxt = items[i + 1].score if i + 1 < len(items) else 0.0
+        rows = [loaded.rows[r] for r in loaded.members[items[i].key]]
+        sentence_coverage, missing_idf = term_features(
+            loaded.lexical.tokens, loaded.lexical.idf, text, "\n".join(f"{r.context}\n{r.text}" for r in rows), h.text)
         vector = item_features(rule=bool(h.answers), slot_asked=bool(question.slots), slot_missing=slot_missing,
+                               sentence_coverage=sentence_coverage, missing_idf=missing_idf,
                                names_share=share, cosine=h.cosine if h.cosine is not None else -1.0,
                                sentence_cosine=sentence[i], coverage=item_coverage(items[i], text, loaded),
                                margin=items[i].score - nxt, gap=items[0].score - items[i].score)

@@ -13,6 +13,8 @@ Features of one shown item (:data:`FEATURES`, all computed by :func:`item_featur
 - ``cosine``: cosine of the question and the item's best passage; ``sentence_cosine``: the best cosine
   of the question and one sentence of the quote (the loaded encoder, a few sentences per item);
 - ``coverage``: the IDF-weighted share of the question's terms in the item (``ranking.item_coverage``);
+  ``sentence_coverage``: the same share in the quote's best-covering sentence; ``missing_idf``: the IDF of the
+  rarest question term the item lacks, over the IDF of the rarest question term (0 when it lacks none);
 - ``margin``: the item's fused score minus the next item's; ``gap``: the first item's minus this one's.
 
 ``p = sigmoid(w · (x - mean) / scale + bias)``; the item answers when ``p >= threshold`` and it names every
@@ -43,17 +45,19 @@ except ModuleNotFoundError:  # Python 3.10
 MODEL_FILE = Path(__file__).with_name("verdict_model.toml")
 
 FEATURES = ("rule", "slot_asked", "slot_missing", "names_share", "cosine", "sentence_cosine", "coverage",
-            "margin", "gap")
+            "sentence_coverage", "missing_idf", "margin", "gap")
 
 #: Items judged by the model per question (the first ones of the ranking); lower ones keep the rule verdict.
 MODEL_DEPTH = 3
 
 
 def item_features(*, rule: bool, slot_asked: bool, slot_missing: bool, names_share: float, cosine: float,
-                  sentence_cosine: float, coverage: float, margin: float, gap: float) -> tuple[float, ...]:
+                  sentence_cosine: float, coverage: float, margin: float, gap: float, sentence_coverage: float = 0.0,
+                  missing_idf: float = 0.0) -> tuple[float, ...]:
     """The feature vector of one item, in the order of :data:`FEATURES` (see the module doc for each)."""
     return (float(rule), float(slot_asked), float(slot_missing), float(names_share), float(cosine),
-            float(sentence_cosine), float(coverage), float(margin), float(gap))
+            float(sentence_cosine), float(coverage), float(sentence_coverage), float(missing_idf), float(margin),
+            float(gap))
 
 
 @dataclass(frozen=True)
