@@ -70,6 +70,8 @@ EXTRACTORS: dict[str, Extractor] = {
     ".pdf": extract_pdf,
     ".eml": extract_eml,
 }
+#: Endings whose text is markdown, read by the markdown parser (:mod:`retrieval.markdown`).
+MARKDOWN_SUFFIXES = (".md", ".markdown")
 #: File name endings read as bulletins by :func:`find_bulletin_files`.
 BULLETIN_SUFFIXES = tuple(EXTRACTORS)
 #: Endings read as HTML (their visible text is extracted first, see :mod:`retrieval.html`).
@@ -114,7 +116,7 @@ def read_bulletin(path: str | Path) -> Bulletin:
                     "(bulletin-bot ingest --watch) or save them beside it to ingest them", path, attachments)
     metadata = {**file_meta, **read_metadata(path)}
     try:
-        bulletin = parse_bulletin(text, path.name, metadata)
+        bulletin = parse_bulletin(text, path.name, metadata, markdown=path.name.lower().endswith(MARKDOWN_SUFFIXES))
     except BulletinParseError as exc:
         raise BulletinParseError(str(path), exc.reason, exc.line) from None
     if page_starts:
