@@ -35,7 +35,7 @@ from .sources import find_bulletin_files, read_bulletin
 log = logging.getLogger(__name__)
 
 #: Bumped whenever parsing or chunking changes, so that every bulletin is re-parsed once.
-PARSER_VERSION = "8"  # 8: a bullet title may follow emoji; 7: passages carry the PDF page
+PARSER_VERSION = "9"  # 9: markdown by markdown-it-py, HTML by its main content and structure; 8: a bullet title may follow emoji; 7: passages carry the PDF page
 
 
 @dataclass
