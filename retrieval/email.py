@@ -89,6 +89,7 @@ def eml_to_text(data: bytes, file: str) -> tuple[str, dict[str, str]]:
     try:
         if msg["Date"]:
             meta["date"] = parsedate_to_datetime(str(msg["Date"])).date().isoformat()
+            meta["date_source"] = "document"  # the message's own Date header
     except (TypeError, ValueError):
         pass
     sender = forwarded_from or (getaddresses([str(msg["From"])])[0][0] if msg["From"] else "")

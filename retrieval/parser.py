@@ -41,6 +41,7 @@ from __future__ import annotations
 import re
 
 from .blocks import Block, classified, is_list_entry, table_rows
+from .dates import MAX_LINES, printed_date
 from .errors import BulletinParseError
 from .metadata import front_matter, validate_metadata
 from .posts import drop_previews, group_itemless_post, post_metadata, split_list_entries
@@ -50,7 +51,8 @@ from .text import normalise_space
 _LEADING_NUMBER = re.compile(r"^(\d{1,3})\s*[.)]\s+(\S.*)$")
 
 
-def parse_bulletin(text: str, source_file: str, metadata: dict | None = None, *, markdown: bool = False) -> Bulletin:
+def parse_bulletin(text: str, source_file: str, metadata: dict | None = None, *, markdown: bool = False,
+                   fallback: dict | None = None) -> Bulletin:
     """Parse one bulletin's text into sections, items and paragraphs.
 
     Args:
@@ -61,6 +63,15 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None, *,
         markdown: read the blocks with the markdown parser (:mod:`retrieval.markdown`: link
             reference definitions, template tags and raw HTML are no paragraphs) rather than at
             blank lines.
+        fallback: what the file's own metadata says (an HTML ``<title>``, a PDF's Title and
+            CreationDate, an e-mail's headers), used where neither ``metadata`` nor the document
+            gives one; its ``date_source`` (``document`` or ``metadata``, see :mod:`retrieval.dates`)
+            says whether its date is stated by the document.
+
+    The date and ``date_source``: ``metadata``'s date (``sidecar``), else the front matter's or the
+    date printed in the first lines (:func:`retrieval.dates.printed_date`; ``document``), else the
+    fallback's. The title: ``metadata``'s or the front matter's, else a first ``# heading``, else the
+    fallback's, else the first line.
 
     Returns:
         A :class:`Bulletin` whose paragraphs are verbatim slices of ``text``.
@@ -75,33 +86,38 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None, *,
         raise BulletinParseError(source_file, exc.reason, exc.line) from None
     body_offset += bom
     front_meta, author = post_metadata(front)
-    meta = validate_metadata({**front_meta, **(metadata or {})}, source_file)
+    given = validate_metadata({**front_meta, **(metadata or {})}, source_file)
+    backup = {k: v for k, v in (fallback or {}).items() if k != "date_source"}
+    meta = {**validate_metadata(backup, source_file), **given}
     blocks = classified(text, body_offset, markdown)
     if not blocks:
         raise BulletinParseError(source_file, "no text found (the file is empty or only whitespace)")
 
     # The title block: a level-1 heading first, or a first line equal to the metadata title.
     first = blocks[0]
-    title = meta.get("title")
+    title = given.get("title")
     first_is_title = False
     if first.kind == "md_heading" and first.number == 1:
         first_is_title = True
         title = title or first.title
     elif "\n" not in first.text:
-        if title:
+        if title or meta.get("title"):
+            title = title or meta["title"]
             seen, want = normalise_space(first.text).lower(), normalise_space(title).lower()
             first_is_title = seen == want or (min(len(seen), len(want)) > 20 and (seen in want or want in seen))
         elif first.kind in ("heading", "numbered") or (len(first.text) <= 200 and not first.text.endswith(".")):
             first_is_title, title = True, first.text
+    title = title or meta.get("title")
     if not title:
         line = normalise_space(first.text.splitlines()[0])
         title = line if len(line) <= 120 else line[:117].rsplit(" ", 1)[0] + "…"
     if first_is_title:
         blocks = blocks[1:]
 
+    date, date_source = _date(metadata or {}, front_meta, fallback or {}, blocks)
     bulletin = Bulletin(
         source_file=source_file, source_text=text, title=title, publisher=meta.get("publisher"),
-        date=meta.get("date"), url=meta.get("url"), has_metadata=bool(meta),
+        date=date, url=meta.get("url"), has_metadata=bool(meta), date_source=date_source,
     )
     blocks = [b for b in blocks if b.kind != "boilerplate"]
     if blocks and blocks[0].kind == "byline":
@@ -198,6 +214,21 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None, *,
     if not bulletin.sections:
         raise BulletinParseError(source_file, "no paragraphs found: the file holds only a title or headings")
     return bulletin
+
+
+def _date(given: dict, front: dict, fallback: dict, blocks: list[Block]) -> tuple[str | None, str]:
+    """The bulletin's date and its source (see :mod:`retrieval.dates`); dates already validated."""
+    if given.get("date"):
+        return str(given["date"]).strip(), "sidecar"
+    if front.get("date"):
+        return front["date"], "document"
+    lines = [ln for b in blocks[:MAX_LINES] for ln in b.text.split("\n")]
+    printed = printed_date(lines)
+    if printed:
+        return printed, "document"
+    if fallback.get("date"):
+        return str(fallback["date"]).strip(), str(fallback.get("date_source") or "metadata")
+    return None, "none"
 
 
 def _drop_table_of_contents(sections: list[Section], text: str) -> None:

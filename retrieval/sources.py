@@ -16,6 +16,7 @@ import logging
 from pathlib import Path
 from typing import Callable
 
+from .dates import file_name_date
 from .errors import BulletinParseError
 from .metadata import read_metadata
 from .parser import parse_bulletin
@@ -25,7 +26,11 @@ from .text import decode_bulletin_bytes
 log = logging.getLogger("retrieval.bulletin")  # the name its warnings always had
 
 #: An extractor: (file bytes, file name for errors) → (bulletin text, metadata found in the file).
-#: It raises :class:`~retrieval.errors.BulletinParseError` for a file it cannot read.
+#: It raises :class:`~retrieval.errors.BulletinParseError` for a file it cannot read. A ``date`` in
+#: its metadata is taken when neither the sidecar nor the text gives one; ``date_source`` says
+#: whether the document states it (``document``: an e-mail's Date header, a PDF's printed first
+#: page) or only the file's metadata does (``metadata``, the default: a PDF's CreationDate, an
+#: HTML ``<meta>`` date). See :mod:`retrieval.dates`.
 Extractor = Callable[[bytes, str], "tuple[str, dict[str, str]]"]
 
 
@@ -94,7 +99,9 @@ def read_bulletin(path: str | Path) -> Bulletin:
 
     The extractor of the file's ending (:data:`EXTRACTORS`) turns its bytes into text. An
     ``.html``/``.htm`` file is turned into text by :func:`retrieval.html.html_to_text`; its
-    ``<title>`` and ``<meta>`` date/URL/publisher fill in what the sidecar does not give, and
+    ``<title>`` and ``<meta>`` date/URL/publisher fill in what the sidecar and the document do not
+    give (the date: sidecar > printed in the document > file metadata or name, with
+    ``bulletin.date_source`` saying which; see :mod:`retrieval.dates`), and
     citation offsets then index the extracted text. A ``.pdf`` likewise (:mod:`retrieval.pdf`): its
     Title and CreationDate fill in, and its passages carry their page.
 
@@ -114,9 +121,12 @@ def read_bulletin(path: str | Path) -> Bulletin:
     if attachments:
         log.warning("%s: its PDF attachment(s) %s are not part of this bulletin; drop the e-mail into the inbox "
                     "(bulletin-bot ingest --watch) or save them beside it to ingest them", path, attachments)
-    metadata = {**file_meta, **read_metadata(path)}
+    sidecar = read_metadata(path)
+    if not file_meta.get("date") and (named := file_name_date(path.name)):
+        file_meta = {**file_meta, "date": named, "date_source": "metadata"}
     try:
-        bulletin = parse_bulletin(text, path.name, metadata, markdown=path.name.lower().endswith(MARKDOWN_SUFFIXES))
+        bulletin = parse_bulletin(text, path.name, sidecar, markdown=path.name.lower().endswith(MARKDOWN_SUFFIXES),
+                                  fallback=file_meta)
     except BulletinParseError as exc:
         raise BulletinParseError(str(path), exc.reason, exc.line) from None
     if page_starts:

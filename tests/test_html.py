@@ -46,7 +46,9 @@ def test_html_bulletin_parses_into_sections_and_items(tmp_path: Path):
     f = tmp_path / "digest.html"
     f.write_text(PAGE)
     b = read_bulletin(f)
-    assert (b.title, b.date, b.publisher) == ("EU Privacy Digest – March 2025", "2025-03-14", "Example Law LLP")
+    # the page's own heading is its title, over the <title> of the browser tab; the date is the <meta> one
+    assert (b.title, b.date, b.publisher) == ("EU Privacy Digest", "2025-03-14", "Example Law LLP")
+    assert b.date_source == "metadata"
     assert [s.title for s in b.sections] == [None, "Enforcement", "Guidance"]
     # two entries; the nested "Appeal pending." is a paragraph of the first, not an item of its own
     assert len(b.sections[1].items) == 2
