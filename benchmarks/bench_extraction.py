@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from retrieval.chunking import passages_from  # noqa: E402
-from retrieval.sources import BULLETIN_SUFFIXES, extractor_for, read_bulletin  # noqa: E402
+from retrieval.intake.sources import BULLETIN_SUFFIXES, extractor_for, read_bulletin  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 if not SHARED.exists():

@@ -25,12 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.encoders.factory import Encoder
+from retrieval.index.generations import BulletinRecord, ingest_lock, write_generation
+from retrieval.index.passages import PassageIndex
+from retrieval.intake.metadata import METADATA_SUFFIX
+from retrieval.intake.sources import find_bulletin_files, read_bulletin
+
 from .chunking import DEFAULT_MAX_TOKENS, Passage, passages_from
-from .encoder import Encoder
 from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
-from .index import BulletinRecord, PassageIndex, ingest_lock, write_generation
-from .metadata import METADATA_SUFFIX
-from .sources import find_bulletin_files, read_bulletin
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,7 @@ class IngestReport:
     def to_dict(self) -> dict:
         """The ``--json`` shape: counts of bulletins, passages in the index, per-file errors, the
         warnings, and per bulletin read in this run its date and where it came from (``date_source``:
-        ``sidecar``, ``document``, ``metadata`` or ``none``; see :mod:`retrieval.dates`)."""
+        ``sidecar``, ``document``, ``metadata`` or ``none``; see :mod:`retrieval.intake.dates`)."""
         return {
             "added": len(self.added), "updated": len(self.updated), "removed": len(self.removed),
             "unchanged": len(self.unchanged), "passages": self.passages,

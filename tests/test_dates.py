@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from retrieval.bulletin import read_bulletin
-from retrieval.dates import file_name_date, find_date, printed_date
 from retrieval.ingest import ingest
+from retrieval.intake.dates import file_name_date, find_date, printed_date
+from retrieval.intake.sources import read_bulletin
 
 
 @pytest.mark.parametrize("text, iso", [
@@ -86,8 +86,9 @@ def test_ingest_json_reports_date_and_source_and_warns_on_metadata_only(tmp_path
     assert not any("digest.txt" in w for w in report.warnings)
 
     from bot import cli
+    from bot.cli import options as cli_options
 
-    monkeypatch.setattr(cli, "make_encoder", lambda model, data_dir=None: encoder)
+    monkeypatch.setattr(cli_options, "make_encoder", lambda model, data_dir=None: encoder)
     res = CliRunner().invoke(cli.main, ["ingest", str(d), "--json", "--data-dir", str(tmp_path / "data2")])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)

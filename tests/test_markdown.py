@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.bulletin import read_bulletin
 from retrieval.chunking import passages_from
 from retrieval.errors import BulletinParseError
-from retrieval.markdown import markdown_blocks, plain_text
-from retrieval.metadata import front_matter
+from retrieval.intake.markdown import markdown_blocks, plain_text
+from retrieval.intake.metadata import front_matter
+from retrieval.intake.sources import read_bulletin
 
 # A Hugo post as blog engines keep them: TOML front matter, shortcodes, raw HTML, reference links,
 # a footnote, a table, a quote and sections with numbered sub-headings.
