@@ -74,7 +74,7 @@ def eml_to_text(data: bytes, file: str) -> tuple[str, dict[str, str]]:
         from .html import html_to_text
 
         link = _view_link(content)
-        text, page_meta = html_to_text(content)
+        text, page_meta = html_to_text(content, main_only=False)  # an e-mail has no site around it
         meta.update({k: v for k, v in page_meta.items() if k in ("url",)})
         if link:
             meta["url"] = link
