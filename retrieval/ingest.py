@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -120,7 +121,7 @@ def _unique_files(files: list[Path]) -> list[Path]:
     return list(unique.values())
 
 
-def _refusal(prev_bulletins: dict, paths: list[str | Path], rebuild: bool) -> str:
+def _refusal(prev_bulletins: dict, paths: Sequence[str | Path], rebuild: bool) -> str:
     """The one sentence an ingest that would leave the index empty (or a rebuild that read nothing) answers instead."""
     if rebuild and prev_bulletins:
         return (f"not rebuilding: no bulletin file could be read from {', '.join(str(p) for p in paths) or 'no path'}, "
@@ -132,7 +133,7 @@ def _refusal(prev_bulletins: dict, paths: list[str | Path], rebuild: bool) -> st
             "empty index is not written; check the paths given, or pass --allow-empty")
 
 
-def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, rebuild: bool = False,
+def ingest(paths: Sequence[str | Path], data_dir: str | Path, encoder: Encoder, *, rebuild: bool = False,
            allow_empty: bool = False, max_tokens: int = DEFAULT_MAX_TOKENS, show_progress: bool = False) -> IngestReport:
     """Bring the index in data_dir in line with the bulletin files under paths.
 
@@ -162,7 +163,7 @@ def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, r
                 prev.close()
 
 
-def _ingest(paths: list[str | Path], data_dir: Path, encoder: Encoder, prev: PassageIndex | None, reuse: bool,
+def _ingest(paths: Sequence[str | Path], data_dir: Path, encoder: Encoder, prev: PassageIndex | None, reuse: bool,
             rebuild: bool, allow_empty: bool, max_tokens: int, show_progress: bool, report: IngestReport) -> IngestReport:
     prev_bulletins = {b.source_file: b for b in prev.bulletins()} if prev else {}
     prev_ids = prev.passage_ids_by_bulletin() if prev else {}
