@@ -185,11 +185,12 @@ def test_a_version_2_store_gains_the_subscriptions_table_and_keeps_its_rows(tmp_
     with monkeypatch.context() as m:  # the bot as it was before subscriptions
         m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
         m.setattr(migrations, "SCHEMA_VERSION", 2)
-        old = SQLiteStore(path)
-        answer_id = old.record_answer("a question", [1], "U1", "C1", "1.0")
-        old.close()
+        SQLiteStore(path).close()
+    with sqlite3.connect(path) as conn:  # a row as the bot of version 2 wrote it
+        answer_id = conn.execute("INSERT INTO answers (query, passage_ids, user, channel, thread_ts, created_at)"
+                                 " VALUES ('a question', '[1]', 'U1', 'C1', '1.0', 1e9)").lastrowid
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
-    store = SQLiteStore(path)
+    store = SQLiteStore(path, retention_days=3650 * 20)
     assert store.answer(answer_id).query == "a question"
     assert store.subscriptions("C1") == [] and store.subscribe("C1", "topic", "cookies", "U1")
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION == 3
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
