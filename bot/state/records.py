@@ -25,6 +25,14 @@ if TYPE_CHECKING:
 SURFACES = ("mention", "dm", "thread", "command", "more", "share", "cli")
 
 
+def searched_generation(searcher) -> str | None:
+    """The index generation ``searcher`` (a :class:`~retrieval.search.searcher.Searcher`) has loaded — the one
+    it just searched — or None when it cannot say (a stand-in searcher)."""
+    index = getattr(searcher, "loaded_index", None)  # a property: the generation loaded, never (re)loading
+    generation = getattr(index, "generation", None)
+    return generation if isinstance(generation, str) else None
+
+
 def quote_sha256(text: str) -> str:
     """Hex SHA-256 of a quote's verbatim text (UTF-8)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

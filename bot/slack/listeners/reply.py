@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack import blocks, mrkdwn
 from bot.state.protocol import event_keys
-from bot.state.records import AnswerDetails
+from bot.state.records import AnswerDetails, searched_generation
 from retrieval.errors import FilterError, IndexMismatchError, IndexNotFoundError
 from retrieval.search.searcher import MAX_TOP_K
 
@@ -147,17 +147,10 @@ def record_shown(deps, query: str, answer, hits: list, user: str | None, channel
     the generation searched, tier, filters, citations and quotes); the question text and the asker only
     when ``deps.log_questions`` (``LOG_QUESTIONS``). Returns the answer's id."""
     kept = bool(deps.log_questions)
-    details = AnswerDetails.of(answer, hits, surface=surface, generation=generation_of(deps.searcher),
+    details = AnswerDetails.of(answer, hits, surface=surface, generation=searched_generation(deps.searcher),
                                offset=offset, question_kept=kept)
     return deps.store.record_answer(query if kept else "", [i for h in hits for i in blocks.passage_ids(h)],
                                     user if kept else None, channel, thread_ts, details=details)
-
-
-def generation_of(searcher) -> str | None:
-    """The index generation ``searcher`` has loaded (what it just searched), or None when it cannot say."""
-    loaded = getattr(searcher, "loaded_index", None)
-    index = loaded() if callable(loaded) else None
-    return getattr(index, "generation", None)
 
 
 def post(client, channel: str, thread_ts: str | None, user: str | None, message, respond=None) -> None:
