@@ -204,3 +204,27 @@ def test_replay_cannot_reask_an_answer_whose_question_was_not_kept(fake, indexed
 def test_a_bad_date_is_one_sentence(runner, tmp_path):
     res = runner.invoke(cli.main, ["audit", "--since", "March 3", "--data-dir", str(tmp_path)])
     assert res.exit_code == 2 and "YYYY-MM-DD" in res.output and "Traceback" not in res.output
+
+
+def test_replay_reports_a_later_development_a_new_bulletin_reports_on_a_quoted_item(store_kind, runner, tmp_path,
+                                                                                    monkeypatch):
+    from tests.conftest import CORPUS
+
+    corpus, data = tmp_path / "corpus", tmp_path / "data"
+    corpus.mkdir()
+    for name in ("privacy-news-digest-2023-05-14.txt", "privacy-news-digest-2023-05-14.meta.toml"):
+        (corpus / name).write_bytes((CORPUS / name).read_bytes())
+    run(runner, "ingest", str(corpus), "--data-dir", str(data))
+    monkeypatch.setenv("LOG_QUESTIONS", "true")
+    res = runner.invoke(cli.main, ["ask", "how much did the dutch DPA fine clearview AI?", "--log", "--data-dir", str(data)])
+    assert res.exit_code == 0 and "recorded as answer" in res.stderr, res.output
+    (record,) = json.loads(run(runner, "audit", "--json", "--data-dir", str(data)))["answers"]
+    assert record["surface"] == "cli" and record["question"] and not any(h["later"] for h in record["hits"])
+    for name in ("privacy-news-digest-2024-08.txt", "privacy-news-digest-2024-08.meta.toml"):
+        (corpus / name).write_bytes((CORPUS / name).read_bytes())
+    run(runner, "ingest", str(corpus), "--data-dir", str(data))
+    out = json.loads(run(runner, "audit", "replay", "--json", "--data-dir", str(data)))
+    (row,) = out["answers"]
+    assert "later" in row["changes"] and out["summary"]["changed"] == 1
+    assert any("2024-08 in_force" in line for line in row["new_later_developments"])
+    assert "new later development: [" in run(runner, "audit", "replay", "--data-dir", str(data))

@@ -311,3 +311,12 @@ def test_a_thumbs_down_keeps_the_passage_the_voter_chose(make_store):
         store.record_feedback(answer_id, "U2", 1, choice=1)
     with pytest.raises(ValueError, match="passage choice"):
         store.record_feedback(answer_id, "U2", -1, choice=-2)
+
+
+def test_retention_deletes_answer_records_with_their_details(make_store):
+    store = make_store(retention_days=30)
+    now = time.time()
+    old = store.record_answer("", [1], None, "C1", None, details=_details(), at=now - 31 * DAY)
+    kept = store.record_answer("", [2], None, "C1", None, details=_details(), at=now - 29 * DAY)
+    assert store.purge(now=now + 1) == 1
+    assert [r.id for r in store.answers()] == [kept] and store.answer(old) is None
