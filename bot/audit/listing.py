@@ -85,23 +85,23 @@ def format_audit(rows: dict) -> str:
     answers = rows["answers"]
     if not answers:
         return "No answers recorded for these filters."
-    out = [f"{'when (UTC)':20} {'id':>6}  {'user':10} {'channel':10} {'surface':8} {'tier':8} {'generation':24} question"]
+    out = [f"{'when (UTC)':20} {'id':>6}  {'user':11} {'channel':11} {'surface':8} {'tier':8} {'generation':30} question"]
     for a in answers:
         question = f"“{_cut(a['question'], 70)}”" if a["question"] else "(question not kept)"
-        out.append(f"{a['created_at']:20} {a['id']:>6}  {a['user'] or '-':10} {a['channel'] or '-':10} "
-                   f"{a['surface'] or '-':8} {a['tier'] or '-':8} {_cut(a['generation'] or '-', 24):24} {question}")
+        out.append(f"{a['created_at']:20} {a['id']:>6}  {a['user'] or '-':11} {a['channel'] or '-':11} "
+                   f"{a['surface'] or '-':8} {a['tier'] or '-':8} {a['generation'] or '-':30} {question}")
         if not a["hits"] and a["passage_ids"]:
-            out.append(f"{'':28}recorded before the audit trail: passage ids {a['passage_ids']}")
+            out.append(f"{'':6}recorded before the audit trail: passage ids {a['passage_ids']}")
         for h in a["hits"]:
             c = h["citation"]
             where = " · ".join(str(p) for p in (
-                c.get("bulletin"), c.get("date"), c.get("section"),
+                _cut(c.get("bulletin") or c.get("source_file") or "?", 48), c.get("date"), c.get("section"),
                 f"item {c['item_number']}" if c.get("item_number") is not None else None,
                 f"p. {c['page']}" if c.get("page") is not None else None, f"¶{c.get('paragraph')}",
                 f"chars {c.get('char_start')}-{c.get('char_end')}") if p)
-            out.append(f"{'':28}[{h['rank']}] {where} · sha256 {h['sha256'][:12]}")
+            out.append(f"{'':6}[{h['rank']}] {where} · sha256 {h['sha256'][:12]}")
         for v in a["votes"]:
             choice = "" if v["choice"] is None else (" · none of these answered" if v["choice"] == 0
                                                       else f" · passage [{v['choice']}] answered")
-            out.append(f"{'':28}{'👍' if v['vote'] > 0 else '👎'} {v['user'] or '-'} {v['created_at']}{choice}")
+            out.append(f"{'':6}{'👍' if v['vote'] > 0 else '👎'} {v['user'] or '-'} {v['created_at']}{choice}")
     return "\n".join(out)
