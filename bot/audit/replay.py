@@ -22,6 +22,8 @@ from bot.state.protocol import AnswerRecord
 from bot.state.records import AnswerDetails, ShownHit, searched_generation
 from retrieval.text import normalise_space
 
+from .listing import iso
+
 #: Hits asked for when the record shows none (a "nothing" answer): enough to see a first citation appear.
 MIN_TOP_K = 3
 
@@ -35,7 +37,8 @@ class ReplayResult:
         generation_then, generation_now: the generation the answer was given from, and the one searched now.
         tier_then, tier_now: reply tiers (``tier_now`` None when not re-asked).
         first_then, first_now: the first hits' :meth:`~bot.state.records.ShownHit.label` (None: no hit).
-        quotes_gone: labels of the recorded quotes no longer in their bulletin.
+        quotes_gone: labels of the recorded quotes no longer in their bulletin (with what the item reads now,
+            when the replayed answer still quotes it).
         later: ``"[rank] when kind (bulletin)"`` of each later development new on a quoted item.
         skipped: why the answer was not re-asked ("question not kept", "recorded before the audit trail"), or None.
         first_changed: the first hit now cites another paragraph than the first hit then.
@@ -76,7 +79,7 @@ class ReplayResult:
 
     def to_dict(self) -> dict:
         """The JSON row of ``audit replay --json``."""
-        return {"answer_id": self.answer_id, "created_at": self.created_at, "question": self.question,
+        return {"answer_id": self.answer_id, "created_at": iso(self.created_at), "question": self.question,
                 "generation_then": self.generation_then, "generation_now": self.generation_now,
                 "tier_then": self.tier_then, "tier_now": self.tier_now, "first_citation_then": self.first_then,
                 "first_citation_now": self.first_now, "quotes_gone": self.quotes_gone,
@@ -116,6 +119,12 @@ def replay_one(record: AnswerRecord, searcher, source_text) -> ReplayResult:
     result.generation_now = searched_generation(searcher)
     now = [ShownHit.of(h) for h in answer.hits[: max(MIN_TOP_K, len(d.hits))]]
     result.tier_now = answer.tier
+    by_item = {h.item_key[:5]: h for h in now}
+    for h in d.hits:  # a quote gone: what the same item says now, when it is still quoted
+        if h.label() in result.quotes_gone and h.item_key[:5] in by_item:
+            reads = " ".join(by_item[h.item_key[:5]].gold.split())
+            result.quotes_gone[result.quotes_gone.index(h.label())] = (
+                f"{h.label()} — the item now reads: “{reads[:160]}{'…' if len(reads) > 160 else ''}”")
     result.first_now = now[0].label() if now else None
     then_key = d.hits[0].item_key if d.hits else None
     result.first_changed = then_key != (now[0].item_key if now else None)

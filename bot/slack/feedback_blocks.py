@@ -51,7 +51,7 @@ def render_choice(answer_id: int, hits: list[ShownHit]) -> Message:
     if not hits:
         return Message(THANKS, [section_block(THANKS)])
     lines = [f"*{escape(h.label())}* — “{escape(shorten(' '.join(h.text.split()), 120))}”" for h in hits]
-    buttons = [_button(h.label(), choice_value(answer_id, h.rank)) for h in hits]
+    buttons = [_button(h.label(MAX_BUTTON_TEXT), choice_value(answer_id, h.rank)) for h in hits]
     buttons.append(_button(NONE_OF_THESE, choice_value(answer_id, 0)))
     blocks = [section_block(escape(ASK)), context_block(*lines[:10]), {"type": "actions", "elements": buttons}]
     return Message(ASK, blocks)

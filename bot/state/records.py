@@ -87,13 +87,19 @@ class ShownHit:
         """The verbatim span an eval question uses as its gold: the best sentence, else the whole quote."""
         return self.best_sentence or self.text
 
-    def label(self) -> str:
-        """``[2] Bulletin title · 2024-06 · item 4 ¶2``: one line naming the hit (plain text)."""
+    def label(self, limit: int | None = None) -> str:
+        """``[2] Bulletin title · 2024-06 · item 4 · ¶2``: one line naming the hit (plain text); with ``limit``
+        the bulletin title is shortened (with "…") so that the whole line fits in ``limit`` characters."""
         c = self.citation
-        parts = [c.get("bulletin") or c.get("source_file") or "?", c.get("date"),
-                 f"item {c['item_number']}" if c.get("item_number") is not None else c.get("section"),
-                 f"¶{c['paragraph']}" if c.get("paragraph") is not None else None]
-        return f"[{self.rank}] " + " · ".join(str(p) for p in parts if p)
+        title = str(c.get("bulletin") or c.get("source_file") or "?")
+        tail = [c.get("date"), f"item {c['item_number']}" if c.get("item_number") is not None else c.get("section"),
+                f"¶{c['paragraph']}" if c.get("paragraph") is not None else None]
+        rest = "".join(f" · {p}" for p in tail if p)
+        head = f"[{self.rank}] "
+        if limit is not None and len(head) + len(title) + len(rest) > limit:
+            room = max(1, limit - len(head) - len(rest) - 1)
+            title = title[:room].rstrip() + "…"
+        return head + title + rest
 
 
 @dataclass(frozen=True)
