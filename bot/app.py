@@ -39,7 +39,7 @@ def uploads(settings: Settings, searcher) -> Uploads:
     from retrieval.ingest import ingest
 
     return Uploads(settings.ingest_allowed_users, settings.upload_max_mb * 1024 * 1024, settings.inbox_path,
-                   lambda files: ingest(files, settings.data_dir, searcher.encoder))
+                   lambda files: ingest(files, settings.data_dir, searcher.encoder), files_url=settings.files_url)
 
 
 def create_app(settings: Settings, searcher, store: StateStore, client: WebClient | None = None,

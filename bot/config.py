@@ -6,6 +6,9 @@ Variables (a ``.env`` file in the working directory fills in any that the enviro
     SLACK_APP_TOKEN           xapp-…  app-level token; when set, ``serve`` uses Socket Mode
     SLACK_SIGNING_SECRET      verifies HTTP requests (required for ``serve --http``)
     SLACK_API_URL             Web API base URL (default https://slack.com/api/; GovSlack and tests use another)
+    SLACK_FILES_URL           the only origin uploaded files are downloaded from, with the bot token (default
+                              https://files.<SLACK_API_URL's host>/, i.e. https://files.slack.com/; https only,
+                              plain http only for a loopback test server)
     BULLETIN_BOT_TOP_K        hits quoted per answer, 1..10 (default 3)
     BULLETIN_BOT_WORKERS      answer worker threads, 1..64 (default 4)
     BULLETIN_BOT_QUEUE_SIZE   questions waiting for a free worker, 1..10000 (default 100); past it: "I'm busy"
@@ -48,6 +51,8 @@ from urllib.parse import urlparse
 from retrieval.errors import ConfigurationError
 
 DEFAULT_API_URL = "https://slack.com/api/"
+#: Where Slack serves uploaded files (``url_private``) for the default Web API.
+DEFAULT_FILES_URL = "https://files.slack.com/"
 #: Slack retries an unacknowledged event up to 3 times over about 5 minutes
 #: (https://api.slack.com/apis/events-api#retries); remember events at least twice that long.
 MIN_DEDUPE_SECONDS = 600
@@ -66,6 +71,8 @@ class Settings:
         app_token: ``SLACK_APP_TOKEN`` (xapp-…) or None; hidden from repr.
         signing_secret: ``SLACK_SIGNING_SECRET`` or None; hidden from repr.
         api_url: Web API base URL, always ending in "/".
+        files_url: the origin (``scheme://host[:port]/``) of Slack's file server: an upload is downloaded,
+            with the bot token, only from a URL on it (:mod:`bot.listeners.uploads`).
         data_dir: where index generations and ``bot.sqlite`` live.
         http_host: address ``serve`` listens on (HTTP mode; health endpoints in both modes).
         http_port: port for /slack/events (HTTP mode) and /healthz, /readyz (1..65535; 0 in tests: any).
@@ -94,6 +101,7 @@ class Settings:
     app_token: str | None = field(default=None, repr=False)
     signing_secret: str | None = field(default=None, repr=False)
     api_url: str = DEFAULT_API_URL
+    files_url: str = DEFAULT_FILES_URL
     data_dir: Path = Path("./data")
     http_host: str = "0.0.0.0"
     http_port: int = 3000
@@ -168,6 +176,7 @@ class Settings:
         values = dict(
             bot_token=bot_token or "", app_token=app_token, signing_secret=get("SLACK_SIGNING_SECRET"),
             api_url=api_url if api_url.endswith("/") else api_url + "/",
+            files_url=_files_url(get, "SLACK_FILES_URL", parsed.hostname or ""),
             data_dir=Path(get("BULLETIN_BOT_DATA_DIR") or "./data"),
             http_host=get("BULLETIN_BOT_HTTP_HOST") or "0.0.0.0",
             http_port=_int(get, "BULLETIN_BOT_HTTP_PORT", 3000, 1, 65535),
@@ -307,6 +316,22 @@ def _zone(get, name: str, default: str) -> str:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise SettingsError(f"{name} must be an IANA time zone such as Asia/Shanghai or UTC, got {raw!r}") from None
     return raw
+
+
+def _files_url(get, name: str, api_host: str) -> str:
+    """The origin ``scheme://host[:port]/`` files are downloaded from: the variable, else
+    ``https://files.<api host>/`` (``slack.com`` → ``files.slack.com``, ``slack-gov.com`` → ``files.slack-gov.com``).
+    https only; plain http only for a loopback host (a test server), so the bot token never travels in clear."""
+    raw = get(name)
+    if raw is None:
+        host = api_host[4:] if api_host.startswith("api.") else api_host
+        return f"https://files.{host}/" if host else DEFAULT_FILES_URL
+    parsed = urlparse(raw)
+    loopback = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parsed.hostname or parsed.scheme not in ("http", "https") or (parsed.scheme == "http" and not loopback):
+        raise SettingsError(f"{name} must be an https URL such as https://files.slack.com/ (plain http only for a "
+                            f"loopback test server), got {raw!r}")
+    return f"{parsed.scheme}://{parsed.netloc}/"
 
 
 def _database_url(get, name: str) -> str | None:

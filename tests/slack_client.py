@@ -32,6 +32,7 @@ class BotUnderTest:
 
     def __init__(self, fake: FakeSlack, searcher, data_dir: Path, **settings):
         self.fake = fake
+        settings.setdefault("files_url", fake.url)  # the fake serves files over http on 127.0.0.1
         self.settings = Settings(bot_token="xoxb-test-token", signing_secret=SIGNING_SECRET, api_url=fake.api_url,
                                  data_dir=data_dir, **settings)
         self.store = BotStore(self.settings.store_path, dedupe_seconds=self.settings.dedupe_seconds,

@@ -194,3 +194,83 @@ def test_a_redirected_download_carries_the_token_only_to_the_same_host(fake, tmp
         first, second = fake.calls_to(DOWNLOAD)
         assert "authorization" in {k.lower() for k in first.headers}
         assert ("authorization" in {k.lower() for k in second.headers}) is token_sent
+
+
+# -- where a download may go: only Slack's own file host, over its scheme (https in production) ----------------
+def _refused(fake, tmp_path, edit, ts: str = "410.1", **settings) -> str:
+    """Upload a bulletin whose files.info entry ``edit(info)`` changes; the reply text (no download may happen)."""
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",), **settings) as bot:
+        event = upload(fake, "quokka.md", BULLETIN.encode(), ts=ts)
+        edit(fake.files[event["files"][0]["id"]][0])
+        bot.send_event(event)
+        bot.wait_idle()
+        reply = fake.wait_for("chat.postMessage")[0].body["text"]
+    assert not fake.calls_to(DOWNLOAD), "the bot fetched a URL it must refuse"
+    assert not (tmp_path / "data" / "inbox").exists() or not list((tmp_path / "data" / "inbox").iterdir())
+    assert reply.count(". ") == 0 and reply.endswith("."), reply  # one sentence
+    return reply
+
+
+def test_a_file_url_is_never_read(fake, tmp_path):
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:SECRET-ROOT-LINE\n")
+    for n, key in enumerate(("url_private", "url_private_download")):
+        def edit(info, key=key):
+            info.pop("url_private_download")
+            info[key] = secret.as_uri()
+        reply = _refused(fake, tmp_path, edit, ts=f"411.{n}")
+        assert reply == "I cannot add quokka.md: its download link does not point to Slack's file server, so nothing was added."
+        fake.clear()
+    assert not (tmp_path / "data").exists() or "SECRET-ROOT-LINE" not in "".join(
+        p.read_text(errors="ignore") for p in (tmp_path / "data").rglob("*") if p.is_file())
+
+
+def test_an_http_link_is_refused_when_slack_serves_files_over_https(fake, tmp_path):
+    """Production serves files over https only: a plain-http link (even to the right host) is refused."""
+    https_base = f"https://127.0.0.1:{fake.server.server_port}/"
+    reply = _refused(fake, tmp_path, lambda info: None, files_url=https_base)
+    assert reply == "I cannot add quokka.md: its download link does not point to Slack's file server, so nothing was added."
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.2"])
+def test_a_link_to_another_host_never_gets_the_token(fake, tmp_path, host):
+    def edit(info):
+        for key in ("url_private", "url_private_download"):
+            info[key] = info[key].replace("127.0.0.1", host)
+    reply = _refused(fake, tmp_path, edit)
+    assert reply == "I cannot add quokka.md: its download link does not point to Slack's file server, so nothing was added."
+
+
+def test_an_external_file_is_refused_in_one_sentence(fake, tmp_path):
+    def edit(info):
+        info.update(is_external=True, external_type="gdrive")
+    reply = _refused(fake, tmp_path, edit)
+    assert reply == ("I cannot add quokka.md: it is a link to a file kept outside Slack (gdrive), not an upload; "
+                     "upload the file itself.")
+
+
+def test_a_redirect_to_another_scheme_is_not_followed(fake, tmp_path):
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",)) as bot:
+        bot.send_event(upload(fake, "quokka.md", b"", ts="420.1", size=10,
+                              content_type="redirect:" + (tmp_path / "x.md").as_uri()))
+        bot.wait_idle()
+        reply = fake.wait_for("chat.postMessage")[0].body["text"]
+        assert reply == "I could not download quokka.md from Slack, so nothing was added; please try again."
+
+
+def test_the_files_host_defaults_to_slacks_over_https():
+    from bot.config import Settings
+
+    assert Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}, dotenv=None).files_url == "https://files.slack.com/"
+    gov = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_API_URL": "https://slack-gov.com/api/"}, dotenv=None)
+    assert gov.files_url == "https://files.slack-gov.com/"
+
+
+@pytest.mark.parametrize("raw", ["http://files.slack.com/", "ftp://files.slack.com/", "files.slack.com"])
+def test_slack_files_url_must_be_https_except_for_a_loopback_test_server(raw):
+    from bot.config import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="SLACK_FILES_URL must be an https URL"):
+        Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_FILES_URL": raw}, dotenv=None)
+    local = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_FILES_URL": "http://127.0.0.1:8080/x"}, dotenv=None)
+    assert local.files_url == "http://127.0.0.1:8080/"

@@ -4,7 +4,10 @@ Only the users in ``BULLETIN_BOT_INGEST_ALLOWED_USERS`` may add bulletins; anyon
 A file is taken when its name ends in a key of :data:`retrieval.sources.EXTRACTORS` and it is no larger
 than ``BULLETIN_BOT_UPLOAD_MAX_MB``. The bot asks ``files.info`` (through the app's WebClient), downloads
 ``url_private_download`` (else ``url_private``) with the bot token in an ``Authorization: Bearer``
-header, saves the file into the inbox folder atomically (a hidden temporary name, then ``os.replace``)
+header — only from Slack's file server (``SLACK_FILES_URL``, by default ``https://files.slack.com/``:
+that scheme, host and port, nothing else; no ``file:``, no other host, a redirect only over the same
+scheme and without the token once it leaves that host; an ``is_external`` file, a link to Google Drive
+or Dropbox, is refused) — saves the file into the inbox folder atomically (a hidden temporary name, then ``os.replace``)
 and ingests it at once on an answer worker, with the ingest call ``ingest --watch`` uses. The reply in
 the thread says what was added (title, date, items, passages), or one sentence saying why not. The
 upload's caption is not answered as a question.
@@ -27,6 +30,7 @@ from slack_sdk.errors import SlackApiError
 from retrieval.sources import EXTRACTORS, read_bulletin
 
 from .. import blocks
+from ..config import DEFAULT_FILES_URL
 from ..state import event_keys
 from .reply import error_code
 
@@ -44,16 +48,23 @@ class Uploads:
         max_bytes: the largest file taken.
         folder: the inbox folder uploads are saved into (created if missing).
         ingest: ``ingest(files) -> IngestReport``, the call ``ingest --watch`` makes.
+        files_url: the origin of Slack's file server (``Settings.files_url``); the only place a file is
+            downloaded from, and the only place the bot token is sent.
     """
 
     allowed_users: tuple[str, ...]
     max_bytes: int
     folder: Path
     ingest: Callable[[list[Path]], object]
+    files_url: str = DEFAULT_FILES_URL
 
 
 class SignInPage(ValueError):
     """Slack answered a file download with its HTML sign-in page instead of the file."""
+
+
+class OffSlack(ValueError):
+    """A download link that is not on Slack's file server (another scheme, host or port)."""
 
 
 def has_files(event: dict) -> bool:
@@ -107,11 +118,17 @@ def add_file(deps, uploads: Uploads, client, file: dict) -> str:
     limit_mb = uploads.max_bytes // (1024 * 1024)
     if int(info.get("size") or 0) > uploads.max_bytes:
         return f"I cannot add {name}: it is larger than the {limit_mb} MB limit."
+    if info.get("is_external"):
+        kind = str(info.get("external_type") or "").strip()
+        return (f"I cannot add {name}: it is a link to a file kept outside Slack{f' ({kind})' if kind else ''}, "
+                "not an upload; upload the file itself.")
     url = info.get("url_private_download") or info.get("url_private")
     if not url:
         return f"I could not download {name} from Slack (it has no download link), so nothing was added."
     try:
-        data = download(url, client.token, uploads.max_bytes)
+        data = download(url, client.token, uploads.max_bytes, uploads.files_url)
+    except OffSlack:
+        return f"I cannot add {name}: its download link does not point to Slack's file server, so nothing was added."
     except SignInPage:
         return f"Slack sent a sign-in page instead of {name}: the app needs the files:read scope (reinstall it)."
     except ValueError:
@@ -124,16 +141,45 @@ def add_file(deps, uploads: Uploads, client, file: dict) -> str:
     return describe(deps, path, report)
 
 
-def download(url: str, token: str | None, max_bytes: int) -> bytes:
+def on_files_server(url: str, files_url: str) -> bool:
+    """True when ``url`` has the scheme, host and port of ``files_url`` (and no user name or password)."""
+    try:
+        got, want = urllib.parse.urlsplit(url), urllib.parse.urlsplit(files_url)
+        ports = {"https": 443, "http": 80}
+        return (got.scheme.lower() == want.scheme.lower() and bool(got.hostname) and got.hostname == want.hostname
+                and (got.port or ports.get(got.scheme.lower())) == (want.port or ports.get(want.scheme.lower()))
+                and got.username is None and got.password is None)
+    except ValueError:  # a malformed port
+        return False
+
+
+def download(url: str, token: str | None, max_bytes: int, files_url: str = DEFAULT_FILES_URL) -> bytes:
     """GET ``url`` with ``Authorization: Bearer <token>``; its bytes (ValueError past ``max_bytes``).
 
+    Only a URL on ``files_url`` (scheme, host and port) is fetched; the opener knows no other scheme
+    (no ``file:``, ``ftp:``, ``data:``), follows a redirect only over the same scheme, and sends the
+    token only to the host it was meant for.
+
     Raises:
-        OSError: the request failed (urllib.error.URLError, HTTPError, a timeout).
+        OffSlack: ``url`` is not on ``files_url`` (nothing was sent).
+        OSError: the request failed (urllib.error.URLError, HTTPError, a timeout, a refused redirect).
         SignInPage: Slack answered with its sign-in page (the token lacks files:read).
         ValueError: the file is larger than ``max_bytes``.
     """
+    if not on_files_server(url, files_url):
+        parts = urllib.parse.urlsplit(url)
+        log.warning("refused to download an upload from %s://%s (not Slack's file server %s)",
+                    parts.scheme, parts.hostname, files_url)
+        raise OffSlack(url)
+    scheme = urllib.parse.urlsplit(files_url).scheme.lower()
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token or ''}"})
-    opener = urllib.request.build_opener(_SameHostAuth())
+    opener = urllib.request.OpenerDirector()
+    handlers = [urllib.request.ProxyHandler(), urllib.request.HTTPSHandler(), _SameHostAuth(scheme),
+                urllib.request.HTTPDefaultErrorHandler(), urllib.request.HTTPErrorProcessor()]
+    if scheme == "http":  # a loopback test server only (Settings refuses plain http elsewhere)
+        handlers.append(urllib.request.HTTPHandler())
+    for handler in handlers:
+        opener.add_handler(handler)
     with opener.open(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
         html = (response.headers.get("Content-Type") or "").startswith("text/html")
         data = response.read(max_bytes + 1)
@@ -145,9 +191,16 @@ def download(url: str, token: str | None, max_bytes: int) -> bytes:
 
 
 class _SameHostAuth(urllib.request.HTTPRedirectHandler):
-    """Follow redirects, but send the bot token only to the host it was meant for."""
+    """Follow redirects over ``scheme`` only (https → http is refused), and send the bot token only to
+    the host it was meant for."""
+
+    def __init__(self, scheme: str = "https") -> None:
+        self.scheme = scheme
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, newurl)).scheme.lower() != self.scheme:
+            log.warning("refused a redirect of an upload download away from %s", self.scheme)
+            return None  # the 30x then fails as an HTTPError: "could not download"
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
         if new is not None and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc:
             new.remove_header("Authorization")
