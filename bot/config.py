@@ -32,6 +32,8 @@ Serving and logging (:class:`LogSettings` needs no token, so every command reads
 
     BULLETIN_BOT_HTTP_HOST    address ``serve`` listens on (default 0.0.0.0)
     BULLETIN_BOT_HTTP_PORT    port of /slack/events (HTTP mode) and /healthz, /readyz (both modes), 1..65535 (default 3000)
+    BULLETIN_BOT_HTTP_CONNECTION_LIMIT  connections the HTTP server accepts at once, 10..100000 (default 1000)
+    BULLETIN_BOT_HTTP_IDLE_TIMEOUT  seconds before a connection that sends nothing is closed, 1..3600 (default 15)
     LOG_LEVEL                 DEBUG, INFO, WARNING, ERROR or CRITICAL (default WARNING; -v INFO, -vv DEBUG win)
     LOG_FORMAT                text (default) or json (one JSON object per line)
     LOG_QUESTIONS             1/true: put the question text in the per-answer log line (default off)
@@ -49,6 +51,8 @@ from typing import Mapping
 from urllib.parse import urlparse
 
 from retrieval.errors import ConfigurationError
+
+from .http_server import CONNECTION_LIMIT, IDLE_TIMEOUT
 
 DEFAULT_API_URL = "https://slack.com/api/"
 #: Where Slack serves uploaded files (``url_private``) for the default Web API.
@@ -76,6 +80,8 @@ class Settings:
         data_dir: where index generations and ``bot.sqlite`` live.
         http_host: address ``serve`` listens on (HTTP mode; health endpoints in both modes).
         http_port: port for /slack/events (HTTP mode) and /healthz, /readyz (1..65535; 0 in tests: any).
+        http_connection_limit: connections the HTTP server accepts at once (:mod:`bot.http_server`).
+        http_idle_timeout: seconds before the HTTP server closes a connection that sends nothing.
         log_questions: put the question text in the per-answer log line.
         top_k: hits quoted per answer (1..10).
         workers: threads answering questions (1..64).
@@ -105,6 +111,8 @@ class Settings:
     data_dir: Path = Path("./data")
     http_host: str = "0.0.0.0"
     http_port: int = 3000
+    http_connection_limit: int = CONNECTION_LIMIT
+    http_idle_timeout: int = IDLE_TIMEOUT
     log_questions: bool = False
     top_k: int = 3
     workers: int = 4
@@ -180,6 +188,8 @@ class Settings:
             data_dir=Path(get("BULLETIN_BOT_DATA_DIR") or "./data"),
             http_host=get("BULLETIN_BOT_HTTP_HOST") or "0.0.0.0",
             http_port=_int(get, "BULLETIN_BOT_HTTP_PORT", 3000, 1, 65535),
+            http_connection_limit=_int(get, "BULLETIN_BOT_HTTP_CONNECTION_LIMIT", CONNECTION_LIMIT, 10, 100000),
+            http_idle_timeout=_int(get, "BULLETIN_BOT_HTTP_IDLE_TIMEOUT", IDLE_TIMEOUT, 1, 3600),
             log_questions=LogSettings.read(get).questions,
             top_k=_int(get, "BULLETIN_BOT_TOP_K", 3, 1, 10),
             workers=_int(get, "BULLETIN_BOT_WORKERS", 4, 1, 64),

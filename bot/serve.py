@@ -69,16 +69,22 @@ def health_routes(readiness: Readiness) -> WsgiRoutes:
     return routes
 
 
-def make_wsgi_server(routes: WsgiApp, host: str = "0.0.0.0", port: int = 3000) -> HttpServer:
+def make_wsgi_server(routes: WsgiApp, host: str = "0.0.0.0", port: int = 3000, **limits) -> HttpServer:
     """A waitress server for ``routes``, bound but not yet serving (``port=0``: any free port;
-    the chosen one is ``server.server_port``). Raises OSError when the address is in use."""
-    return HttpServer(routes, host, port)
+    the chosen one is ``server.server_port``); ``limits``: ``connection_limit``, ``idle_timeout``
+    (:class:`~bot.http_server.HttpServer`). Raises OSError when the address is in use."""
+    return HttpServer(routes, host, port, **limits)
+
+
+def server_limits(settings) -> dict:
+    """The HTTP server's connection limits from :class:`~bot.config.Settings`."""
+    return {"connection_limit": settings.http_connection_limit, "idle_timeout": settings.http_idle_timeout}
 
 
 def make_http_server(app: App, host: str = "0.0.0.0", port: int = 3000,
-                     readiness: Readiness | None = None) -> HttpServer:
+                     readiness: Readiness | None = None, **limits) -> HttpServer:
     """:func:`make_wsgi_server` for :func:`wsgi_app` ``(app, readiness)``."""
-    return make_wsgi_server(wsgi_app(app, readiness), host, port)
+    return make_wsgi_server(wsgi_app(app, readiness), host, port, **limits)
 
 
 def _serve_in_thread(server: HttpServer) -> threading.Thread:
@@ -88,9 +94,9 @@ def _serve_in_thread(server: HttpServer) -> threading.Thread:
 
 
 def start_http_in_thread(app: App, host: str = "127.0.0.1", port: int = 0,
-                         readiness: Readiness | None = None) -> tuple[HttpServer, threading.Thread]:
+                         readiness: Readiness | None = None, **limits) -> tuple[HttpServer, threading.Thread]:
     """Serve in a daemon thread (tests, benchmarks); stop with ``server.shutdown(); server.server_close()``."""
-    server = make_http_server(app, host, port, readiness)
+    server = make_http_server(app, host, port, readiness, **limits)
     return server, _serve_in_thread(server)
 
 
@@ -235,7 +241,8 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
     watching = threading.Event()  # set on shutdown: the inbox watcher stops
     try:
         try:
-            server = make_wsgi_server(wsgi_app(app, readiness) if http else health_routes(readiness), host, port)
+            server = make_wsgi_server(wsgi_app(app, readiness) if http else health_routes(readiness), host, port,
+                                      **server_limits(settings))
         except OSError as exc:
             if http:
                 raise SettingsError(f"cannot listen on {host}:{port} ({exc.strerror}); "

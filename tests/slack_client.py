@@ -19,7 +19,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.app import create_app
 from bot.config import Settings
-from bot.serve import EVENTS_PATH, start_http_in_thread
+from bot.serve import EVENTS_PATH, server_limits, start_http_in_thread
 from bot.store import BotStore
 from tests.slack_fake import BOT_USER_ID, TEAM_ID, FakeSlack
 
@@ -38,7 +38,7 @@ class BotUnderTest:
         self.store = BotStore(self.settings.store_path, dedupe_seconds=self.settings.dedupe_seconds,
                               retention_days=self.settings.retention_days)
         self.app = create_app(self.settings, searcher, self.store)
-        self.server, self._thread = start_http_in_thread(self.app)
+        self.server, self._thread = start_http_in_thread(self.app, **server_limits(self.settings))
         self.url = f"http://127.0.0.1:{self.server.server_port}{EVENTS_PATH}"
         self.verifier = SignatureVerifier(SIGNING_SECRET)
 
