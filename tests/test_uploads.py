@@ -65,7 +65,8 @@ def test_an_allowed_users_dm_upload_is_added_and_then_answered_from(fake, tmp_pa
         assert {k.lower(): v for k, v in download.headers.items()}["authorization"] == "Bearer xoxb-test-token"
         assert download.path.endswith("/quokka.md")
         assert (tmp_path / "data" / "inbox" / "quokka.md").read_text() == BULLETIN
-        assert not [p for p in (tmp_path / "data" / "inbox").iterdir() if p.name.startswith(".")]
+        leftovers = [p for p in (tmp_path / "data" / "inbox").iterdir() if p.name.startswith(".")]
+        assert sorted(p.name for p in leftovers) == [".uploads.json", ".uploads.lock"]  # no temporary file
 
         fake.clear()
         bot.send_event(message(QUESTION, ts="301.1", channel="D7"))
@@ -274,3 +275,70 @@ def test_slack_files_url_must_be_https_except_for_a_loopback_test_server(raw):
         Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_FILES_URL": raw}, dotenv=None)
     local = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_FILES_URL": "http://127.0.0.1:8080/x"}, dotenv=None)
     assert local.files_url == "http://127.0.0.1:8080/"
+
+
+# -- an upload never replaces another person's bulletin -----------------------------------------------------
+OTHER = BULLETIN.replace("Quokka Gazette", "Numbat Courier").replace("zebra quokka", "striped numbat")
+
+
+def _send_upload(bot, fake, name: str, data: bytes, ts: str, user: str) -> str:
+    fake.clear()
+    bot.send_event(upload(fake, name, data, ts=ts, user=user))
+    bot.wait_idle()
+    return fake.wait_for("chat.postMessage")[0].body["text"]
+
+
+def test_a_second_person_uploading_the_same_name_keeps_both(fake, tmp_path):
+    inbox = tmp_path / "data" / "inbox"
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1", "U2")) as bot:
+        first = _send_upload(bot, fake, "dup.md", BULLETIN.encode(), "500.1", "U1")
+        second = _send_upload(bot, fake, "dup.md", OTHER.encode(), "500.2", "U2")
+        assert first.startswith("Added “Quokka Gazette”"), first
+        assert second.startswith("Added “Numbat Courier” (2025-03-04), stored as dup-2.md because another "
+                                 "bulletin named dup.md is already there (both are kept): 2 items"), second
+        assert (inbox / "dup.md").read_text() == BULLETIN and (inbox / "dup-2.md").read_text() == OTHER
+        names = {b.source_file for b in bot.app.responder.searcher.index.bulletins()}
+        assert names == {"dup.md", "dup-2.md"}
+
+        # U1 re-uploads their own dup.md: it replaces theirs (and only theirs)
+        changed = BULLETIN.replace("12,345 yuan", "54,321 yuan")
+        third = _send_upload(bot, fake, "dup.md", changed.encode(), "500.3", "U1")
+        assert third.startswith("Updated your dup.md, “Quokka Gazette”"), third
+        assert (inbox / "dup.md").read_text() == changed and (inbox / "dup-2.md").read_text() == OTHER
+        # U2 re-uploads theirs: it goes to dup-2.md, where theirs was stored
+        fourth = _send_upload(bot, fake, "dup.md", OTHER.replace("June", "July").encode(), "500.4", "U2")
+        assert fourth.startswith("Updated your dup.md, “Numbat Courier”"), fourth
+        assert sorted(p.name for p in inbox.iterdir() if not p.name.startswith(".")) == ["dup-2.md", "dup.md"]
+
+
+def test_an_upload_never_takes_the_name_of_a_file_dropped_into_the_inbox_or_indexed_elsewhere(fake, tmp_path):
+    from retrieval.ingest import ingest
+
+    inbox = tmp_path / "data" / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "dropped.md").write_text(BULLETIN)  # an operator's file, no uploader recorded
+    elsewhere = tmp_path / "corpus"
+    elsewhere.mkdir()
+    (elsewhere / "weekly.md").write_text(BULLETIN.replace("Quokka", "Bilby"))
+    assert not ingest([elsewhere], tmp_path / "data", HashEncoder()).errors
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",)) as bot:
+        one = _send_upload(bot, fake, "dropped.md", OTHER.encode(), "510.1", "U1")
+        two = _send_upload(bot, fake, "weekly.md", OTHER.replace("Numbat", "Quoll").encode(), "510.2", "U1")
+    assert "stored as dropped-2.md because another bulletin named dropped.md" in one, one
+    assert "stored as weekly-2.md because another bulletin named weekly.md" in two, two
+    assert (inbox / "dropped.md").read_text() == BULLETIN
+
+
+def test_concurrent_uploads_of_one_name_by_different_people_are_all_kept(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.listeners.upload_store import store_upload
+
+    def one(i: int):
+        return store_upload(tmp_path, "same.md", f"bulletin {i}".encode(), user=f"U{i}", file_id=f"F{i}")
+
+    with ThreadPoolExecutor(8) as pool:
+        stored = list(pool.map(one, range(8)))
+    assert len({s.path.name for s in stored}) == 8
+    assert sorted(p.read_text() for p in tmp_path.glob("same*.md")) == sorted(f"bulletin {i}" for i in range(8))
+    assert sum(s.clash is None for s in stored) == 1  # one got the name, seven were told where theirs went

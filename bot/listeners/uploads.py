@@ -16,8 +16,6 @@ upload's caption is not answered as a question.
 from __future__ import annotations
 
 import logging
-import os
-import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -33,6 +31,7 @@ from .. import blocks
 from ..config import DEFAULT_FILES_URL
 from ..state import event_keys
 from .reply import error_code
+from .upload_store import Stored, store_upload
 
 log = logging.getLogger("bot.listeners")
 
@@ -95,7 +94,7 @@ def handle_upload(deps, client, channel: str, thread_ts: str, user: str | None, 
     lines = []
     for file in files:
         try:
-            lines.append(add_file(deps, uploads, client, file))
+            lines.append(add_file(deps, uploads, client, file, user))
         except Exception:  # noqa: BLE001 - the uploader hears back, whatever went wrong
             log.exception("adding the uploaded file %s failed", file.get("id"))
             lines.append(f"I could not add {file.get('name') or 'that file'}: something went wrong "
@@ -103,7 +102,7 @@ def handle_upload(deps, client, channel: str, thread_ts: str, user: str | None, 
     _reply(client, channel, thread_ts, "\n".join(lines))
 
 
-def add_file(deps, uploads: Uploads, client, file: dict) -> str:
+def add_file(deps, uploads: Uploads, client, file: dict, user: str | None = None) -> str:
     """Fetch, save and ingest one shared file; the one sentence to reply with (what was added, or why not)."""
     name = file.get("name") or file.get("id") or "that file"
     try:
@@ -136,9 +135,10 @@ def add_file(deps, uploads: Uploads, client, file: dict) -> str:
     except OSError as exc:
         log.warning("downloading %s failed: %s", name, getattr(exc, "reason", None) or exc.__class__.__name__)
         return f"I could not download {name} from Slack, so nothing was added; please try again."
-    path = save(uploads.folder, name, data)
-    report = uploads.ingest([path])
-    return describe(deps, path, report)
+    stored = store_upload(uploads.folder, name, data, user=user, file_id=info.get("id") or file.get("id"),
+                          taken=_indexed_elsewhere(deps, uploads.folder))
+    report = uploads.ingest([stored.path])
+    return describe(deps, stored.path, report, stored, name)
 
 
 def on_files_server(url: str, files_url: str) -> bool:
@@ -207,26 +207,25 @@ class _SameHostAuth(urllib.request.HTTPRedirectHandler):
         return new
 
 
-def save(folder: Path, name: str, data: bytes) -> Path:
-    """Write ``data`` to ``folder/<safe name>`` atomically (a hidden temporary file, then ``os.replace``)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^\w.-]+", "_", Path(name).name).strip("._") or "upload.txt"
-    target = folder / safe
-    tmp = folder / f".{safe}.upload"
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
-    return target
+def _indexed_elsewhere(deps, folder: Path) -> set[str]:
+    """Names of the bulletins indexed from files outside the inbox ``folder`` (an upload must not take them)."""
+    try:
+        here = Path(folder).resolve()
+        return {b.source_file for b in deps.searcher.index.bulletins() if Path(b.path).parent != here}
+    except Exception:  # noqa: BLE001 - nothing indexed yet, or the index cannot be read: no names taken
+        return set()
 
 
-def describe(deps, path: Path, report) -> str:
-    """One sentence about what ingesting ``path`` did: added or updated (title, date, items, passages), or why not."""
+def describe(deps, path: Path, report, stored: Stored | None = None, uploaded: str | None = None) -> str:
+    """One sentence about what ingesting ``path`` did: added or updated (title, date, items, passages), or
+    why not; and, when the upload ``uploaded`` was stored under another name (``stored``), which and why."""
     name = path.name
+    uploaded = uploaded or name
     errors = [e for e in getattr(report, "errors", []) if Path(e["file"]).name == name]
     if errors:
-        return f"I could not add {name}: {errors[0]['error']}."
+        return f"I could not add {uploaded}: {errors[0]['error']}."
     if getattr(report, "refused", None):
-        return f"I could not add {name}: {report.refused}."
+        return f"I could not add {uploaded}: {report.refused}."
     bulletin = read_bulletin(path)
     items = sum(len(s.items) for s in bulletin.sections)
     try:
@@ -235,8 +234,16 @@ def describe(deps, path: Path, report) -> str:
         passages = getattr(report, "passages_added", 0)
     verb = ("Added" if name in report.added else "Updated" if name in report.updated
             else "Already had, unchanged:")
+    if stored is not None and stored.replaced and verb != "Added":
+        verb = f"{verb} your {uploaded}," if verb == "Updated" else f"Already had your {uploaded}, unchanged:"
     dated = f" ({bulletin.date})" if bulletin.date else " (no date)"
-    return (f"{verb} “{bulletin.title}”{dated}: {items} item{'s' * (items != 1)}, "
+    where = ""
+    if stored is not None and stored.clash:
+        where = (f", stored as {name} because another bulletin named {stored.clash} is already there "
+                 "(both are kept)")
+    elif stored is not None and stored.unnamed:
+        where = f", stored as {name} because {uploaded} has no usable name before its ending"
+    return (f"{verb} “{bulletin.title}”{dated}{where}: {items} item{'s' * (items != 1)}, "
             f"{passages} passage{'s' * (passages != 1)}. Ask me about it.")
 
 
