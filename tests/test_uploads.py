@@ -342,3 +342,21 @@ def test_concurrent_uploads_of_one_name_by_different_people_are_all_kept(tmp_pat
     assert len({s.path.name for s in stored}) == 8
     assert sorted(p.read_text() for p in tmp_path.glob("same*.md")) == sorted(f"bulletin {i}" for i in range(8))
     assert sum(s.clash is None for s in stored) == 1  # one got the name, seven were told where theirs went
+
+
+def test_an_upload_named_dot_dot_md_keeps_its_ending_and_stays_indexed(fake, tmp_path):
+    from retrieval.ingest import ingest
+
+    inbox = tmp_path / "data" / "inbox"
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",)) as bot:
+        event = upload(fake, "..md", BULLETIN.encode(), ts="520.1")
+        bot.send_event(event)
+        bot.wait_idle()
+        reply = fake.wait_for("chat.postMessage")[0].body["text"]
+    stored = f"upload-{event['files'][0]['id']}.md"
+    assert reply.startswith(f"Added “Quokka Gazette” (2025-03-04), stored as {stored} because ..md has no usable "
+                            "name before its ending: 2 items"), reply
+    assert [p.name for p in inbox.iterdir() if not p.name.startswith(".")] == [stored]
+    # a bulletin file by its ending: the inbox folder's next ingest keeps it (a file named "md" would be dropped)
+    report = ingest([inbox], tmp_path / "data", HashEncoder())
+    assert report.unchanged == [stored] and not report.removed, report
