@@ -360,3 +360,27 @@ def test_an_upload_named_dot_dot_md_keeps_its_ending_and_stays_indexed(fake, tmp
     # a bulletin file by its ending: the inbox folder's next ingest keeps it (a file named "md" would be dropped)
     report = ingest([inbox], tmp_path / "data", HashEncoder())
     assert report.unchanged == [stored] and not report.removed, report
+
+
+@pytest.mark.parametrize("text", [
+    BULLETIN.replace("for tracking visitors.", "for tracking visitors on pages whose <html> carried a pixel."),
+    "<!DOCTYPE html>\n<html><body><p>" + BULLETIN + "</p></body></html>\n",
+])
+def test_a_markdown_file_served_as_text_html_is_not_a_sign_in_page(fake, tmp_path, text):
+    """Slack may label a file text/html; only Slack's own sign-in page (an HTML document saying so, or not the
+    size files.info gave) is refused as one."""
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",)) as bot:
+        bot.send_event(upload(fake, "notes.md", text.encode(), ts="530.1", content_type="text/html; charset=utf-8"))
+        bot.wait_idle()
+        reply = fake.wait_for("chat.postMessage")[0].body["text"]
+    assert reply.startswith("Added “"), reply
+    assert (tmp_path / "data" / "inbox" / "notes.md").read_text() == text
+
+
+def test_a_sign_in_page_of_another_size_than_the_file_is_refused_whatever_its_title(fake, tmp_path):
+    page = b"<!DOCTYPE html><html><head><title>Slack</title></head><body><form action='/'></form></body></html>"
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",)) as bot:
+        bot.send_event(upload(fake, "notes.md", page, ts="531.1", size=20000, content_type="text/html"))
+        bot.wait_idle()
+        assert "files:read" in fake.wait_for("chat.postMessage")[0].body["text"]
+    assert not (tmp_path / "data" / "inbox" / "notes.md").exists()

@@ -16,6 +16,7 @@ upload's caption is not answered as a question.
 from __future__ import annotations
 
 import logging
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -125,7 +126,7 @@ def add_file(deps, uploads: Uploads, client, file: dict, user: str | None = None
     if not url:
         return f"I could not download {name} from Slack (it has no download link), so nothing was added."
     try:
-        data = download(url, client.token, uploads.max_bytes, uploads.files_url)
+        data = download(url, client.token, uploads.max_bytes, uploads.files_url, int(info.get("size") or 0) or None)
     except OffSlack:
         return f"I cannot add {name}: its download link does not point to Slack's file server, so nothing was added."
     except SignInPage:
@@ -153,12 +154,14 @@ def on_files_server(url: str, files_url: str) -> bool:
         return False
 
 
-def download(url: str, token: str | None, max_bytes: int, files_url: str = DEFAULT_FILES_URL) -> bytes:
+def download(url: str, token: str | None, max_bytes: int, files_url: str = DEFAULT_FILES_URL,
+             expected_size: int | None = None) -> bytes:
     """GET ``url`` with ``Authorization: Bearer <token>``; its bytes (ValueError past ``max_bytes``).
 
     Only a URL on ``files_url`` (scheme, host and port) is fetched; the opener knows no other scheme
     (no ``file:``, ``ftp:``, ``data:``), follows a redirect only over the same scheme, and sends the
-    token only to the host it was meant for.
+    token only to the host it was meant for. ``expected_size`` (files.info's ``size``) tells the file
+    from a sign-in page (:func:`is_sign_in_page`).
 
     Raises:
         OffSlack: ``url`` is not on ``files_url`` (nothing was sent).
@@ -181,13 +184,30 @@ def download(url: str, token: str | None, max_bytes: int, files_url: str = DEFAU
     for handler in handlers:
         opener.add_handler(handler)
     with opener.open(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
-        html = (response.headers.get("Content-Type") or "").startswith("text/html")
+        html = (response.headers.get("Content-Type") or "").lower().startswith("text/html")
         data = response.read(max_bytes + 1)
-    if html and not url.split("?")[0].lower().endswith((".html", ".htm")) and b"<html" in data[:2048].lower():
+    if html and is_sign_in_page(data, urllib.parse.urlsplit(url).path, expected_size):
         raise SignInPage("Slack answered with a sign-in page")
     if len(data) > max_bytes:
         raise ValueError("too large")
     return data
+
+
+_HTML_DOCUMENT = re.compile(rb"^(\xef\xbb\xbf)?\s*(<!--.*?-->\s*)*<(!doctype\s+html|html)[\s>]", re.IGNORECASE | re.DOTALL)
+_SIGN_IN = re.compile(rb"<title[^>]*>[^<]*\b(sign[ -]?in|log[ -]?in)\b|/signin\b|\bsignin_form\b", re.IGNORECASE)
+
+
+def is_sign_in_page(data: bytes, path: str, expected_size: int | None) -> bool:
+    """True when a ``text/html`` answer to a file download is Slack's sign-in page, not the file.
+
+    A file named ``.html``/``.htm`` is HTML and never one. Otherwise the answer must be an HTML
+    document (it starts with ``<!DOCTYPE html`` or ``<html``: a markdown bulletin that mentions a tag
+    is not) and either not be the size files.info gave, or say it is a sign-in page (a title with
+    "sign in"/"log in", a ``/signin`` link or form).
+    """
+    if path.lower().endswith((".html", ".htm")) or not _HTML_DOCUMENT.match(data[:4096]):
+        return False
+    return (expected_size is not None and len(data) != expected_size) or bool(_SIGN_IN.search(data[:65536]))
 
 
 class _SameHostAuth(urllib.request.HTTPRedirectHandler):
