@@ -163,8 +163,11 @@ class PgStore(SubscriptionMethods):
                                 " FROM answers WHERE id = %s", (int(answer_id),))
         return AnswerRecord(*rows[0]) if rows else None
 
-    def record_feedback(self, answer_id: int, user: str | None, vote: int) -> Feedback | None:
+    def record_feedback(self, answer_id: int, user: str | None, vote: int,
+                        at: float | None = None) -> Feedback | None:
         """Record a vote (+1 or -1) on an answer with its query and passage ids; None for an unknown answer.
+        One vote per user per answer: a user's later vote (``at``, Unix seconds, default now) replaces
+        their earlier one.
 
         Raises:
             ValueError: vote is neither +1 nor -1.
@@ -175,9 +178,11 @@ class PgStore(SubscriptionMethods):
         record = self.answer(answer_id)
         if record is None:
             return None
-        fb = new_feedback(record, user, vote)
+        fb = new_feedback(record, user, vote, at)
         self._execute("INSERT INTO feedback (answer_id, query, passage_ids, user_id, vote, created_at)"
-                      " VALUES (%s, %s, %s, %s, %s, %s)",
+                      " VALUES (%s, %s, %s, %s, %s, %s)"
+                      " ON CONFLICT (answer_id, user_id) DO UPDATE SET vote = excluded.vote,"
+                      " created_at = excluded.created_at WHERE excluded.created_at >= feedback.created_at",
                       (fb.answer_id, fb.query, Jsonb(fb.passage_ids), fb.user, fb.vote, fb.created_at))
         log.info("feedback %+d on answer %s by %s", vote, answer_id, user)
         return fb

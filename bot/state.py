@@ -45,10 +45,10 @@ def check_vote(vote: int) -> None:
         raise ValueError(f"vote must be 1 or -1, got {vote!r}")
 
 
-def new_feedback(record: "AnswerRecord", user: str | None, vote: int) -> Feedback:
+def new_feedback(record: "AnswerRecord", user: str | None, vote: int, at: float | None = None) -> Feedback:
     """The feedback a vote (already checked by :func:`check_vote`) on a stored answer becomes: its
-    query and passage ids copied, timed now."""
-    return Feedback(record.id, record.query, record.passage_ids, user, vote, time.time())
+    query and passage ids copied, timed ``at`` (Unix seconds, default now)."""
+    return Feedback(record.id, record.query, record.passage_ids, user, vote, time.time() if at is None else at)
 
 
 @dataclass(frozen=True)
@@ -150,8 +150,10 @@ class StateStore(Protocol):
     def answer(self, answer_id: int) -> AnswerRecord | None:
         """The answer with that id, or None."""
 
-    def record_feedback(self, answer_id: int, user: str | None, vote: int) -> Feedback | None:
-        """Record a vote (+1 or -1) on an answer; None for an unknown answer."""
+    def record_feedback(self, answer_id: int, user: str | None, vote: int,
+                        at: float | None = None) -> Feedback | None:
+        """Record a vote (+1 or -1) on an answer, cast at ``at`` (default now); one per user per answer
+        (the later replaces the earlier); None for an unknown answer."""
 
     def feedback(self) -> list[Feedback]:
         """All feedback, oldest first."""

@@ -157,8 +157,11 @@ class SQLiteStore(SubscriptionMethods):
             return None
         return AnswerRecord(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6])
 
-    def record_feedback(self, answer_id: int, user: str | None, vote: int) -> Feedback | None:
+    def record_feedback(self, answer_id: int, user: str | None, vote: int,
+                        at: float | None = None) -> Feedback | None:
         """Record a vote (+1 or -1) on an answer with its query and passage ids; None for an unknown answer.
+        One vote per user per answer: a user's later vote replaces their earlier one (three 👍 count once;
+        of two votes the one cast later, ``at`` Unix seconds, default now, is kept).
 
         Raises:
             ValueError: vote is neither +1 nor -1.
@@ -167,9 +170,11 @@ class SQLiteStore(SubscriptionMethods):
         record = self.answer(answer_id)
         if record is None:
             return None
-        fb = new_feedback(record, user, vote)
+        fb = new_feedback(record, user, vote, at)
         self._conn().execute(
-            "INSERT INTO feedback (answer_id, query, passage_ids, user, vote, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO feedback (answer_id, query, passage_ids, user, vote, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (answer_id, user) DO UPDATE SET vote = excluded.vote, created_at = excluded.created_at"
+            " WHERE excluded.created_at >= feedback.created_at",
             (fb.answer_id, fb.query, json.dumps(fb.passage_ids), fb.user, fb.vote, fb.created_at))
         log.info("feedback %+d on answer %s by %s", vote, answer_id, user)
         return fb
