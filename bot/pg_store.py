@@ -18,6 +18,7 @@ is versioned in ``schema_version`` (:mod:`bot.pg_migrations`). Retention works a
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from urllib.parse import urlparse
@@ -33,8 +34,14 @@ log = logging.getLogger(__name__)
 
 #: Connections the pool keeps at most (answer workers, the digest, housekeeping; each call holds one briefly).
 POOL_MAX_SIZE = 10
-#: Seconds to wait for a connection: at start-up (an unreachable server) and from a busy pool.
+#: Seconds to wait for the server at start-up (an unreachable server is one sentence, not a hang).
 CONNECT_TIMEOUT = 10.0
+#: Seconds a call waits for a pooled connection, and a new connection for the server, while serving: short,
+#: so that an outage is noticed within seconds (the bot then answers without the store, see
+#: :mod:`bot.resilient_store`) rather than each call hanging.
+POOL_TIMEOUT = 3.0
+#: Seconds :meth:`PgStore.ping` waits for the server.
+PING_TIMEOUT = 2
 
 _DIGEST_COLUMNS = ("channel, day, state, owner, expires_at, attempts, built_at, since, until, known, messages,"
                    " posted, thread_ts, error, updated_at")
@@ -72,7 +79,7 @@ class PgStore(SubscriptionMethods):
     def __init__(self, url: str, dedupe_seconds: float = 3600, retention_days: int = DEFAULT_RETENTION_DAYS,
                  max_size: int = POOL_MAX_SIZE) -> None:
         import psycopg
-        from psycopg_pool import ConnectionPool, PoolTimeout
+        from psycopg_pool import PoolTimeout
 
         self.where = describe_url(url)
         self.dedupe_seconds = dedupe_seconds
@@ -86,9 +93,10 @@ class PgStore(SubscriptionMethods):
                 reason = reason.replace(secret, "[redacted]")
             raise ConfigurationError(f"cannot use the PostgreSQL database at {self.where} ({reason}); check "
                                      "BULLETIN_BOT_DATABASE_URL and that the server is up") from None
-        self._pool = ConnectionPool(url, min_size=1, max_size=max_size, timeout=CONNECT_TIMEOUT, open=False,
-                                    kwargs={"autocommit": True}, name="bulletin-bot")
-        self._pool.open()
+        self._url, self._max_size = url, max_size
+        #: Failures that mean the server is down or unreachable (:mod:`bot.resilient_store` degrades on them).
+        self.unavailable_errors = (psycopg.OperationalError, psycopg.InterfaceError)
+        self._pool = self._new_pool()
         try:
             self._pool.wait(CONNECT_TIMEOUT)
         except PoolTimeout:
@@ -96,6 +104,32 @@ class PgStore(SubscriptionMethods):
             raise ConfigurationError(f"cannot open connections to the PostgreSQL database at {self.where}; check "
                                      "BULLETIN_BOT_DATABASE_URL and the server's max_connections") from None
         self.purge()
+
+    def _new_pool(self):
+        """An open pool: each connection checked as it is handed out (one dropped by a server restart is
+        replaced, not used), a call waiting at most :data:`POOL_TIMEOUT` for one."""
+        from psycopg_pool import ConnectionPool
+
+        pool = ConnectionPool(self._url, min_size=1, max_size=self._max_size, timeout=POOL_TIMEOUT, open=False,
+                              kwargs={"autocommit": True, "connect_timeout": int(POOL_TIMEOUT)},
+                              check=ConnectionPool.check_connection, name="bulletin-bot")
+        pool.open()
+        return pool
+
+    def ping(self) -> bool:
+        """True when the server answers now (a direct connection, not the pool's); then the pool is replaced
+        by a fresh one, so that the old pool's reconnection backoff (up to tens of seconds after an outage)
+        never delays the calls that follow."""
+        import psycopg
+
+        try:
+            with psycopg.connect(self._url, autocommit=True, connect_timeout=PING_TIMEOUT) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.OperationalError:
+            return False
+        old, self._pool = self._pool, self._new_pool()
+        threading.Thread(target=old.close, kwargs={"timeout": 1.0}, daemon=True, name="old-pool").start()
+        return True
 
     def __repr__(self) -> str:
         return f"PgStore({self.where!r})"

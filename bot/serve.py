@@ -220,8 +220,11 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
 
     host = settings.http_host if host is None else host
     port = settings.http_port if port is None else port
+    from .resilient_store import ResilientStore
+
     readiness = Readiness()
-    store = open_store(settings)
+    store = ResilientStore(open_store(settings))  # an outage of the store later: answers go on (see there)
+    readiness.store = store
     try:
         app = create_app(settings, _WhenReady(searcher, readiness), store)
     except BoltError as exc:  # auth.test failed: a revoked or mistyped token, or a wrong SLACK_API_URL

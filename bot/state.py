@@ -14,6 +14,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
+class StoreUnavailable(RuntimeError):
+    """The state store cannot be used now (PostgreSQL down or unreachable); what needs it is refused with
+    one sentence, while questions are still answered (:mod:`bot.resilient_store`)."""
+
+
 @dataclass(frozen=True)
 class AnswerRecord:
     """An answer the bot posted: the query and the passage ids quoted, best first."""
@@ -134,6 +139,9 @@ class StateStore(Protocol):
 
     def close(self) -> None:
         """Release this thread's connection."""
+
+    def ping(self) -> bool:
+        """True when the store can be used now (cheap; used to notice it is back after an outage)."""
 
     def purge(self, now: float | None = None) -> int:
         """Delete what is kept past the retention period; returns how many rows went."""

@@ -73,6 +73,8 @@ class SQLiteStore(SubscriptionMethods):
         self.retention_days = retention_days
         self._local = threading.local()
         self._claims = 0
+        #: Failures that mean the file cannot be used now (locked past the timeout, disk full or failing).
+        self.unavailable_errors = (sqlite3.OperationalError,)
         migrate(self._conn(), self.path)
         self.purge()
 
@@ -101,6 +103,20 @@ class SQLiteStore(SubscriptionMethods):
         """Run one statement; returns its rows and rowcount (for :class:`~bot.subscription_store.SubscriptionMethods`)."""
         cur = self._conn().execute(sql, args)
         return cur.fetchall(), cur.rowcount
+
+    def ping(self) -> bool:
+        """True when the file can be written now (an immediate transaction, rolled back)."""
+        try:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            self.close()  # a fresh connection next time
+            return False
+        return True
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
 
     def close(self) -> None:
         """Close this thread's connection (others close when their threads end)."""

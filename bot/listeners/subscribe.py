@@ -15,6 +15,8 @@ from retrieval.errors import IndexNotFoundError
 
 from .. import blocks
 from .. import subscriptions as subs
+from ..state import StoreUnavailable
+from .reply import STORE_DOWN
 
 log = logging.getLogger("bot.listeners")
 
@@ -57,6 +59,9 @@ def run_subcommand(deps, respond, verb: str, text: str, channel: str | None, use
     """Do the subscription command and reply privately (what it became, or why not)."""
     try:
         message = _reply(deps, verb, text, channel, user)
+    except StoreUnavailable as exc:
+        log.warning("/bulletin %s in %s: %s", verb, channel, exc)
+        message = blocks.render_notice(STORE_DOWN)
     except Exception:
         log.exception("/bulletin %s failed in %s", verb, channel)
         message = blocks.render_notice(FAILED)
