@@ -8,7 +8,8 @@ metadata sidecar and the parser version) with the generation in force:
   keeps its vector);
 - a bulletin whose file left a scanned directory, or no longer exists, leaves the index;
 - a bad file is reported with its file and line; the others still ingest, and a bulletin already
-  indexed from an earlier good version of that file stays as it was.
+  indexed from an earlier good version of that file stays as it was; a symbolic link that loops or
+  leads nowhere (given, or in a scanned directory) is such a file.
 
 When nothing changed, no generation is written; nor when the run would leave the index without
 any bulletin (a mistyped path, an empty directory), unless ``allow_empty`` is given. The same content under two file names is ingested
@@ -30,7 +31,7 @@ from .encoder import Encoder
 from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
 from .index import BulletinRecord, PassageIndex, ingest_lock, write_generation
 from .metadata import METADATA_SUFFIX
-from .sources import find_bulletin_files, read_bulletin
+from .sources import find_bulletin_files, read_bulletin, unreadable_link
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +186,7 @@ def _ingest(paths: list[str | Path], data_dir: Path, encoder: Encoder, prev: Pas
             if name in kept or name in new_passages:
                 raise BulletinParseError(str(path), f"another bulletin file named {name} was already ingested in this run")
             if not path.exists():
-                raise BulletinParseError(str(path), "no such file")
+                raise BulletinParseError(str(path), unreadable_link(path) or "no such file")
             if not path.is_file():
                 raise BulletinParseError(str(path), "not a regular file")
             old = prev_bulletins.get(name)

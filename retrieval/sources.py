@@ -131,7 +131,9 @@ def find_bulletin_files(paths: list[str | Path]) -> tuple[list[Path], list[Path]
     Returns:
         (bulletin files sorted by name, directories that were scanned). A directory is scanned
         non-recursively for names ending in a key of :data:`EXTRACTORS`; a file named directly is
-        taken whatever its ending.
+        taken whatever its ending. A broken symbolic link with a bulletin ending (one that loops, or
+        leads nowhere) is returned too, so that reading it reports it (:func:`unreadable_link`)
+        instead of it being skipped unseen.
     """
     files: list[Path] = []
     dirs: list[Path] = []
@@ -140,12 +142,47 @@ def find_bulletin_files(paths: list[str | Path]) -> tuple[list[Path], list[Path]
         if str(raw).strip() == "":
             raise BulletinParseError("''", "an empty path was given")
         p = Path(raw)
-        if p.resolve() in seen:
+        key = _resolved(p)
+        if key in seen:
             continue
-        seen.add(p.resolve())
+        seen.add(key)
         if p.is_dir():
             dirs.append(p)
-            files.extend(sorted(f for f in p.iterdir() if is_bulletin_file(f)))
+            files.extend(sorted(f for f in p.iterdir() if is_bulletin_file(f) or _broken_bulletin_link(f)))
         else:
             files.append(p)
     return files, dirs
+
+
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``, or its absolute form when it cannot be resolved (a symbolic link loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
+def _broken_bulletin_link(path: Path) -> bool:
+    return (path.is_symlink() and not path.name.startswith(".") and path.name.lower().endswith(tuple(EXTRACTORS))
+            and unreadable_link(path) is not None)
+
+
+def unreadable_link(path: Path) -> str | None:
+    """Why the symbolic link ``path`` cannot be read ("a symbolic link that loops …", "… to X, which does
+    not exist"), or None when ``path`` is no symbolic link or leads to something."""
+    import errno
+    import os
+
+    if not path.is_symlink():
+        return None
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link that loops (it leads back to itself), so there is nothing to read"
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return f"a symbolic link to {target}, which does not exist"
+    return None
