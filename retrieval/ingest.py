@@ -9,7 +9,8 @@ metadata sidecar and the parser version) with the generation in force:
 - a bulletin whose file left a scanned directory, or no longer exists, leaves the index;
 - a bad file is reported with its file and line; the others still ingest, and a bulletin already
   indexed from an earlier good version of that file stays as it was; a symbolic link that loops or
-  leads nowhere (given, or in a scanned directory) is such a file.
+  leads nowhere (given, or in a scanned directory) is such a file, and a scanned directory holding no
+  bulletin file is reported too ("no bulletin files in …").
 
 When nothing changed, no generation is written; nor when the run would leave the index without
 any bulletin (a mistyped path, an empty directory), unless ``allow_empty`` is given. The same content under two file names is ingested
@@ -31,7 +32,7 @@ from .encoder import Encoder
 from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
 from .index import BulletinRecord, PassageIndex, ingest_lock, write_generation
 from .metadata import METADATA_SUFFIX
-from .sources import find_bulletin_files, read_bulletin, unreadable_link
+from .sources import find_bulletin_files, no_bulletin_files, read_bulletin, unreadable_link
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,12 @@ def _ingest(paths: list[str | Path], data_dir: Path, encoder: Encoder, prev: Pas
     files = _unique_files(files)
     scanned = {d.resolve() for d in dirs}
     found = {p.name for p in files}
+    for d in dirs:  # a folder with nothing to read is said, not passed over (a mistyped or emptied folder)
+        if not any(f.parent == d for f in files):
+            if allow_empty:  # emptied on purpose: said, not an error
+                report.warnings.append(no_bulletin_files(d))
+            else:
+                report.errors.append({"file": str(d), "error": no_bulletin_files(d), "line": None})
 
     def leaves(old: BulletinRecord) -> bool:
         """An indexed bulletin whose file left a scanned directory, or no longer exists."""

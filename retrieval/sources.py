@@ -186,3 +186,8 @@ def unreadable_link(path: Path) -> str | None:
             target = "?"
         return f"a symbolic link to {target}, which does not exist"
     return None
+
+
+def no_bulletin_files(directory: Path) -> str:
+    """The error for a scanned directory that holds no bulletin file."""
+    return f"no bulletin files in {directory} (files ending {', '.join(BULLETIN_SUFFIXES)})"

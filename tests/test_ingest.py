@@ -285,3 +285,14 @@ def test_loops_and_dangling_links_inside_a_folder_are_reported(tmp_path: Path, c
     assert set(errors) == {"loop.md", "a.md", "b.md", "gone.txt"}
     assert errors["loop.md"].startswith("a symbolic link that loops") and errors["a.md"] == errors["loop.md"]
     assert errors["gone.txt"] == f"a symbolic link to {tmp_path / 'nowhere.txt'}, which does not exist"
+
+
+def test_a_folder_without_bulletin_files_is_said(indexed: Path, tmp_path: Path, encoder):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "readme.rtf").write_text("not a bulletin")
+    generation = current_generation(indexed)
+    report = ingest([empty], indexed, encoder)
+    assert report.errors == [{"file": str(empty), "line": None, "error": f"no bulletin files in {empty} (files ending "
+                              ".txt, .md, .markdown, .html, .htm, .pdf, .eml)"}]
+    assert not (report.added or report.updated or report.removed) and current_generation(indexed) == generation
