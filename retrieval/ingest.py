@@ -30,6 +30,7 @@ import numpy as np
 from .chunking import DEFAULT_MAX_TOKENS, Passage, passages_from
 from .encoder import Encoder
 from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
+from .generations import remove_stale_builds
 from .index import BulletinRecord, PassageIndex, ingest_lock, write_generation
 from .metadata import METADATA_SUFFIX
 from .sources import find_bulletin_files, no_bulletin_files, read_bulletin, unreadable_link
@@ -145,6 +146,7 @@ def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, r
     data_dir = Path(data_dir)
     report = IngestReport()
     with ingest_lock(data_dir):
+        remove_stale_builds(data_dir)  # a killed ingest's .partial directory: no build but ours can be running
         prev, reuse = _load_previous(data_dir, encoder, rebuild, report)
         try:
             return _ingest(paths, data_dir, encoder, prev, reuse, rebuild, allow_empty, max_tokens, show_progress,
