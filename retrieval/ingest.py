@@ -226,6 +226,7 @@ def _ingest(paths: list[str | Path], data_dir: Path, encoder: Encoder, prev: Pas
             log.debug("reading %s failed", path, exc_info=True)
             fail(path, f"cannot read the file ({type(exc).__name__}: {exc})")
             continue
+        report.warnings.extend(f"{path}: {note}" for note in bulletin.notes)
         if not bulletin.has_metadata:
             report.warnings.append(f"{path}: no metadata (add {path.stem}{METADATA_SUFFIX}); title taken from its first line, date unknown")
         (report.updated if name in prev_bulletins else report.added).append(name)

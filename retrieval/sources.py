@@ -108,6 +108,7 @@ def read_bulletin(path: str | Path) -> Bulletin:
         raise BulletinParseError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
     text, file_meta = extractor_for(path)(data, str(path))
     page_starts = file_meta.pop("page_starts", None)
+    unread = file_meta.pop("unread", None)
     attachments = file_meta.pop("attachments", None)
     if attachments:
         log.warning("%s: its PDF attachment(s) %s are not part of this bulletin; drop the e-mail into the inbox "
@@ -119,6 +120,8 @@ def read_bulletin(path: str | Path) -> Bulletin:
         raise BulletinParseError(str(path), exc.reason, exc.line) from None
     if page_starts:
         bulletin.page_starts = [int(s) for s in page_starts.split(",")]
+    if unread:
+        bulletin.notes = unread.split("\n")
     if bulletin.has_metadata and bulletin.date is None:
         log.warning("%s: its metadata gives no date (a sidecar date, or front matter date/published_date); "
                     "the date is unknown", path)

@@ -263,8 +263,9 @@ def describe(deps, path: Path, report, stored: Stored | None = None, uploaded: s
                  "(both are kept)")
     elif stored is not None and stored.unnamed:
         where = f", stored as {name} because {uploaded} has no usable name before its ending"
+    unread = f" Not read: {'; '.join(bulletin.notes)}." if bulletin.notes else ""
     return (f"{verb} “{bulletin.title}”{dated}{where}: {items} item{'s' * (items != 1)}, "
-            f"{passages} passage{'s' * (passages != 1)}. Ask me about it.")
+            f"{passages} passage{'s' * (passages != 1)}.{unread} Ask me about it.")
 
 
 def _reply(client, channel: str, thread_ts: str, text: str, raw: bool = False) -> None:
