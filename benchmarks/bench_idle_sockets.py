@@ -145,11 +145,11 @@ def main() -> None:
 
     logging.getLogger("bot").setLevel(logging.ERROR)  # the answers say "nothing indexed": not what is measured
     logging.getLogger("waitress").setLevel(logging.ERROR)
-    from bot.http_server import CONNECTION_LIMIT, IDLE_TIMEOUT
+    from bot.server.http_server import CONNECTION_LIMIT, IDLE_TIMEOUT
 
     settings = dict(WAITRESS_DEFAULTS) if args.waitress_defaults else {}
     if args.waitress_defaults:  # as before issue 18: nor were the longest-silent connections closed at the limit
-        from bot.http_server import HttpServer
+        from bot.server.http_server import HttpServer
 
         HttpServer._accepts_when_full = lambda self: None  # type: ignore[method-assign]
     limit = settings.get("http_connection_limit", CONNECTION_LIMIT)

@@ -1,7 +1,7 @@
 """A PostgreSQL outage under the running bot: questions answered, votes kept, time to recover.
 
 The real bot (bolt App over HTTP, fake Slack, fake encoder over the shipped corpus) keeps its state in
-the real throwaway PostgreSQL of ``.ci/postgres.sh`` through :class:`bot.resilient_store.ResilientStore`
+the real throwaway PostgreSQL of ``.ci/postgres.sh`` through :class:`bot.state.resilient.ResilientStore`
 (its production settings). The server is stopped (``pg_ctl stop -m fast``), questions are asked and
 votes cast (some users clicking 👍 three times), the server is started again, and the database is
 counted: votes stored / distinct votes cast, answers stored / answers posted.
@@ -34,9 +34,9 @@ def main() -> None:
     import logging
 
     logging.getLogger("psycopg.pool").setLevel(logging.ERROR)  # its reconnection warnings, once per attempt
-    from bot import blocks as bk
-    from bot.pg_store import PgStore
-    from bot.resilient_store import ResilientStore
+    from bot.slack import blocks as bk
+    from bot.state.postgres import PgStore
+    from bot.state.resilient import ResilientStore
     from retrieval.ingest import ingest
     from retrieval.search import Searcher
     from tests import pg

@@ -52,9 +52,10 @@ from urllib.parse import urlparse
 
 from retrieval.errors import ConfigurationError
 
-from .http_server import CONNECTION_LIMIT, IDLE_TIMEOUT
-
 DEFAULT_API_URL = "https://slack.com/api/"
+#: Defaults of BULLETIN_BOT_HTTP_CONNECTION_LIMIT and BULLETIN_BOT_HTTP_IDLE_TIMEOUT (why: bot.server.http_server).
+CONNECTION_LIMIT = 1000
+IDLE_TIMEOUT = 15
 #: Where Slack serves uploaded files (``url_private``) for the default Web API.
 DEFAULT_FILES_URL = "https://files.slack.com/"
 #: Slack retries an unacknowledged event up to 3 times over about 5 minutes
@@ -76,11 +77,11 @@ class Settings:
         signing_secret: ``SLACK_SIGNING_SECRET`` or None; hidden from repr.
         api_url: Web API base URL, always ending in "/".
         files_url: the origin (``scheme://host[:port]/``) of Slack's file server: an upload is downloaded,
-            with the bot token, only from a URL on it (:mod:`bot.listeners.uploads`).
+            with the bot token, only from a URL on it (:mod:`bot.slack.listeners.uploads`).
         data_dir: where index generations and ``bot.sqlite`` live.
         http_host: address ``serve`` listens on (HTTP mode; health endpoints in both modes).
         http_port: port for /slack/events (HTTP mode) and /healthz, /readyz (1..65535; 0 in tests: any).
-        http_connection_limit: connections the HTTP server accepts at once (:mod:`bot.http_server`).
+        http_connection_limit: connections the HTTP server accepts at once (:mod:`bot.server.http_server`).
         http_idle_timeout: seconds before the HTTP server closes a connection that sends nothing.
         log_questions: put the question text in the per-answer log line.
         top_k: hits quoted per answer (1..10).
@@ -92,7 +93,7 @@ class Settings:
         rate_limit_retries: retries of a Web API call answered with HTTP 429 (0..10).
         retention_days: days the store keeps questions, answers, votes and threads (1..3650).
         database_url: ``BULLETIN_BOT_DATABASE_URL`` (``postgresql://…``): the state lives in PostgreSQL
-            (:class:`bot.pg_store.PgStore`, shared by replicas); None: SQLite in ``bot.sqlite``. Hidden from repr.
+            (:class:`bot.state.postgres.PgStore`, shared by replicas); None: SQLite in ``bot.sqlite``. Hidden from repr.
         digest_channels: channel ids that get the daily digest (empty: no digest is scheduled).
         digest_time: local posting time "HH:MM" in ``digest_tz``.
         digest_tz: IANA time zone name (checked with :mod:`zoneinfo`).

@@ -7,10 +7,10 @@ migrated or written (``serve`` migrates when it starts).
 from __future__ import annotations
 
 from .doctor import FAIL, OK, Check
-from .migrations import SCHEMA_VERSION as SQLITE_SCHEMA_VERSION
-from .pg_migrations import SCHEMA_VERSION as PG_SCHEMA_VERSION
+from .state.migrations import SCHEMA_VERSION as SQLITE_SCHEMA_VERSION
+from .state.pg_migrations import SCHEMA_VERSION as PG_SCHEMA_VERSION
 
-#: What an outage of the store does to a running bot (bot.resilient_store), said with a failed check.
+#: What an outage of the store does to a running bot (bot.state.resilient), said with a failed check.
 WHILE_DOWN = ("while the store is down `serve` still answers questions from the index, but keeps votes in memory "
               "(and cannot start)")
 
@@ -23,7 +23,7 @@ def check_store(settings) -> Check:
 def _check_pg(url: str) -> Check:
     import psycopg
 
-    from .pg_store import describe_url
+    from .state.postgres import describe_url
 
     where = describe_url(url)
     try:

@@ -27,13 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.encoders.factory import Encoder
+from retrieval.index.generations import BulletinRecord, ingest_lock, remove_stale_builds, write_generation
+from retrieval.index.passages import PassageIndex
+from retrieval.intake.metadata import METADATA_SUFFIX
+from retrieval.intake.sources import find_bulletin_files, no_bulletin_files, read_bulletin, unreadable_link
+
 from .chunking import DEFAULT_MAX_TOKENS, Passage, passages_from
-from .encoder import Encoder
 from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
-from .generations import remove_stale_builds
-from .index import BulletinRecord, PassageIndex, ingest_lock, write_generation
-from .metadata import METADATA_SUFFIX
-from .sources import find_bulletin_files, no_bulletin_files, read_bulletin, unreadable_link
 
 log = logging.getLogger(__name__)
 

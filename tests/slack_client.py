@@ -17,10 +17,10 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import create_app
 from bot.config import Settings
-from bot.serve import EVENTS_PATH, server_limits, start_http_in_thread
-from bot.store import BotStore
+from bot.server.serve import EVENTS_PATH, server_limits, start_http_in_thread
+from bot.slack.app import create_app
+from bot.state.sqlite import SQLiteStore
 from tests.slack_fake import BOT_USER_ID, TEAM_ID, FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
@@ -35,7 +35,7 @@ class BotUnderTest:
         settings.setdefault("files_url", fake.url)  # the fake serves files over http on 127.0.0.1
         self.settings = Settings(bot_token="xoxb-test-token", signing_secret=SIGNING_SECRET, api_url=fake.api_url,
                                  data_dir=data_dir, **settings)
-        self.store = store if store is not None else BotStore(
+        self.store = store if store is not None else SQLiteStore(
             self.settings.store_path, dedupe_seconds=self.settings.dedupe_seconds,
             retention_days=self.settings.retention_days)
         self.app = create_app(self.settings, searcher, self.store)

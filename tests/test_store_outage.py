@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from bot import blocks as bk
-from bot.health import Readiness
-from bot.resilient_store import ResilientStore
-from bot.state import StoreUnavailable
+from bot.server.health import Readiness
+from bot.slack import blocks as bk
+from bot.state.protocol import StoreUnavailable
+from bot.state.resilient import ResilientStore
 from retrieval.search import Searcher
 from tests import pg
 from tests.fakes import HashEncoder
@@ -72,7 +72,7 @@ def _vote(fake, bot, answer, action: str, user: str) -> str:
 
 
 def test_a_postgresql_outage_loses_no_vote_and_answers_go_on(cluster, indexed_bulletin, tmp_path):
-    from bot.pg_store import PgStore
+    from bot.state.postgres import PgStore
 
     store = ResilientStore(PgStore(cluster), probe_every=0.2)
     searcher = Searcher(indexed_bulletin, HashEncoder())
@@ -156,7 +156,7 @@ def test_votes_past_the_bound_are_refused_in_one_sentence_not_dropped_silently(t
 def test_a_sqlite_store_that_fails_and_recovers_writes_what_waited(tmp_path, monkeypatch):
     import sqlite3
 
-    from bot.store import SQLiteStore
+    from bot.state.sqlite import SQLiteStore
 
     inner = SQLiteStore(tmp_path / "bot.sqlite")
     store = ResilientStore(inner, probe_every=0.05)
@@ -188,7 +188,7 @@ def test_doctor_reports_the_state_store_up_and_down(cluster, tmp_path):
     from bot.config import Settings
     from bot.doctor import FAIL, OK
     from bot.doctor_store import check_store
-    from bot.pg_store import PgStore
+    from bot.state.postgres import PgStore
 
     PgStore(cluster).close()  # migrated, as serve leaves it
     settings = Settings(bot_token="xoxb-1", data_dir=tmp_path, database_url=cluster)
@@ -201,7 +201,7 @@ def test_doctor_reports_the_state_store_up_and_down(cluster, tmp_path):
 
 
 def test_a_request_that_needs_the_store_while_it_is_down_is_told_so():
-    from bot.listeners.reply import STORE_DOWN, report_error
+    from bot.slack.listeners.reply import STORE_DOWN, report_error
 
     said = []
     report_error(StoreUnavailable("down"), {"response_url": "x"}, None,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.search import Searcher
+from retrieval.search.searcher import Searcher
 from tests.fakes import HashEncoder
 from tests.slack_client import BotUnderTest, all_text, mention, message
 from tests.slack_fake import DOWNLOAD, FakeSlack
@@ -332,7 +332,7 @@ def test_an_upload_never_takes_the_name_of_a_file_dropped_into_the_inbox_or_inde
 def test_concurrent_uploads_of_one_name_by_different_people_are_all_kept(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    from bot.listeners.upload_store import store_upload
+    from bot.slack.listeners.upload_store import store_upload
 
     def one(i: int):
         return store_upload(tmp_path, "same.md", f"bulletin {i}".encode(), user=f"U{i}", file_id=f"F{i}")
