@@ -384,3 +384,15 @@ def test_a_sign_in_page_of_another_size_than_the_file_is_refused_whatever_its_ti
         bot.wait_idle()
         assert "files:read" in fake.wait_for("chat.postMessage")[0].body["text"]
     assert not (tmp_path / "data" / "inbox" / "notes.md").exists()
+
+
+def test_a_password_protected_pdf_is_said_to_be_encrypted_not_damaged(fake, tmp_path):
+    from tests.pdfs import make_pdf
+
+    locked = make_pdf(tmp_path / "locked.pdf", [[["## Enforcement", "1. Fine", "The regulator fined a school."]]],
+                      encrypt="secret")
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",)) as bot:
+        bot.send_event(upload(fake, "locked.pdf", locked.read_bytes(), ts="540.1"))
+        bot.wait_idle()
+        reply = fake.wait_for("chat.postMessage")[0].body["text"]
+    assert reply == "I could not add locked.pdf: the PDF is encrypted (password-protected): save an unprotected copy."
