@@ -38,7 +38,9 @@ Serving and logging (:class:`LogSettings` needs no token, so every command reads
     LOG_FORMAT                text (default) or json (one JSON object per line)
     LOG_QUESTIONS             1/true: put the question text in the per-answer log line (default off)
 
-Read elsewhere (by click options and the retrieval package): ``BULLETIN_BOT_DATA_DIR``, ``BULLETIN_BOT_MODEL``.
+Read elsewhere (by click options and the retrieval package): ``BULLETIN_BOT_DATA_DIR``, ``BULLETIN_BOT_MODEL``,
+``BULLETIN_BOT_ENCODER``, and the per-file limits such as ``BULLETIN_BOT_MAX_PASSAGES_PER_FILE``
+(:mod:`retrieval.intake.limits`).
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ import numpy as np
 from retrieval.encoders.factory import Encoder
 from retrieval.index.generations import BulletinRecord, ingest_lock, remove_stale_builds, write_generation
 from retrieval.index.passages import PassageIndex
+from retrieval.intake.limits import MAX_PASSAGES_PER_FILE
 from retrieval.intake.metadata import METADATA_SUFFIX
 from retrieval.intake.sources import find_bulletin_files, no_bulletin_files, read_bulletin, unreadable_link
 
@@ -127,7 +128,8 @@ def _refusal(prev_bulletins: dict, paths: list[str | Path], rebuild: bool) -> st
 
 
 def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, rebuild: bool = False,
-           allow_empty: bool = False, max_tokens: int = DEFAULT_MAX_TOKENS, show_progress: bool = False) -> IngestReport:
+           allow_empty: bool = False, max_tokens: int = DEFAULT_MAX_TOKENS, show_progress: bool = False,
+           max_passages_per_file: int | None = None) -> IngestReport:
     """Bring the index in data_dir in line with the bulletin files under paths.
 
     Args:
@@ -140,25 +142,32 @@ def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, r
             refused: ``report.refused`` says why, and the generation in force stays).
         max_tokens: passage length limit in the encoder's word pieces.
         show_progress: draw a tqdm progress bar on stderr while embedding.
+        max_passages_per_file: a file giving more passages is refused whole (its error says so); None:
+            ``$BULLETIN_BOT_MAX_PASSAGES_PER_FILE``, else 10,000 (:mod:`retrieval.intake.limits`).
 
     Returns:
         An :class:`IngestReport`. Errors in single files are in ``report.errors``, never raised.
+
+    Raises:
+        ConfigurationError: ``max_passages_per_file`` (or its variable) is malformed.
     """
     data_dir = Path(data_dir)
     report = IngestReport()
+    max_passages = MAX_PASSAGES_PER_FILE.resolve(max_passages_per_file)
     with ingest_lock(data_dir):
         remove_stale_builds(data_dir)  # a killed ingest's .partial directory: no build but ours can be running
         prev, reuse = _load_previous(data_dir, encoder, rebuild, report)
         try:
             return _ingest(paths, data_dir, encoder, prev, reuse, rebuild, allow_empty, max_tokens, show_progress,
-                           report)
+                           report, max_passages)
         finally:
             if prev is not None:
                 prev.close()
 
 
 def _ingest(paths: list[str | Path], data_dir: Path, encoder: Encoder, prev: PassageIndex | None, reuse: bool,
-            rebuild: bool, allow_empty: bool, max_tokens: int, show_progress: bool, report: IngestReport) -> IngestReport:
+            rebuild: bool, allow_empty: bool, max_tokens: int, show_progress: bool, report: IngestReport,
+            max_passages: int | None = None) -> IngestReport:
     prev_bulletins = {b.source_file: b for b in prev.bulletins()} if prev else {}
     prev_ids = prev.passage_ids_by_bulletin() if prev else {}
     files, dirs = find_bulletin_files(paths)
@@ -213,7 +222,7 @@ def _ingest(paths: list[str | Path], data_dir: Path, encoder: Encoder, prev: Pas
             if seen_content.get(content_key, name) != name:
                 raise BulletinParseError(str(path), f"same text as {seen_content[content_key]}, which is already ingested")
             seen_content[content_key] = name
-            passages = passages_from(bulletin, max_tokens, encoder.count_tokens)
+            passages = passages_from(bulletin, max_tokens, encoder.count_tokens, max_passages)
         except BulletinParseError as exc:
             fail(path, exc.reason, exc.line)
             continue
