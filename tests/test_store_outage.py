@@ -207,3 +207,45 @@ def test_a_request_that_needs_the_store_while_it_is_down_is_told_so():
     report_error(StoreUnavailable("down"), {"response_url": "x"}, None,
                  lambda **kw: said.append(kw["text"]))
     assert said == [STORE_DOWN]
+
+
+def test_serve_starts_while_postgresql_is_down_and_opens_the_store_when_it_answers(cluster, indexed_bulletin,
+                                                                                   tmp_path):
+    from bot.config import Settings
+    from bot.server.serve import _open_state
+    from bot.state.postgres import PgStore
+    from bot.state.stores import open_store
+
+    settings = Settings(bot_token="xoxb-test-token", data_dir=tmp_path, database_url=cluster)
+    pg.stop_server()
+    store = _open_state(settings, open_store, ResilientStore)
+    assert not store.available and store.health()["store"].startswith("PgStore('127.0.0.1:")
+    store.probe_every = 0.2
+    searcher = Searcher(indexed_bulletin, HashEncoder())
+    with FakeSlack() as fake, BotUnderTest(fake, Answering(searcher), tmp_path, store=store) as bot:
+        answer = _answer(fake, bot, QUESTIONS[0], "710.1")
+        assert "12,345 yuan" in str(answer.body["blocks"])
+        assert _vote(fake, bot, answer, bk.ACTION_UP, "U1").startswith("Thanks, your feedback is recorded; it is saved")
+        pg.start_server()
+        _wait(lambda: store.available)
+    check = PgStore(cluster)
+    try:
+        assert [(f.query, f.user, f.vote) for f in check.feedback()] == [(QUESTIONS[0], "U1", 1)]
+    finally:
+        check.close()
+
+
+def test_a_refused_login_still_stops_serve_but_an_unreachable_server_does_not(cluster):
+    import re
+
+    from bot.state.postgres import PgStore
+    from bot.state.protocol import StoreUnreachable
+    from retrieval.errors import ConfigurationError
+
+    wrong = re.sub(r"://([^:]+):[^@]+@", r"://\1:wrong@", cluster)
+    with pytest.raises(ConfigurationError) as refused:
+        PgStore(wrong)
+    assert not isinstance(refused.value, StoreUnreachable) and "password authentication failed" in str(refused.value)
+    pg.stop_server()
+    with pytest.raises(StoreUnreachable, match="cannot use the PostgreSQL database at 127.0.0.1:"):
+        PgStore(cluster)

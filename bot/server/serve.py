@@ -185,6 +185,24 @@ def warm_up(searcher):
     return searcher
 
 
+def _open_state(settings, open_store, resilient):
+    """The bot's store, resilient to outages (:mod:`bot.state.resilient`). A PostgreSQL server that cannot
+    be reached at start (:class:`~bot.state.protocol.StoreUnreachable`) does not stop ``serve``: it starts
+    degraded and opens the store when the server answers. A refused login, an unknown database or a newer
+    schema still stop it with one sentence (ConfigurationError)."""
+    from bot.state.protocol import StoreUnreachable
+
+    try:
+        return resilient(open_store(settings))
+    except StoreUnreachable as exc:
+        from bot.state.postgres import describe_url
+
+        log.warning("%s; starting without it: questions are answered, votes are kept in memory until it answers",
+                    exc)
+        return resilient.starting_down(lambda: open_store(settings), exc, dedupe_seconds=settings.dedupe_seconds,
+                                       label=f"PgStore({describe_url(settings.database_url)!r})")
+
+
 def serve_forever(settings, searcher, *, http: bool, host: str | None = None, port: int | None = None,
                   stop: threading.Event | None = None,
                   on_listening: Callable[[HttpServer], None] | None = None,
@@ -221,7 +239,7 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
     from bot.state.resilient import ResilientStore
 
     readiness = Readiness()
-    store = ResilientStore(open_store(settings))  # an outage of the store later: answers go on (see there)
+    store = _open_state(settings, open_store, ResilientStore)
     readiness.store = store
     try:
         app = create_app(settings, _WhenReady(searcher, readiness), store)

@@ -18,6 +18,7 @@ is versioned in ``schema_version`` (:mod:`bot.state.pg_migrations`). Retention w
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -27,7 +28,7 @@ from retrieval.errors import ConfigurationError
 
 from .migrations import DEFAULT_RETENTION_DAYS
 from .pg_migrations import migrate, purge_before
-from .protocol import AnswerRecord, DigestRecord, Feedback, check_vote, new_feedback
+from .protocol import AnswerRecord, DigestRecord, Feedback, StoreUnreachable, check_vote, new_feedback
 from .subscriptions import SubscriptionMethods
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,10 @@ class PgStore(SubscriptionMethods):
         max_size: connections the pool opens at most.
 
     Raises:
-        ConfigurationError: the server cannot be reached or refuses the login (one sentence naming
-            host, port and database, never the password), or the schema is newer than this code knows.
+        StoreUnreachable: the server cannot be reached (a :class:`ConfigurationError`; one sentence naming
+            host, port and database, never the password).
+        ConfigurationError: the server refuses the login or knows no such database, or the schema is
+            newer than this code knows.
     """
 
     def __init__(self, url: str, dedupe_seconds: float = 3600, retention_days: int = DEFAULT_RETENTION_DAYS,
@@ -91,8 +94,9 @@ class PgStore(SubscriptionMethods):
             reason = " ".join(str(exc).split()) or exc.__class__.__name__
             for secret in _passwords(url):
                 reason = reason.replace(secret, "[redacted]")
-            raise ConfigurationError(f"cannot use the PostgreSQL database at {self.where} ({reason}); check "
-                                     "BULLETIN_BOT_DATABASE_URL and that the server is up") from None
+            error = StoreUnreachable if unreachable(reason) else ConfigurationError
+            raise error(f"cannot use the PostgreSQL database at {self.where} ({reason}); check "
+                        "BULLETIN_BOT_DATABASE_URL and that the server is up") from None
         self._url, self._max_size = url, max_size
         #: Failures that mean the server is down or unreachable (:mod:`bot.state.resilient` degrades on them).
         self.unavailable_errors = (psycopg.OperationalError, psycopg.InterfaceError)
@@ -309,6 +313,18 @@ class PgStore(SubscriptionMethods):
         rows, _ = self._execute(f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE channel = %s AND built_at IS NOT NULL"
                                 " ORDER BY built_at DESC, day DESC LIMIT 1", (channel,))
         return _digest_record(rows[0]) if rows else None
+
+
+#: What a server that answered says when it is only not ready (so the store is unreachable, not misconfigured).
+_NOT_READY = re.compile(r"starting up|shutting down|in recovery mode|too many (clients|connections)|"
+                        r"not yet accepting connections", re.IGNORECASE)
+
+
+def unreachable(reason: str) -> bool:
+    """True when a connection error (its text) says the server cannot be reached now — no answer at all
+    (refused, timed out, no route, an unknown host) or "starting up"/"shutting down" — rather than a
+    login or database the settings must fix (a ``FATAL:`` the server sent for them)."""
+    return "FATAL:" not in reason or bool(_NOT_READY.search(reason))
 
 
 def _passwords(url: str) -> tuple[str, ...]:

@@ -13,10 +13,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from retrieval.errors import ConfigurationError
+
 
 class StoreUnavailable(RuntimeError):
     """The state store cannot be used now (PostgreSQL down or unreachable); what needs it is refused with
     one sentence, while questions are still answered (:mod:`bot.state.resilient`)."""
+
+
+class StoreUnreachable(ConfigurationError):
+    """The state store's server cannot be reached when the store is opened (refused, timed out, starting
+    up or shutting down, a host name that does not resolve) — unlike a refused login or an unknown
+    database, which are settings to fix. ``serve`` then starts without it (:mod:`bot.state.resilient`)."""
 
 
 @dataclass(frozen=True)

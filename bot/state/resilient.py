@@ -22,6 +22,10 @@ The first failing call marks the store down (one WARNING); a prober thread then 
 ``ping()`` every ``probe_every`` seconds (PostgreSQL: a direct connection, then a fresh pool, so the
 pool's reconnection backoff never delays the recovery), writes what waited, in order, and marks the
 store up (one WARNING with the counts). :meth:`ResilientStore.health` is what ``/readyz`` reports.
+
+:meth:`ResilientStore.starting_down` covers a server that cannot be reached when ``serve`` starts
+(:class:`~bot.state.protocol.StoreUnreachable`): the bot starts without a store, in the same degraded
+mode, and the prober opens it (migrations included) as soon as the server answers.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .protocol import AnswerRecord, Feedback, StoreUnavailable, check_vote
@@ -66,13 +70,20 @@ class ResilientStore:
         probe_every: seconds between pings while down.
     """
 
-    def __init__(self, inner, *, max_pending: int = MAX_PENDING, probe_every: float = PROBE_EVERY) -> None:
+    def __init__(self, inner, *, max_pending: int = MAX_PENDING, probe_every: float = PROBE_EVERY,
+                 opener: Callable[[], object] | None = None, dedupe_seconds: float | None = None,
+                 label: str | None = None) -> None:
         if max_pending < 1:
             raise ValueError(f"max_pending must be >= 1, got {max_pending}")
+        if inner is None and opener is None:
+            raise ValueError("a ResilientStore needs a store, or an opener to open one")
         self.inner = inner
+        self._opener = opener
+        self._label = label or repr(inner)
         self.max_pending = max_pending
         self.probe_every = probe_every
-        self.dedupe_seconds = float(getattr(inner, "dedupe_seconds", 3600))
+        self.dedupe_seconds = float(dedupe_seconds if dedupe_seconds is not None
+                                    else getattr(inner, "dedupe_seconds", 3600))
         self._errors: tuple[type[BaseException], ...] = tuple(getattr(inner, "unavailable_errors", ()))
         self._lock = threading.RLock()
         self._up = True
@@ -91,8 +102,17 @@ class ResilientStore:
         self._stop = threading.Event()
         self._prober: threading.Thread | None = None
 
+    @classmethod
+    def starting_down(cls, opener: Callable[[], object], error: BaseException, *, dedupe_seconds: float,
+                      label: str, **kwargs) -> "ResilientStore":
+        """A store whose server could not be reached at start (``error``): the bot runs degraded, and
+        ``opener()`` (which opens and migrates the real store) is retried every ``probe_every`` seconds."""
+        store = cls(None, opener=opener, dedupe_seconds=dedupe_seconds, label=label, **kwargs)
+        store._down(error)
+        return store
+
     def __repr__(self) -> str:
-        return f"ResilientStore({self.inner!r})"
+        return f"ResilientStore({self._label})"
 
     # -- state ------------------------------------------------------------------------------------------
     @property
@@ -104,7 +124,7 @@ class ResilientStore:
         """What ``/readyz`` and the logs report: ``{"ok", "store", "down_since", "error", "waiting":
         {"answers", "votes", "threads"}, "lost": {…}}`` (times in Unix seconds)."""
         with self._lock:
-            return {"ok": self._up, "store": repr(self.inner), "down_since": self._down_since,
+            return {"ok": self._up, "store": self._label, "down_since": self._down_since,
                     "error": self._last_error,
                     "waiting": {"answers": len(self._answers), "votes": len(self._votes),
                                 "threads": len(self._threads)},
@@ -117,8 +137,8 @@ class ResilientStore:
                 return
             self._up = False
             self._down_since = time.time()
-            log.warning("the state store %r is unavailable (%s): answering from the index, dedupe in this process "
-                        "only, votes and answers kept in memory until it is back", self.inner, self._last_error)
+            log.warning("the state store %s is unavailable (%s): answering from the index, dedupe in this process "
+                        "only, votes and answers kept in memory until it is back", self._label, self._last_error)
             if self._prober is None or not self._prober.is_alive():
                 self._prober = threading.Thread(target=self._probe, name="store-probe", daemon=True)
                 self._prober.start()
@@ -136,6 +156,10 @@ class ResilientStore:
     def __getattr__(self, name: str):
         """Every other store method (digest claims, subscriptions, feedback listing) goes to ``inner``,
         failing at once with StoreUnavailable while it is down."""
+        if name.startswith("__") or name in ("inner", "_opener"):
+            raise AttributeError(name)
+        if self.inner is None:  # not opened yet: whatever it is, it needs the store
+            return lambda *args, **kwargs: self._call(name, *args, **kwargs)
         attr = getattr(self.inner, name)
         if not callable(attr):
             return attr
@@ -282,7 +306,7 @@ class ResilientStore:
     def close(self) -> None:
         """Write what waits if the store is back (one last try), stop the prober, close ``inner``."""
         self._stop.set()
-        if not self._up:
+        if not self._up and self.inner is not None:
             try:
                 if self.inner.ping():
                     self._flush()
@@ -294,13 +318,19 @@ class ResilientStore:
                         waiting["answers"], waiting["votes"], waiting["threads"])
         if self._prober is not None:
             self._prober.join(self.probe_every + 5)
-        self.inner.close()
+        if self.inner is not None:
+            self.inner.close()
 
     # -- recovery ---------------------------------------------------------------------------------------
     def _probe(self) -> None:
         while not self._stop.wait(self.probe_every):
             try:
-                if not self.inner.ping():
+                if self.inner is None:  # could not be opened at start: open it now (it migrates)
+                    opened = self._opener()  # type: ignore[misc]
+                    self._errors = tuple(getattr(opened, "unavailable_errors", ()))
+                    self.inner = opened
+                    log.warning("the state store %s could be opened at last", self._label)
+                elif not self.inner.ping():
                     continue
                 if self._flush():
                     return
@@ -342,6 +372,6 @@ class ResilientStore:
                 self.written["threads"] += 1
             down_for = time.time() - (self._down_since or time.time())
             self._up, self._down_since, self._last_error = True, None, None
-        log.warning("the state store %r is back after %.0f s: written so far %s; lost %s", self.inner, down_for,
+        log.warning("the state store %s is back after %.0f s: written so far %s; lost %s", self._label, down_for,
                     self.written, self.lost)
         return True
