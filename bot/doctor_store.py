@@ -28,8 +28,10 @@ def _check_pg(url: str) -> Check:
     where = describe_url(url)
     try:
         with psycopg.connect(url, connect_timeout=5, autocommit=True) as conn:
-            known = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()[0]
-            version = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0] if known else 0
+            known = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+            row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone() \
+                if known and known[0] else None
+            version = int(row[0]) if row else 0
     except psycopg.Error as exc:
         reason = " ".join(str(exc).split())[:300] or type(exc).__name__
         return Check("state store", FAIL, f"PostgreSQL at {where} cannot be used: {reason}",

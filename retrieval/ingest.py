@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -115,7 +116,7 @@ def _unique_files(files: list[Path]) -> list[Path]:
     return list(unique.values())
 
 
-def _refusal(prev_bulletins: dict, paths: list[str | Path], rebuild: bool) -> str:
+def _refusal(prev_bulletins: dict, paths: Sequence[str | Path], rebuild: bool) -> str:
     """The one sentence an ingest that would leave the index empty (or a rebuild that read nothing) answers instead."""
     if rebuild and prev_bulletins:
         return (f"not rebuilding: no bulletin file could be read from {', '.join(str(p) for p in paths) or 'no path'}, "
@@ -127,7 +128,7 @@ def _refusal(prev_bulletins: dict, paths: list[str | Path], rebuild: bool) -> st
             "empty index is not written; check the paths given, or pass --allow-empty")
 
 
-def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, rebuild: bool = False,
+def ingest(paths: Sequence[str | Path], data_dir: str | Path, encoder: Encoder, *, rebuild: bool = False,
            allow_empty: bool = False, max_tokens: int = DEFAULT_MAX_TOKENS, show_progress: bool = False,
            max_passages_per_file: int | None = None) -> IngestReport:
     """Bring the index in data_dir in line with the bulletin files under paths.
@@ -143,17 +144,18 @@ def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, r
         max_tokens: passage length limit in the encoder's word pieces.
         show_progress: draw a tqdm progress bar on stderr while embedding.
         max_passages_per_file: a file giving more passages is refused whole (its error says so); None:
-            ``$BULLETIN_BOT_MAX_PASSAGES_PER_FILE``, else 10,000 (:mod:`retrieval.intake.limits`).
+            the default, 10,000 (:mod:`retrieval.intake.limits`; ``BULLETIN_BOT_MAX_PASSAGES_PER_FILE``
+            in the settings).
 
     Returns:
         An :class:`IngestReport`. Errors in single files are in ``report.errors``, never raised.
 
     Raises:
-        ConfigurationError: ``max_passages_per_file`` (or its variable) is malformed.
+        ConfigurationError: ``max_passages_per_file`` is not an integer in 1..10,000,000.
     """
     data_dir = Path(data_dir)
     report = IngestReport()
-    max_passages = MAX_PASSAGES_PER_FILE.resolve(max_passages_per_file)
+    max_passages = MAX_PASSAGES_PER_FILE.value(max_passages_per_file)
     with ingest_lock(data_dir):
         remove_stale_builds(data_dir)  # a killed ingest's .partial directory: no build but ours can be running
         prev, reuse = _load_previous(data_dir, encoder, rebuild, report)
@@ -165,7 +167,7 @@ def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, r
                 prev.close()
 
 
-def _ingest(paths: list[str | Path], data_dir: Path, encoder: Encoder, prev: PassageIndex | None, reuse: bool,
+def _ingest(paths: Sequence[str | Path], data_dir: Path, encoder: Encoder, prev: PassageIndex | None, reuse: bool,
             rebuild: bool, allow_empty: bool, max_tokens: int, show_progress: bool, report: IngestReport,
             max_passages: int | None = None) -> IngestReport:
     prev_bulletins = {b.source_file: b for b in prev.bulletins()} if prev else {}

@@ -7,22 +7,19 @@ ingest reports it as that file's error and the other files still ingest), whose 
 the limit, what the file reached, and the variable that raises it. Uploads and the inbox go through
 the same ingest, so through the same limits.
 
-The limits (environment variables, read when a limit is resolved; an explicit value wins)::
+The limits, each set by a variable that :mod:`bot.config` reads (the retrieval package never reads
+the environment) and handed to :func:`retrieval.ingest.ingest` by its callers (``ingest``, ``ingest
+--watch``, ``serve``'s inbox and uploads)::
 
     BULLETIN_BOT_MAX_PASSAGES_PER_FILE   passages one bulletin file may give, 1..10000000 (default 10000)
 
-A limit is resolved like the encoder backend (:func:`retrieval.encoders.factory.make_encoder`): the
-caller's value, else the variable, else the default; a malformed variable is a
-:class:`~retrieval.errors.ConfigurationError` naming it and echoing the value. Add a limit (pages,
-characters…) by defining another :class:`Limit` here and calling :meth:`Limit.check` where the
-quantity is counted.
+Add a limit (pages, characters…) by defining another :class:`Limit` here, its variable in
+:mod:`bot.config`, and calling :meth:`Limit.check` where the quantity is counted.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from typing import Mapping
 
 from retrieval.errors import ConfigurationError, FileLimitError
 
@@ -33,7 +30,7 @@ class Limit:
 
     Attributes:
         what: the quantity counted, plural, as it reads in a sentence ("passages").
-        env: the environment variable that sets it.
+        env: the variable that sets it (read by :mod:`bot.config`; named in the refusal).
         default: the value when neither the caller nor the variable gives one.
         low, high: the values the variable may take (inclusive).
     """
@@ -44,29 +41,21 @@ class Limit:
     low: int = 1
     high: int = 10_000_000
 
-    def resolve(self, value: int | None = None, environ: Mapping[str, str] | None = None) -> int:
-        """The limit in force: ``value``, else ``$env`` (from ``environ``, default ``os.environ``), else the default.
+    def value(self, given: int | None) -> int:
+        """The limit in force: ``given`` (a caller's, e.g. from the settings), else the default.
 
         Raises:
-            ConfigurationError: the value (given or from the variable) is not an integer in ``low..high``.
+            ConfigurationError: ``given`` is not an integer in ``low..high`` (the message names the limit).
         """
-        source = f"{self.env}" if value is None else f"the limit of {self.what} per file"
-        raw: object = value
-        if raw is None:
-            raw = ((os.environ if environ is None else environ).get(self.env) or "").strip() or None
-        if raw is None:
+        if given is None:
             return self.default
-        try:
-            number = int(str(raw).replace("_", ""))
-        except ValueError:
-            raise ConfigurationError(f"{source} must be an integer between {self.low} and {self.high}, "
-                                     f"got {raw!r}") from None
-        if not self.low <= number <= self.high:
-            raise ConfigurationError(f"{source} must be between {self.low} and {self.high}, got {number}")
-        return number
+        if isinstance(given, bool) or not isinstance(given, int) or not self.low <= given <= self.high:
+            raise ConfigurationError(f"the limit of {self.what} per file ({self.env}) must be an integer between "
+                                     f"{self.low} and {self.high}, got {given!r}")
+        return given
 
     def check(self, count: int, limit: int, file: str) -> None:
-        """Raise :class:`FileLimitError` when ``count`` exceeds ``limit`` (as :meth:`resolve` gave it).
+        """Raise :class:`FileLimitError` when ``count`` exceeds ``limit`` (as :meth:`value` gave it).
 
         The message: "it gives more than 10,000 passages, the limit per bulletin file (set
         BULLETIN_BOT_MAX_PASSAGES_PER_FILE to raise it); nothing of it was ingested".

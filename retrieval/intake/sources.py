@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from retrieval.errors import BulletinParseError
 from retrieval.text import decode_bulletin_bytes
@@ -129,7 +129,7 @@ def read_bulletin(path: str | Path) -> Bulletin:
     return bulletin
 
 
-def find_bulletin_files(paths: list[str | Path]) -> tuple[list[Path], list[Path]]:
+def find_bulletin_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[Path]]:
     """Expand files and directories into bulletin files.
 
     Returns:
