@@ -41,7 +41,9 @@ from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
 log = logging.getLogger(__name__)
 
 #: Bumped whenever parsing or chunking changes, so that every bulletin is re-parsed once.
-PARSER_VERSION = "8"  # 8: a bullet title may follow emoji; 7: passages carry the PDF page
+#: 9: markdown by markdown-it-py, HTML by its main content and structure; 8: a bullet title may follow
+#: emoji; 7: passages carry the PDF page
+PARSER_VERSION = "9"
 
 
 @dataclass
@@ -60,14 +62,20 @@ class IngestReport:
     passages_removed: int = 0
     generation: str | None = None
     refused: str | None = None  # why nothing was written: the run would have left the index empty
+    #: per bulletin read in this run (added or updated): {"file", "title", "date", "date_source"}
+    dates: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """The ``--json`` shape: counts of bulletins, passages in the index, and per-file errors."""
+        """The ``--json`` shape: counts of bulletins, passages in the index, per-file errors, the
+        warnings, and per bulletin read in this run its date and where it came from (``date_source``:
+        ``sidecar``, ``document``, ``metadata`` or ``none``; see :mod:`retrieval.intake.dates`)."""
         return {
             "added": len(self.added), "updated": len(self.updated), "removed": len(self.removed),
             "unchanged": len(self.unchanged), "passages": self.passages,
             "errors": [{"file": e["file"], "error": f"line {e['line']}: {e['error']}" if e.get("line") else e["error"]}
                        for e in self.errors],
+            "warnings": list(self.warnings),
+            "bulletins": list(self.dates),
         }
 
 
@@ -239,8 +247,14 @@ def _ingest(paths: Sequence[str | Path], data_dir: Path, encoder: Encoder, prev:
             fail(path, f"cannot read the file ({type(exc).__name__}: {exc})")
             continue
         report.warnings.extend(f"{path}: {note}" for note in bulletin.notes)
+        report.dates.append({"file": name, "title": bulletin.title, "date": bulletin.date,
+                             "date_source": bulletin.date_source})
+        if bulletin.date_source == "metadata":
+            report.warnings.append(f"{path}: date {bulletin.date} comes only from the file's metadata, not from the "
+                                   f"document; give the bulletin's date in {path.stem}{METADATA_SUFFIX} if it differs")
         if not bulletin.has_metadata:
-            report.warnings.append(f"{path}: no metadata (add {path.stem}{METADATA_SUFFIX}); title taken from its first line, date unknown")
+            report.warnings.append(f"{path}: no metadata (add {path.stem}{METADATA_SUFFIX}); title taken from its first line"
+                                   + ("" if bulletin.date else ", date unknown"))
         (report.updated if name in prev_bulletins else report.added).append(name)
         new_passages[name] = passages
         kept[name] = BulletinRecord(

@@ -131,3 +131,12 @@ def test_an_e_mail_whose_only_text_is_unreadable_is_one_sentence():
     raw = _raw_alternative("x-klingon", b"<p>\xff\xfe\xfa</p>", plain=None)
     with pytest.raises(BulletinParseError, match="its text/html part is in the charset 'x-klingon', which is unknown"):
         eml_to_text(raw, "bad.eml")
+
+
+def test_a_newsletter_without_main_element_is_read_whole(tmp_path: Path):
+    # an e-mail has no site around it: its sections are all read, none is taken for page chrome
+    html = ("<html><body><table><tr><td><h2>Enforcement</h2><p>The regulator fined a telecom operator EUR 1.2 "
+            "million for spam calls to its former customers.</p></td></tr><tr><td><h2>Guidance</h2><p>New guidance "
+            "on cookie banners was published and applies from March.</p></td></tr></table></body></html>")
+    text, _meta = eml_to_text(newsletter(html=html).as_bytes(), "n.eml")
+    assert "EUR 1.2 million" in text and "cookie banners" in text and "## Guidance" in text

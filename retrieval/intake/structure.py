@@ -69,6 +69,8 @@ class Bulletin:
             (1, 2, …) begins, ascending; None for unpaged text.
         notes: what of the file could not be read, one sentence each (e.g. an e-mail part in an
             unknown charset); the rest is the bulletin. Ingest reports them as warnings.
+        date_source: where ``date`` came from: ``sidecar``, ``document``, ``metadata`` or ``none``
+            (see :mod:`retrieval.intake.dates`).
     """
 
     source_file: str
@@ -82,6 +84,7 @@ class Bulletin:
     sections: list[Section] = field(default_factory=list)
     page_starts: list[int] | None = None
     notes: list[str] = field(default_factory=list)
+    date_source: str = "none"
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page holding source_text[offset], or None for unpaged text."""
