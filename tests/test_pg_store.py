@@ -114,5 +114,28 @@ def test_a_version_1_database_gains_the_subscriptions_table_and_keeps_its_rows(p
     finally:
         store.close()
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        versions = conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
-    assert versions == [(v,) for v, _ in pg_migrations.MIGRATIONS]
+        assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [
+            (v,) for v in range(1, pg_migrations.SCHEMA_VERSION + 1)]
+
+
+def test_a_version_2_database_folds_repeated_votes_into_each_users_latest(pg_url, monkeypatch):
+    from bot.state import pg_migrations
+    from bot.state.postgres import PgStore
+
+    with monkeypatch.context() as m:  # the bot as it was before one vote per user
+        m.setattr(pg_migrations, "MIGRATIONS", pg_migrations.MIGRATIONS[:2])
+        m.setattr(pg_migrations, "SCHEMA_VERSION", 2)
+        old = PgStore(pg_url)
+        (answer_id,), _ = old._execute("INSERT INTO answers (query, passage_ids, user_id, channel, thread_ts, created_at)"
+                                       " VALUES ('a question', '[1]', 'U1', 'C1', '1.0', %s) RETURNING id", (time.time(),))
+        answer_id = answer_id[0]
+        for user, vote in [("U1", 1), ("U1", 1), ("U2", 1), ("U1", -1)]:  # as the old code wrote them
+            old._execute("INSERT INTO feedback (answer_id, query, passage_ids, user_id, vote, created_at)"
+                         " VALUES (%s, 'a question', '[1]', %s, %s, %s)", (answer_id, user, vote, time.time()))
+        assert old._execute("SELECT count(*) FROM feedback")[0] == [(4,)]
+        old.close()
+    store = PgStore(pg_url)
+    try:
+        assert sorted((f.user, f.vote) for f in store.feedback()) == [("U1", -1), ("U2", 1)]
+    finally:
+        store.close()

@@ -20,7 +20,7 @@ MAX_CHOICES = 10
 MAX_BUTTON_TEXT = 75
 
 THANKS = "Thanks, your feedback is recorded."
-ASK = "Thanks, your feedback is recorded. Which passage answered your question, if any?"
+ASK = "Which passage answered your question, if any?"
 NONE_OF_THESE = "None of these"
 
 
@@ -44,17 +44,18 @@ def _button(text: str, value: str) -> dict:
             "action_id": f"{ACTION_CHOICE}_{value.rpartition(':')[2]}", "value": value}
 
 
-def render_choice(answer_id: int, hits: list[ShownHit]) -> Message:
-    """The private follow-up to a 👎: the thanks, then one button per shown hit (``[2] Bulletin · date ·
-    item 4 ¶2``, its quote's start beside it) and "None of these"; the thanks alone when no hit was shown."""
+def render_choice(answer_id: int, hits: list[ShownHit], thanks: str = THANKS) -> Message:
+    """The private follow-up to a 👎: ``thanks`` and :data:`ASK`, then one button per shown hit (``[2] Bulletin ·
+    date · item 4 · ¶2``, its quote's start beside it) and "None of these"; ``thanks`` alone when no hit was shown."""
     hits = hits[:MAX_CHOICES]
     if not hits:
-        return Message(THANKS, [section_block(THANKS)])
+        return Message(escape(thanks), [section_block(escape(thanks))])
+    text = f"{thanks} {ASK}"
     lines = [f"*{escape(h.label())}* — “{escape(shorten(' '.join(h.text.split()), 120))}”" for h in hits]
     buttons = [_button(h.label(MAX_BUTTON_TEXT), choice_value(answer_id, h.rank)) for h in hits]
     buttons.append(_button(NONE_OF_THESE, choice_value(answer_id, 0)))
-    blocks = [section_block(escape(ASK)), context_block(*lines[:10]), {"type": "actions", "elements": buttons}]
-    return Message(ASK, blocks)
+    blocks = [section_block(escape(text)), context_block(*lines[:10]), {"type": "actions", "elements": buttons}]
+    return Message(escape(text), blocks)
 
 
 def render_chosen(hit: ShownHit | None) -> Message:

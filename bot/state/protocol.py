@@ -13,7 +13,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from retrieval.errors import ConfigurationError
+
 from .records import AnswerDetails
+
+
+class StoreUnavailable(RuntimeError):
+    """The state store cannot be used now (PostgreSQL down or unreachable); what needs it is refused with
+    one sentence, while questions are still answered (:mod:`bot.state.resilient`)."""
+
+
+class StoreUnreachable(ConfigurationError):
+    """The state store's server cannot be reached when the store is opened (refused, timed out, starting
+    up or shutting down, a host name that does not resolve) — unlike a refused login or an unknown
+    database, which are settings to fix. ``serve`` then starts without it (:mod:`bot.state.resilient`)."""
 
 
 @dataclass(frozen=True)
@@ -56,10 +69,11 @@ def check_vote(vote: int, *, choice: int | None = None) -> None:
         raise ValueError(f"a passage choice is a rank >= 1 (or 0: none of these) on a 👎, got {choice!r} on {vote:+d}")
 
 
-def new_feedback(record: "AnswerRecord", user: str | None, vote: int, *, choice: int | None = None) -> Feedback:
+def new_feedback(record: "AnswerRecord", user: str | None, vote: int, at: float | None = None, *,
+                 choice: int | None = None) -> Feedback:
     """The feedback a vote (already checked by :func:`check_vote`) on a stored answer becomes: its
-    query and passage ids copied, timed now."""
-    return Feedback(record.id, record.query, record.passage_ids, user, vote, time.time(), choice)
+    query and passage ids copied, timed ``at`` (Unix seconds, default now), with a 👎's passage ``choice``."""
+    return Feedback(record.id, record.query, record.passage_ids, user, vote, time.time() if at is None else at, choice)
 
 
 @dataclass(frozen=True)
@@ -146,6 +160,9 @@ class StateStore(Protocol):
     def close(self) -> None:
         """Release this thread's connection."""
 
+    def ping(self) -> bool:
+        """True when the store can be used now (cheap; used to notice it is back after an outage)."""
+
     def purge(self, now: float | None = None) -> int:
         """Delete what is kept past the retention period; returns how many rows went."""
 
@@ -166,9 +183,10 @@ class StateStore(Protocol):
                 channel: str | None = None) -> list[AnswerRecord]:
         """The answers given from ``since`` to before ``until`` (Unix seconds), by that user, in that channel; newest first."""
 
-    def record_feedback(self, answer_id: int, user: str | None, vote: int, *,
+    def record_feedback(self, answer_id: int, user: str | None, vote: int, at: float | None = None, *,
                         choice: int | None = None) -> Feedback | None:
-        """Record a vote (+1 or -1, with the 👎's passage ``choice``) on an answer; None for an unknown answer."""
+        """Record a vote (+1 or -1, with a 👎's passage ``choice``) on an answer, cast at ``at`` (default now);
+        one per user per answer (the later replaces the earlier, choice included); None for an unknown answer."""
 
     def feedback(self, since: float | None = None) -> list[Feedback]:
         """All feedback (cast from ``since``, Unix seconds), oldest first."""

@@ -12,10 +12,13 @@ import logging
 import re
 
 from bot.slack import blocks, feedback_blocks
+from bot.state.protocol import StoreUnavailable
 
 log = logging.getLogger("bot.slack.listeners")
 
 TOO_OLD = "That answer is too old to rate, sorry."
+#: Said instead of the thanks while the ResilientStore keeps the vote in memory (the database is down).
+KEPT = "Thanks, your feedback is recorded; it is saved once the bot's database is back."
 
 
 def register(app, deps) -> None:
@@ -42,18 +45,27 @@ def on_feedback(deps, ack, body: dict, action: dict, respond, client) -> None:
 
 def record_feedback(deps, respond, value: str | None, user: str | None, vote: int) -> None:
     """Store the vote on the answer ``value`` and thank the voter privately (or say it is too old); a 👎
-    on an answer whose record lists the hits shown also asks which passage answered."""
+    on an answer whose record lists the hits shown also asks which passage answered. While the database is
+    down the vote waits in the ResilientStore, and the thanks says so."""
     answer_id = int(value or 0)
     recorded = deps.store.record_feedback(answer_id, user, vote)
     if not recorded:
-        message = blocks.render_notice(TOO_OLD)
-    elif vote < 0:
-        record = deps.store.answer(answer_id)
-        details = record.details if record is not None else None
-        message = feedback_blocks.render_choice(answer_id, details.hits if details is not None else [])
-    else:
-        message = blocks.render_notice(feedback_blocks.THANKS)
+        respond(response_type="ephemeral", replace_original=False, **blocks.render_notice(TOO_OLD).kwargs())
+        return
+    thanks = feedback_blocks.THANKS if getattr(deps.store, "available", True) else KEPT
+    hits = shown_hits(deps, answer_id) if vote < 0 else []
+    message = feedback_blocks.render_choice(answer_id, hits, thanks) if hits else blocks.render_notice(thanks)
     respond(response_type="ephemeral", replace_original=False, **message.kwargs())
+
+
+def shown_hits(deps, answer_id: int) -> list:
+    """The hits the answer record says were shown ([] for an unknown answer, one recorded before the audit
+    trail, or a stored one while the database is down)."""
+    try:
+        record = deps.store.answer(answer_id)
+    except StoreUnavailable:
+        return []
+    return list(record.details.hits) if record is not None and record.details is not None else []
 
 
 def on_choice(deps, ack, body: dict, action: dict, respond, client) -> None:
@@ -66,9 +78,8 @@ def on_choice(deps, ack, body: dict, action: dict, respond, client) -> None:
 def record_choice(deps, respond, value: str | None, user: str | None) -> None:
     """Store the choice ``value`` (``"<answer_id>:<rank>"``, rank 0: none of these) with the 👎."""
     answer_id, rank = feedback_blocks.parse_choice_value(value)
-    record = deps.store.answer(answer_id)
-    hits = {h.rank: h for h in (record.details.hits if record is not None and record.details else [])}
-    if record is None or (rank and rank not in hits):
+    hits = {h.rank: h for h in shown_hits(deps, answer_id)}
+    if not hits or (rank and rank not in hits):
         respond(response_type="ephemeral", replace_original=False, **blocks.render_notice(TOO_OLD).kwargs())
         return
     deps.store.record_feedback(answer_id, user, -1, choice=rank)
