@@ -228,3 +228,16 @@ def test_replay_reports_a_later_development_a_new_bulletin_reports_on_a_quoted_i
     assert "later" in row["changes"] and out["summary"]["changed"] == 1
     assert any("2024-08 in_force" in line for line in row["new_later_developments"])
     assert "new later development: [" in run(runner, "audit", "replay", "--data-dir", str(data))
+
+
+def test_a_slash_command_answer_and_its_shared_copy_are_both_recorded(fake, indexed, store_kind, runner):
+    with start_bot(fake, indexed, store_kind, log_questions=True) as bot:
+        bot.send_command(QUESTION, fake.response_url("cmd"), user="U3", channel="C8")
+        private = fake.wait_for(RESPONSE_URL)[0]
+        bot.click(buttons(private)[bk.ACTION_SHARE], user="U3", channel="C8", ephemeral=True,
+                  response_url=fake.response_url("cmd"))
+        fake.wait_for("chat.postMessage")
+        bot.wait_idle()
+    shared, command = json.loads(run(runner, "audit", "--json", "--channel", "C8", "--data-dir", str(indexed)))["answers"]
+    assert (command["surface"], command["user"], shared["surface"], shared["user"]) == ("command", "U3", "share", "U3")
+    assert [h["sha256"] for h in shared["hits"]] == [h["sha256"] for h in command["hits"]]  # the same quotes

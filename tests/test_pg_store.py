@@ -139,3 +139,28 @@ def test_a_version_2_database_folds_repeated_votes_into_each_users_latest(pg_url
         assert sorted((f.user, f.vote) for f in store.feedback()) == [("U1", -1), ("U2", 1)]
     finally:
         store.close()
+
+
+def test_a_database_from_before_the_audit_trail_keeps_its_answers_and_votes_without_details(pg_url, monkeypatch):
+    from bot.state import pg_migrations
+    from bot.state.postgres import PgStore
+
+    with monkeypatch.context() as m:  # the bot as it was before the audit trail (version 3)
+        m.setattr(pg_migrations, "MIGRATIONS", pg_migrations.MIGRATIONS[:3])
+        m.setattr(pg_migrations, "SCHEMA_VERSION", 3)
+        old = PgStore(pg_url)
+        (row,), _ = old._execute("INSERT INTO answers (query, passage_ids, user_id, channel, thread_ts, created_at)"
+                                 " VALUES ('old question', '[3, 4]', 'U1', 'C1', '1.0', %s) RETURNING id", (time.time(),))
+        old._execute("INSERT INTO feedback (answer_id, query, passage_ids, user_id, vote, created_at)"
+                     " VALUES (%s, 'old question', '[3, 4]', 'U2', -1, %s)", (row[0], time.time()))
+        old.close()
+    store = PgStore(pg_url)
+    try:
+        (record,) = store.answers()
+        assert (record.id, record.query, record.passage_ids, record.details) == (row[0], "old question", [3, 4], None)
+        (fb,) = store.feedback()
+        assert (fb.user, fb.vote, fb.choice) == ("U2", -1, None)
+        assert store.record_feedback(row[0], "U2", -1, choice=2).choice == 2
+        assert [(f.vote, f.choice) for f in store.feedback()] == [(-1, 2)]
+    finally:
+        store.close()

@@ -336,3 +336,14 @@ def test_retention_deletes_answer_records_with_their_details(make_store):
     kept = store.record_answer("", [2], None, "C1", None, details=_details(), at=now - 29 * DAY)
     assert store.purge(now=now + 1) == 1
     assert [r.id for r in store.answers()] == [kept] and store.answer(old) is None
+
+
+def test_a_changed_vote_replaces_the_passage_choice_with_it(store):
+    answer_id = store.record_answer("", [11], None, "C1", None, details=_details())
+    store.record_feedback(answer_id, "U2", -1, 100.0)
+    store.record_feedback(answer_id, "U2", -1, 101.0, choice=1)
+    assert [(f.vote, f.choice) for f in store.feedback()] == [(-1, 1)]
+    store.record_feedback(answer_id, "U2", 1, 102.0)  # changed to 👍: no passage choice any more
+    assert [(f.vote, f.choice) for f in store.feedback()] == [(1, None)]
+    store.record_feedback(answer_id, "U2", -1, 90.0, choice=0)  # cast earlier (written late, after an outage)
+    assert [(f.vote, f.choice) for f in store.feedback()] == [(1, None)]
