@@ -241,3 +241,19 @@ def test_a_slash_command_answer_and_its_shared_copy_are_both_recorded(fake, inde
     shared, command = json.loads(run(runner, "audit", "--json", "--channel", "C8", "--data-dir", str(indexed)))["answers"]
     assert (command["surface"], command["user"], shared["surface"], shared["user"]) == ("command", "U3", "share", "U3")
     assert [h["sha256"] for h in shared["hits"]] == [h["sha256"] for h in command["hits"]]  # the same quotes
+
+
+def test_replay_skips_a_question_the_search_now_refuses_and_replays_the_others(indexed, runner):
+    from bot.state.records import AnswerDetails
+    from bot.state.sqlite import SQLiteStore
+
+    store = SQLiteStore(indexed / "bot.sqlite")
+    details = AnswerDetails("mention", "old-generation", "nothing")
+    store.record_answer("fines as_of:2024-13", [], "U1", "C1", None, details=details)
+    store.record_answer(QUESTION, [], "U1", "C1", None, details=details)
+    store.close()
+    out = json.loads(run(runner, "audit", "replay", "--json", "--data-dir", str(indexed)))
+    replayed, refused = out["answers"]
+    assert refused["skipped"].startswith("cannot be re-asked:") and "2024-13" in refused["skipped"]
+    assert replayed["skipped"] is None and replayed["tier_now"] in ("answers", "related") and "tier" in replayed["changes"]
+    assert out["summary"]["answers"] == 2 and out["summary"]["skipped"] == 1

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 from bot.state.protocol import AnswerRecord
 from bot.state.records import AnswerDetails, ShownHit, searched_generation
+from retrieval.errors import ConfigurationError
+from retrieval.search.searcher import MAX_TOP_K
 from retrieval.text import normalise_space
 
 from .listing import iso
@@ -103,7 +105,8 @@ def quote_in_bulletin(hit: ShownHit, source_text) -> bool:
 
 def replay_one(record: AnswerRecord, searcher, source_text) -> ReplayResult:
     """Replay one answer record on ``searcher`` (the generation in force); ``source_text`` as for
-    :func:`quote_in_bulletin`. Raises what ``searcher.search`` raises for the question."""
+    :func:`quote_in_bulletin`. A question the search refuses now (a :class:`~retrieval.errors.ConfigurationError`:
+    a filter it no longer reads) is ``skipped`` with the reason; IndexNotFoundError and the like propagate."""
     d: AnswerDetails | None = record.details
     result = ReplayResult(record.id, record.created_at, record.query or None, d.generation if d else None)
     if d is None:
@@ -115,7 +118,11 @@ def replay_one(record: AnswerRecord, searcher, source_text) -> ReplayResult:
     if not d.question_kept or not record.query:
         result.skipped = "question not kept"
         return result
-    answer = searcher.search(record.query, top_k=max(MIN_TOP_K, len(d.hits)), offset=d.offset)
+    try:
+        answer = searcher.search(record.query, top_k=min(MAX_TOP_K, max(MIN_TOP_K, len(d.hits))), offset=d.offset)
+    except ConfigurationError as exc:  # a filter this version no longer reads: say so, replay the others
+        result.skipped = f"cannot be re-asked: {exc}"
+        return result
     result.generation_now = searched_generation(searcher)
     now = [ShownHit.of(h) for h in answer.hits[: max(MIN_TOP_K, len(d.hits))]]
     result.tier_now = answer.tier
