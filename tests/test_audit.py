@@ -257,3 +257,16 @@ def test_replay_skips_a_question_the_search_now_refuses_and_replays_the_others(i
     assert refused["skipped"].startswith("cannot be re-asked:") and "2024-13" in refused["skipped"]
     assert replayed["skipped"] is None and replayed["tier_now"] in ("answers", "related") and "tier" in replayed["changes"]
     assert out["summary"]["answers"] == 2 and out["summary"]["skipped"] == 1
+
+
+def test_the_audit_groups_options_given_before_replay_apply_to_it(indexed, runner):
+    from bot.state.records import AnswerDetails
+    from bot.state.sqlite import SQLiteStore
+
+    store = SQLiteStore(indexed / "bot.sqlite")
+    store.record_answer(QUESTION, [], "U1", "C1", None, details=AnswerDetails("mention", "g", "nothing"))
+    store.close()
+    out = json.loads(run(runner, "audit", "--data-dir", str(indexed), "--json", "replay"))
+    assert out["summary"]["answers"] == 1
+    later = json.loads(run(runner, "audit", "--data-dir", str(indexed), "--since", "2999-01-01", "replay", "--json"))
+    assert later["summary"]["answers"] == 0

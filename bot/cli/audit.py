@@ -27,6 +27,19 @@ def _when(value: str | None, name: str, end: bool = False) -> float | None:
         raise click.BadParameter(str(exc), param_hint=name) from None
 
 
+def _inherited(name: str, value):
+    """``value`` of the running subcommand's option ``name``, or the ``audit`` group's when only the group was
+    given it (``audit --data-dir D --since X replay`` means what ``audit replay --data-dir D --since X`` does)."""
+    ctx = click.get_current_context()
+    parent = ctx.parent
+    if parent is None or name not in parent.params or ctx.get_parameter_source(name) not in (
+            click.core.ParameterSource.DEFAULT, None):
+        return value
+    if parent.get_parameter_source(name) in (click.core.ParameterSource.DEFAULT, None):
+        return value
+    return parent.params[name]
+
+
 def _store(data_dir: Path):
     from bot.config import Settings
     from bot.state.stores import open_store
@@ -69,6 +82,8 @@ def replay_command(since: str | None, as_json: bool, data_dir: Path, model: str 
     item. Ends with "N answers, M changed"; exits 0 whatever changed."""
     from bot.audit import format_replay, replay, summary_line
 
+    data_dir, model, since = _inherited("data_dir", data_dir), _inherited("model", model), _inherited("since", since)
+    as_json = _inherited("as_json", as_json)
     store = _store(data_dir)
     try:
         records = store.answers(since=_when(since, "--since"))
