@@ -37,7 +37,7 @@ from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
 log = logging.getLogger(__name__)
 
 #: Bumped whenever parsing or chunking changes, so that every bulletin is re-parsed once.
-PARSER_VERSION = "8"  # 8: a bullet title may follow emoji; 7: passages carry the PDF page
+PARSER_VERSION = "9"  # 9: a heading in capitals ends the item above it; 8: a bullet title may follow emoji; 7: passages carry the PDF page
 
 
 @dataclass
