@@ -33,7 +33,14 @@ Serving and logging (:class:`LogSettings` needs no token, so every command reads
     LOG_FORMAT                text (default) or json (one JSON object per line)
     LOG_QUESTIONS             1/true: put the question text in the per-answer log line (default off)
 
-Read elsewhere (by click options and the retrieval package): ``BULLETIN_BOT_DATA_DIR``, ``BULLETIN_BOT_MODEL``.
+Searching (:class:`SearchSettings` needs no token either: ``ask`` and ``eval`` read it too)::
+
+    BULLETIN_BOT_FAISS_THREADS  faiss' OpenMP threads for a search, 1..256 (default 1: fastest for one query at a time)
+
+Nothing else of the project reads the environment, but for two readers named here: the click options
+(``--data-dir``/``BULLETIN_BOT_DATA_DIR``, ``--model``/``BULLETIN_BOT_MODEL``, ``--inbox``/``BULLETIN_BOT_INBOX_DIR``)
+and the encoder factory, :mod:`retrieval.encoders.factory` (``BULLETIN_BOT_MODEL``, ``BULLETIN_BOT_ENCODER``,
+``BULLETIN_BOT_ONNX_DIR``). The data directory alone, without the rest: :func:`data_dir_from_env`.
 """
 
 from __future__ import annotations
@@ -88,6 +95,7 @@ class Settings:
         inbox_dir: the watched inbox folder (None: ``data_dir / "inbox"``; see :attr:`inbox_path`).
         ingest_allowed_users: user ids who may add bulletins by uploading a file (empty: nobody).
         upload_max_mb: the largest uploaded file taken, in MB (1..1000).
+        faiss_threads: faiss' OpenMP threads for a search (:class:`SearchSettings`).
     """
 
     bot_token: str = field(repr=False)
@@ -114,6 +122,7 @@ class Settings:
     inbox_dir: Path | None = None
     ingest_allowed_users: tuple[str, ...] = ()
     upload_max_mb: int = 20
+    faiss_threads: int = 1
 
     @property
     def inbox_path(self) -> Path:
@@ -188,6 +197,7 @@ class Settings:
             inbox_dir=Path(get("BULLETIN_BOT_INBOX_DIR")) if get("BULLETIN_BOT_INBOX_DIR") else None,
             ingest_allowed_users=_ids(get, "BULLETIN_BOT_INGEST_ALLOWED_USERS", "user ids such as U0123ABCD"),
             upload_max_mb=_int(get, "BULLETIN_BOT_UPLOAD_MAX_MB", 20, 1, 1000),
+            faiss_threads=SearchSettings.read(get).faiss_threads,
         )
         unknown = set(overrides) - {f.name for f in fields(cls)}
         if unknown:
@@ -242,6 +252,38 @@ class LogSettings:
         secrets = tuple(v for v in (get(name) for name in SECRET_VARIABLES) if v)
         secrets += database_password(get("BULLETIN_BOT_DATABASE_URL"))
         return cls(level.upper() if level else None, fmt, _bool(get, "LOG_QUESTIONS"), secrets)
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How a :class:`~retrieval.search.searcher.Searcher` runs; needs no Slack token (``ask``, ``eval``, ``serve``).
+
+    Attributes:
+        faiss_threads: ``BULLETIN_BOT_FAISS_THREADS``, faiss' OpenMP threads for a search (default 1).
+    """
+
+    faiss_threads: int = 1
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None,
+                 dotenv: str | Path | None = ".env") -> "SearchSettings":
+        """Read and validate the search variables (same sources and precedence as :meth:`Settings.from_env`).
+
+        Raises:
+            SettingsError: BULLETIN_BOT_FAISS_THREADS is malformed.
+        """
+        return cls.read(_getter(environ, dotenv))
+
+    @classmethod
+    def read(cls, get) -> "SearchSettings":
+        """Like :meth:`from_env`, from a ``get(name) -> str | None`` lookup."""
+        return cls(_int(get, "BULLETIN_BOT_FAISS_THREADS", 1, 1, 256))
+
+
+def data_dir_from_env(environ: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> Path:
+    """``BULLETIN_BOT_DATA_DIR`` (default ``./data``), for a caller that cannot read the other settings
+    (``doctor``, when they are malformed)."""
+    return Path(_getter(environ, dotenv)("BULLETIN_BOT_DATA_DIR") or "./data")
 
 
 def _getter(environ: Mapping[str, str] | None, dotenv: str | Path | None):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,7 +38,9 @@ from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
 log = logging.getLogger(__name__)
 
 #: Bumped whenever parsing or chunking changes, so that every bulletin is re-parsed once.
-PARSER_VERSION = "9"  # 9: a heading in capitals ends the item above it; 8: a bullet title may follow emoji; 7: passages carry the PDF page
+#: 10: a heading in capitals ends the item above it; 9: markdown by markdown-it-py, HTML by its main content
+#: and structure; 8: a bullet title may follow emoji; 7: passages carry the PDF page
+PARSER_VERSION = "10"
 
 
 @dataclass
@@ -56,14 +59,20 @@ class IngestReport:
     passages_removed: int = 0
     generation: str | None = None
     refused: str | None = None  # why nothing was written: the run would have left the index empty
+    #: per bulletin read in this run (added or updated): {"file", "title", "date", "date_source"}
+    dates: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """The ``--json`` shape: counts of bulletins, passages in the index, and per-file errors."""
+        """The ``--json`` shape: counts of bulletins, passages in the index, per-file errors, the
+        warnings, and per bulletin read in this run its date and where it came from (``date_source``:
+        ``sidecar``, ``document``, ``metadata`` or ``none``; see :mod:`retrieval.intake.dates`)."""
         return {
             "added": len(self.added), "updated": len(self.updated), "removed": len(self.removed),
             "unchanged": len(self.unchanged), "passages": self.passages,
             "errors": [{"file": e["file"], "error": f"line {e['line']}: {e['error']}" if e.get("line") else e["error"]}
                        for e in self.errors],
+            "warnings": list(self.warnings),
+            "bulletins": list(self.dates),
         }
 
 
@@ -112,7 +121,7 @@ def _unique_files(files: list[Path]) -> list[Path]:
     return list(unique.values())
 
 
-def _refusal(prev_bulletins: dict, paths: list[str | Path], rebuild: bool) -> str:
+def _refusal(prev_bulletins: dict, paths: Sequence[str | Path], rebuild: bool) -> str:
     """The one sentence an ingest that would leave the index empty (or a rebuild that read nothing) answers instead."""
     if rebuild and prev_bulletins:
         return (f"not rebuilding: no bulletin file could be read from {', '.join(str(p) for p in paths) or 'no path'}, "
@@ -124,7 +133,7 @@ def _refusal(prev_bulletins: dict, paths: list[str | Path], rebuild: bool) -> st
             "empty index is not written; check the paths given, or pass --allow-empty")
 
 
-def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, rebuild: bool = False,
+def ingest(paths: Sequence[str | Path], data_dir: str | Path, encoder: Encoder, *, rebuild: bool = False,
            allow_empty: bool = False, max_tokens: int = DEFAULT_MAX_TOKENS, show_progress: bool = False) -> IngestReport:
     """Bring the index in data_dir in line with the bulletin files under paths.
 
@@ -154,7 +163,7 @@ def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, r
                 prev.close()
 
 
-def _ingest(paths: list[str | Path], data_dir: Path, encoder: Encoder, prev: PassageIndex | None, reuse: bool,
+def _ingest(paths: Sequence[str | Path], data_dir: Path, encoder: Encoder, prev: PassageIndex | None, reuse: bool,
             rebuild: bool, allow_empty: bool, max_tokens: int, show_progress: bool, report: IngestReport) -> IngestReport:
     prev_bulletins = {b.source_file: b for b in prev.bulletins()} if prev else {}
     prev_ids = prev.passage_ids_by_bulletin() if prev else {}
@@ -218,8 +227,14 @@ def _ingest(paths: list[str | Path], data_dir: Path, encoder: Encoder, prev: Pas
             log.debug("reading %s failed", path, exc_info=True)
             fail(path, f"cannot read the file ({type(exc).__name__}: {exc})")
             continue
+        report.dates.append({"file": name, "title": bulletin.title, "date": bulletin.date,
+                             "date_source": bulletin.date_source})
+        if bulletin.date_source == "metadata":
+            report.warnings.append(f"{path}: date {bulletin.date} comes only from the file's metadata, not from the "
+                                   f"document; give the bulletin's date in {path.stem}{METADATA_SUFFIX} if it differs")
         if not bulletin.has_metadata:
-            report.warnings.append(f"{path}: no metadata (add {path.stem}{METADATA_SUFFIX}); title taken from its first line, date unknown")
+            report.warnings.append(f"{path}: no metadata (add {path.stem}{METADATA_SUFFIX}); title taken from its first line"
+                                   + ("" if bulletin.date else ", date unknown"))
         (report.updated if name in prev_bulletins else report.added).append(name)
         new_passages[name] = passages
         kept[name] = BulletinRecord(

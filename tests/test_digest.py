@@ -7,6 +7,7 @@ digest run is given its ``now``; spacing between posts is recorded, not slept.
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -38,6 +39,7 @@ from retrieval.index.generations import BulletinRecord
 from retrieval.index.passages import PassageIndex
 from retrieval.ingest import ingest
 from retrieval.search.searcher import Searcher
+from tests.conftest import CORPUS
 from tests.fakes import HashEncoder
 from tests.slack_client import BotUnderTest, mention
 from tests.slack_fake import FakeSlack
@@ -96,12 +98,26 @@ def add_new_bulletins(tmp_path: Path, data_dir: Path, monkeypatch) -> None:
     assert not report.errors and sorted(report.added) == ["quokka-2025-06.md", "wombat-2025-06.md"]
 
 
+@pytest.fixture(scope="module")
+def corpus_at_index(tmp_path_factory, shipped_corpus: Path, shipped_index: Path) -> Path:
+    """The shipped corpus (at the session's corpus path, as :func:`corpus_copy` gives it), ingested at
+    CORPUS_AT once for the module; :func:`data_dir` copies it."""
+    shutil.rmtree(shipped_corpus)
+    shutil.copytree(CORPUS, shipped_corpus)
+    d = tmp_path_factory.mktemp("digest") / "data"
+    with pytest.MonkeyPatch.context() as m:
+        freeze_ingest_clock(m, CORPUS_AT)
+        assert not ingest([shipped_corpus], d, HashEncoder()).errors
+    return d
+
+
 @pytest.fixture
-def data_dir(tmp_path, corpus_copy, monkeypatch) -> Path:
-    """The shipped corpus, ingested at CORPUS_AT."""
+def data_dir(tmp_path, corpus_copy, monkeypatch, corpus_at_index) -> Path:
+    """The shipped corpus, ingested at CORPUS_AT (a copy of :func:`corpus_at_index`); the ingest clock
+    stays at CORPUS_AT for the test."""
     freeze_ingest_clock(monkeypatch, CORPUS_AT)
     d = tmp_path / "data"
-    assert not ingest([corpus_copy], d, HashEncoder()).errors
+    shutil.copytree(corpus_at_index, d)
     return d
 
 

@@ -92,3 +92,12 @@ def test_a_bad_eml_is_that_files_error_and_the_others_ingest(tmp_path: Path, enc
     assert sorted(Path(e["file"]).name for e in report.errors) == ["bad.eml", "empty.eml"]
     with pytest.raises(BulletinParseError, match="not an e-mail"):
         read_bulletin(tmp_path / "bad.eml")
+
+
+def test_a_newsletter_without_main_element_is_read_whole(tmp_path: Path):
+    # an e-mail has no site around it: its sections are all read, none is taken for page chrome
+    html = ("<html><body><table><tr><td><h2>Enforcement</h2><p>The regulator fined a telecom operator EUR 1.2 "
+            "million for spam calls to its former customers.</p></td></tr><tr><td><h2>Guidance</h2><p>New guidance "
+            "on cookie banners was published and applies from March.</p></td></tr></table></body></html>")
+    text, _meta = eml_to_text(newsletter(html=html).as_bytes(), "n.eml")
+    assert "EUR 1.2 million" in text and "cookie banners" in text and "## Guidance" in text

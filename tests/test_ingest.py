@@ -32,7 +32,8 @@ def test_reingest_of_unchanged_corpus_embeds_nothing(indexed: Path, corpus_copy:
     encoder.encoded = 0
     report = ingest([corpus_copy], indexed, encoder)
     assert report.to_dict() == {"added": 0, "updated": 0, "removed": 0, "unchanged": N_BULLETINS,
-                                "passages": len(PassageIndex.load(indexed)), "errors": []}
+                                "passages": len(PassageIndex.load(indexed)), "errors": [], "warnings": [],
+                                "bulletins": []}
     assert encoder.encoded == 0
     assert current_generation(indexed) == generation  # nothing changed: no new generation
 
@@ -109,8 +110,8 @@ def test_file_without_metadata_ingests_with_a_warning(tmp_path: Path, encoder):
     assert b.title == "Bare Bulletin Title" and b.date is None
 
 
-def test_ingesting_one_file_does_not_remove_the_others(indexed: Path, corpus_copy: Path, encoder):
-    extra = corpus_copy.parent / "extra"
+def test_ingesting_one_file_does_not_remove_the_others(indexed: Path, corpus_copy: Path, encoder, tmp_path: Path):
+    extra = tmp_path / "extra"
     extra.mkdir()
     (extra / "one.txt").write_text("One\n\nA single paragraph about quokkas.\n")
     report = ingest([extra / "one.txt"], indexed, encoder)
@@ -135,8 +136,8 @@ def test_report_counts_passages_added_and_removed(indexed: Path, corpus_copy: Pa
     assert report.passages_removed == len(seed_ids) and report.passages_added == 0
 
 
-def test_copy_under_another_name_in_a_later_run_is_refused(indexed: Path, corpus_copy: Path, encoder):
-    other = corpus_copy.parent / "elsewhere"
+def test_copy_under_another_name_in_a_later_run_is_refused(indexed: Path, corpus_copy: Path, encoder, tmp_path: Path):
+    other = tmp_path / "elsewhere"
     other.mkdir()
     (other / "x.txt").write_text((corpus_copy / SEED).read_text())
     report = ingest([other / "x.txt"], indexed, encoder)

@@ -10,6 +10,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.slack import blocks as bk
+from bot.slack import mrkdwn
 from retrieval.chunking import Citation, Passage
 from retrieval.ingest import ingest
 from retrieval.search.answer import Answer, Hit
@@ -63,7 +64,7 @@ def expected(data_dir) -> Answer:
 
 def first_line(hit) -> str:
     """The start of a hit's text as it must appear quoted (escaped; bold markers ignored)."""
-    return bk.escape(hit.text.split("\n")[0][:80]).replace("*", "")
+    return mrkdwn.escape(hit.text.split("\n")[0][:80]).replace("*", "")
 
 
 def unquote(mrkdwn: str) -> str:
@@ -107,7 +108,7 @@ def test_mention_is_answered_once_in_its_thread_with_a_verbatim_quote(bot, fake,
     assert call.body["text"]  # the plain fallback beside the blocks
     quotes = [b["text"]["text"] for b in call.body["blocks"] if b["type"] == "section" and b["text"]["verbatim"]]
     assert len(quotes) == 3 and all(unquote(q).startswith(first_line(h)) for q, h in zip(quotes, expected.hits))
-    assert unquote(quotes[0]) == bk.escape(expected.hits[0].text).replace("*", "")
+    assert unquote(quotes[0]) == mrkdwn.escape(expected.hits[0].text).replace("*", "")
     assert "Passages that answer" in call.body["text"]
     assert {c.body["name"] for c in fake.calls_to("reactions.add")} == {"eyes"}
     assert {c.body["name"] for c in fake.calls_to("reactions.remove")} == {"eyes"}

@@ -85,14 +85,13 @@ def _watch_inbox(folder: Path, data_dir: Path, model: str | None, interval: floa
 def ask(question: str, top_k: int, as_json: bool, section: str | None, since: str | None, until: str | None,
         as_of: str | None, bulletin: str | None, publisher: str | None, data_dir: Path, model: str | None) -> None:
     """Quote the passages that best answer QUESTION, with their citations."""
-    from retrieval.search.searcher import Searcher
 
     filters = {"section": section, "since": since, "until": until, "as_of": as_of, "bulletin": bulletin,
                "publisher": publisher}
     if not question.strip():
         click.echo('error: the question is empty; ask e.g. bulletin-bot ask "what fine did the school in Nantong get"', err=True)
         sys.exit(1)
-    searcher = Searcher(data_dir, options.make_encoder(model, data_dir))
+    searcher = options.make_searcher(data_dir, model)
     answer = searcher.search(question, top_k=top_k, filters={k: v for k, v in filters.items() if v})
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -142,7 +141,8 @@ def serve(http_mode: bool, host: str | None, port: int | None, data_dir: Path, m
     elif not settings.socket_mode:
         raise click.UsageError("set SLACK_APP_TOKEN for Socket Mode, or pass --http (with SLACK_SIGNING_SECRET)")
     # Loaded by serve_forever once the HTTP server listens (so /healthz answers while the model loads).
-    serve_forever(settings, Searcher(data_dir, options.make_encoder(model, data_dir)), http=http_mode,
+    searcher = Searcher(data_dir, options.make_encoder(model, data_dir), faiss_threads=settings.faiss_threads)
+    serve_forever(settings, searcher, http=http_mode,
                   on_listening=lambda server: click.echo(
                       f"listening on http://{server.server_address[0]}:{server.server_port} (loading the model and index…)",
                       err=True))

@@ -5,9 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone, tzinfo
+from typing import TYPE_CHECKING
+
+from bot.state.protocol import StateStore
 
 from .post import DigestOutcome
 from .runner import DigestRunner
+
+if TYPE_CHECKING:
+    from retrieval.index.passages import PassageIndex
 
 log = logging.getLogger("bot.digest")
 
@@ -50,7 +56,7 @@ def _log_outcomes(outcomes: list[DigestOutcome]) -> None:
             log.warning("digest %s for %s failed: %s", o.day, o.channel, o.error)
 
 
-def start_digest_scheduler(settings, index_source: Callable[[], object], store):
+def start_digest_scheduler(settings, index_source: Callable[[], PassageIndex], store: StateStore):
     """The scheduler ``serve`` starts when ``DIGEST_CHANNELS`` is set (None otherwise): posts with a
     Web API client built from ``settings``, reading the index through ``index_source``."""
     if not settings.digest_channels:

@@ -15,9 +15,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from retrieval.errors import RetrievalError
+
+if TYPE_CHECKING:
+    from retrieval.search.searcher import Searcher
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +36,10 @@ class Readiness:
     """
 
     def __init__(self) -> None:
-        self._searcher = None
+        self._searcher: Searcher | None = None
         self._ready = threading.Event()
 
-    def set_ready(self, searcher) -> None:
+    def set_ready(self, searcher: Searcher) -> None:
         """The model is loaded: from now on readiness follows ``searcher.loaded_index``."""
         self._searcher = searcher
         self._ready.set()
@@ -47,9 +50,9 @@ class Readiness:
 
     def status(self) -> tuple[int, dict]:
         """``(HTTP status, body)`` as /readyz answers: 200 with generation, passages and model, or 503."""
-        if not self._ready.is_set():
-            return 503, {"status": "loading"}
         searcher = self._searcher
+        if not self._ready.is_set() or searcher is None:
+            return 503, {"status": "loading"}
         index = searcher.loaded_index  # never loads: a probe every few seconds must not retry a failed load
         if index is None:
             return 503, {"status": "no index", "detail": _not_loaded(searcher)}
@@ -60,7 +63,7 @@ class Readiness:
                      "model": searcher.encoder.name}
 
 
-def _not_loaded(searcher) -> str:
+def _not_loaded(searcher: Searcher) -> str:
     """Why nothing is loaded, from the data directory's ``CURRENT`` (read, never loaded)."""
     from retrieval.index.generations import current_generation
 

@@ -159,17 +159,14 @@ def load_searcher(data_dir, encoder):
 def warm_up(searcher):
     """Load ``searcher``'s index generation and model now (returns ``searcher``).
 
-    faiss runs single-threaded (one query at a time is faster so, on small machines). With nothing
-    indexed yet the server still starts (answers say so) and picks up the first ``ingest``.
+    With nothing indexed yet the server still starts (answers say so) and picks up the first ``ingest``.
+    (faiss' threads are the searcher's: set when it was created, ``BULLETIN_BOT_FAISS_THREADS``.)
 
     Raises:
         IndexMismatchError: the generation in force fails its checks.
     """
-    import faiss
-
     from retrieval.errors import IndexNotFoundError
 
-    faiss.omp_set_num_threads(1)
     try:
         index = searcher.index
         log.info("index generation %s loaded (%d passages)", index.generation, len(index))

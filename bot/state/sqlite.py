@@ -146,7 +146,9 @@ class SQLiteStore(SubscriptionMethods):
         cur = self._conn().execute(
             "INSERT INTO answers (query, passage_ids, user, channel, thread_ts, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (query, json.dumps([int(p) for p in passage_ids]), user, channel, thread_ts, time.time()))
-        return int(cur.lastrowid)
+        if cur.lastrowid is None:  # sqlite3 sets it after every INSERT
+            raise sqlite3.DatabaseError("the answer was inserted without a row id")
+        return cur.lastrowid
 
     def answer(self, answer_id: int) -> AnswerRecord | None:
         """The answer with that id, or None."""
@@ -251,7 +253,8 @@ class SQLiteStore(SubscriptionMethods):
 
     def digests(self, channel: str | None = None) -> list[DigestRecord]:
         """Every digest row (of one channel when given), by channel then day."""
-        sql, args = f"SELECT {_DIGEST_COLUMNS} FROM digests ORDER BY channel, day", ()
+        args: tuple[str, ...] = ()
+        sql = f"SELECT {_DIGEST_COLUMNS} FROM digests ORDER BY channel, day"
         if channel is not None:
             sql, args = f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE channel = ? ORDER BY day", (channel,)
         return [_digest_record(r) for r in self._conn().execute(sql, args)]

@@ -74,7 +74,7 @@ def eml_to_text(data: bytes, file: str) -> tuple[str, dict[str, str]]:
         from .html import html_to_text
 
         link = _view_link(content)
-        text, page_meta = html_to_text(content)
+        text, page_meta = html_to_text(content, main_only=False)  # an e-mail has no site around it
         meta.update({k: v for k, v in page_meta.items() if k in ("url",)})
         if link:
             meta["url"] = link
@@ -89,6 +89,7 @@ def eml_to_text(data: bytes, file: str) -> tuple[str, dict[str, str]]:
     try:
         if msg["Date"]:
             meta["date"] = parsedate_to_datetime(str(msg["Date"])).date().isoformat()
+            meta["date_source"] = "document"  # the message's own Date header
     except (TypeError, ValueError):
         pass
     sender = forwarded_from or (getaddresses([str(msg["From"])])[0][0] if msg["From"] else "")

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from retrieval.errors import BulletinParseError
 from retrieval.text import decode_bulletin_bytes
 
+from .dates import file_name_date
 from .metadata import read_metadata
 from .parser import parse_bulletin
 from .structure import Bulletin
@@ -26,7 +27,11 @@ from .structure import Bulletin
 log = logging.getLogger("retrieval.intake")  # the name its warnings always had
 
 #: An extractor: (file bytes, file name for errors) → (bulletin text, metadata found in the file).
-#: It raises :class:`~retrieval.errors.BulletinParseError` for a file it cannot read.
+#: It raises :class:`~retrieval.errors.BulletinParseError` for a file it cannot read. A ``date`` in
+#: its metadata is taken when neither the sidecar nor the text gives one; ``date_source`` says
+#: whether the document states it (``document``: an e-mail's Date header, a PDF's printed first
+#: page) or only the file's metadata does (``metadata``, the default: a PDF's CreationDate, an
+#: HTML ``<meta>`` date). See :mod:`retrieval.intake.dates`.
 Extractor = Callable[[bytes, str], "tuple[str, dict[str, str]]"]
 
 
@@ -71,6 +76,8 @@ EXTRACTORS: dict[str, Extractor] = {
     ".pdf": extract_pdf,
     ".eml": extract_eml,
 }
+#: Endings whose text is markdown, read by the markdown parser (:mod:`retrieval.intake.markdown`).
+MARKDOWN_SUFFIXES = (".md", ".markdown")
 #: File name endings read as bulletins by :func:`find_bulletin_files`.
 BULLETIN_SUFFIXES = tuple(EXTRACTORS)
 #: Endings read as HTML (their visible text is extracted first, see :mod:`retrieval.intake.html`).
@@ -93,7 +100,9 @@ def read_bulletin(path: str | Path) -> Bulletin:
 
     The extractor of the file's ending (:data:`EXTRACTORS`) turns its bytes into text. An
     ``.html``/``.htm`` file is turned into text by :func:`retrieval.intake.html.html_to_text`; its
-    ``<title>`` and ``<meta>`` date/URL/publisher fill in what the sidecar does not give, and
+    ``<title>`` and ``<meta>`` date/URL/publisher fill in what the sidecar and the document do not
+    give (the date: sidecar > printed in the document > file metadata or name, with
+    ``bulletin.date_source`` saying which; see :mod:`retrieval.intake.dates`), and
     citation offsets then index the extracted text. A ``.pdf`` likewise (:mod:`retrieval.intake.pdf`): its
     Title and CreationDate fill in, and its passages carry their page.
 
@@ -113,9 +122,12 @@ def read_bulletin(path: str | Path) -> Bulletin:
     if attachments:
         log.warning("%s: its PDF attachment(s) %s are not part of this bulletin; drop the e-mail into the inbox "
                     "(bulletin-bot ingest --watch) or save them beside it to ingest them", path, attachments)
-    metadata = {**file_meta, **read_metadata(path)}
+    sidecar = read_metadata(path)
+    if not file_meta.get("date") and (named := file_name_date(path.name)):
+        file_meta = {**file_meta, "date": named, "date_source": "metadata"}
     try:
-        bulletin = parse_bulletin(text, path.name, metadata)
+        bulletin = parse_bulletin(text, path.name, sidecar, markdown=path.name.lower().endswith(MARKDOWN_SUFFIXES),
+                                  fallback=file_meta)
     except BulletinParseError as exc:
         raise BulletinParseError(str(path), exc.reason, exc.line) from None
     if page_starts:
@@ -126,7 +138,7 @@ def read_bulletin(path: str | Path) -> Bulletin:
     return bulletin
 
 
-def find_bulletin_files(paths: list[str | Path]) -> tuple[list[Path], list[Path]]:
+def find_bulletin_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[Path]]:
     """Expand files and directories into bulletin files.
 
     Returns:

@@ -67,6 +67,8 @@ class Bulletin:
             from the first line and the date is unknown).
         page_starts: for a paged source (a PDF), the offset in ``source_text`` where each page
             (1, 2, …) begins, ascending; None for unpaged text.
+        date_source: where ``date`` came from: ``sidecar``, ``document``, ``metadata`` or ``none``
+            (see :mod:`retrieval.intake.dates`).
     """
 
     source_file: str
@@ -79,6 +81,7 @@ class Bulletin:
     has_metadata: bool = False
     sections: list[Section] = field(default_factory=list)
     page_starts: list[int] | None = None
+    date_source: str = "none"
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page holding source_text[offset], or None for unpaged text."""

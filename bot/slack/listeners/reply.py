@@ -146,7 +146,7 @@ def post(client, channel: str, thread_ts: str | None, user: str | None, message,
         respond(response_type="ephemeral", replace_original=False, **message.kwargs())
         return
     dm = client.conversations_open(users=user)["channel"]["id"]
-    client.chat_postMessage(channel=dm, text=blocks.escape(note), unfurl_links=False, unfurl_media=False)
+    client.chat_postMessage(channel=dm, text=mrkdwn.escape(note), unfurl_links=False, unfurl_media=False)
     client.chat_postMessage(channel=dm, unfurl_links=False, unfurl_media=False, **message.kwargs())
 
 
