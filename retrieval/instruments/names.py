@@ -88,13 +88,15 @@ class Instrument:
 @dataclass(frozen=True)
 class Mention:
     """A span ``[start, end)`` of a text (characters) naming instrument ``key``, as written (``surface``);
-    ``method`` is how it was found: ``table``, ``number``, ``bill``, ``definition`` or ``generic``."""
+    ``method`` is how it was found: ``table``, ``number``, ``bill``, ``definition`` or ``generic``;
+    ``name`` the name to know it by when the surface lacks part of it (a bill's jurisdiction), else None."""
 
     key: str
     start: int
     end: int
     surface: str
     method: str = "table"
+    name: str | None = None
 
 
 def slug(name: str) -> str:
@@ -270,7 +272,7 @@ class InstrumentTable:
             if not _overlaps(spans, start, end):
                 keyed = f"{name} of Practice" if name.endswith(" Codes") else name  # "… Codes" are codes of practice
                 spans.append(Mention(self.resolve(name) or self.resolve(keyed) or slug(keyed), start, end,
-                                     text[start:end], method))
+                                     text[start:end], method, name if method == "bill" else None))
         return sorted(spans, key=lambda s: s.start)
 
     def _pick(self, form: str, context: str) -> str | None:

@@ -130,8 +130,9 @@ def official_numbers(text: str) -> Iterator[tuple[int, int, str]]:
 
 
 def bill_numbers(text: str) -> Iterator[tuple[int, int, str]]:
-    """(start, end, name) of bills numbered with their jurisdiction, the name as ``Oklahoma Senate Bill
-    546``/``Montana SB 297`` (a bill written without one is not returned: its key would be ambiguous)."""
+    """(start, end, name) of bills numbered with their jurisdiction, the name in full: ``Oklahoma Senate
+    Bill 546`` for "Oklahoma’s Senate Bill 546" and "Oklahoma ( SB 546", ``Montana Senate Bill 297`` for
+    "Montana’s SB 297" (a bill written without its jurisdiction is not returned: its key would be ambiguous)."""
     for m in _BILL_POSSESSIVE.finditer(text):
         yield m.start(2), m.end(2), f"{m.group(1)} {_spaced(m.group(2))}"
     for m in _BILL_LIST.finditer(text):
@@ -139,10 +140,16 @@ def bill_numbers(text: str) -> Iterator[tuple[int, int, str]]:
             yield m.start(2) + b.start(), m.start(2) + b.end(), f"{m.group(1)} {_spaced(b.group(0))}"
 
 
+_BILL_WORDS = {"SB": "Senate Bill", "HB": "House Bill", "AB": "Assembly Bill", "LB": "Legislative Bill",
+               "SF": "Senate File", "HF": "House File"}
+
+
 def _spaced(bill: str) -> str:
-    """``Senate Bill 546`` → ``SB 546``, ``HB2008`` → ``HB 2008``: one name however the bulletin writes it."""
-    bill = re.sub(r"^(Senate|House|Assembly|Legislative) Bill\s?", lambda m: m.group(1)[0] + "B ", bill)
-    return re.sub(r"^(SB|HB|AB|LB|SF|HF)\s?(?=\d)", r"\1 ", bill) if not re.match(r"SB\d{2}-", bill) else bill
+    """``SB 546``/``SB546`` → ``Senate Bill 546``: one name however the bulletin writes it."""
+    if re.match(r"SB\d{2}-", bill):  # Colorado's "SB25-086" is the bill's whole number
+        return bill
+    m = re.match(r"(SB|HB|AB|LB|SF|HF)\s?(\d.*)$", bill)
+    return f"{_BILL_WORDS[m.group(1)]} {m.group(2)}" if m else re.sub(r"Bill\s?(?=\d)", "Bill ", bill)
 
 
 def looks_like_acronym(acronym: str, name: str) -> bool:
