@@ -103,8 +103,16 @@ def trim(name: str) -> str | None:
     return " ".join(words)
 
 
+#: Quick tests that a text may hold a shape at all (most sentences hold none): each pattern is costlier.
+_HAS_NOUN = re.compile(r"\b(?:Act|Law|Regulations?|Directive|Bill|Ordinance|Measures|Treaty|Agreement|Codes?|Provisions)\b")
+_HAS_DIGIT = re.compile(r"\d")
+_HAS_BILL = re.compile(r"Bill|\b[SHAL][BF]\s?\d")
+
+
 def generic_names(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, name) of the generic names of a text (see the module docstring), in text order."""
+    if not _HAS_NOUN.search(text):
+        return iter(())
     out = []
     for m in GENERIC_RE.finditer(text):
         name = trim(m.group(0))
@@ -120,7 +128,7 @@ def generic_names(text: str) -> Iterator[tuple[int, int, str]]:
 def official_numbers(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, number) of the official numbers of a text, each normalised: ``NIST SP 800-172``
     for any revision, ``Implementing Regulation (EU) 2025/302`` for ``… (EU 2025/302)``."""
-    for m in _NUMBER_RE.finditer(text):
+    for m in _NUMBER_RE.finditer(text) if _HAS_DIGIT.search(text) else ():
         number = " ".join(m.group(0).split())
         sp = _NIST_SP_RE.match(number)
         if sp:
@@ -133,6 +141,8 @@ def bill_numbers(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, name) of bills numbered with their jurisdiction, the name in full: ``Oklahoma Senate
     Bill 546`` for "Oklahoma’s Senate Bill 546" and "Oklahoma ( SB 546", ``Montana Senate Bill 297`` for
     "Montana’s SB 297" (a bill written without its jurisdiction is not returned: its key would be ambiguous)."""
+    if not _HAS_BILL.search(text):
+        return
     for m in _BILL_POSSESSIVE.finditer(text):
         yield m.start(2), m.end(2), f"{m.group(1)} {_spaced(m.group(2))}"
     for m in _BILL_LIST.finditer(text):

@@ -20,7 +20,7 @@ from retrieval.text import compare_dates
 
 from .attribution import read_item
 from .events import STAGE, actor
-from .names import TABLE_FILE, Instrument, InstrumentTable
+from .names import TABLE_FILE, Instrument, InstrumentTable, slug
 
 #: Format of instruments.json; a file of another version is rebuilt from the catalog.
 FILE_VERSION = 1
@@ -257,8 +257,9 @@ def build_instruments(passages: Iterable[Passage], table: InstrumentTable | None
                 events.append(InstrumentEvent(k, "mentioned", None, p.text[s:e], _narrow(p.citation, s, e),
                                               actor(p.text[s:e])))
     for new_key, surfaces in unnamed.items():  # a name or number found only by pattern: known by what it was written as
-        if new_key not in table.instruments:
-            table.add(Instrument(new_key, surfaces[0], tuple(surfaces[1:])))
+        if new_key not in table.instruments:  # shown by the name its key comes from ("… Online Design Code Act")
+            forms = sorted(surfaces, key=lambda n: slug(n) != new_key and slug(f"{n} of Practice") != new_key)
+            table.add(Instrument(new_key, forms[0], tuple(forms[1:])))
     return InstrumentIndex(table, about, events)
 
 
