@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -482,6 +483,41 @@ def test_scheduler_fires_at_the_local_time_and_its_job_posts(data_dir, fake):
     finally:
         scheduler.shutdown(wait=False)
     assert len(posts(fake, "C1")) == SQLiteStore(data_dir / "bot.sqlite").digest("C1", "2025-06-01").posted > 1
+
+
+def test_a_store_outage_at_posting_time_postpones_the_digest_to_the_retry(data_dir, fake, monkeypatch):
+    import sqlite3
+
+    from bot.state.resilient import ResilientStore
+
+    inner = SQLiteStore(data_dir / "bot.sqlite")
+    down = {"on": True}
+    real_digests = inner.digests
+
+    def digests(*args, **kwargs):
+        if down["on"]:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_digests(*args, **kwargs)
+
+    monkeypatch.setattr(inner, "digests", digests)
+    monkeypatch.setattr(inner, "ping", lambda: not down["on"])
+    store = ResilientStore(inner, probe_every=0.05)
+    scheduler = start_scheduler(make_runner(data_dir, fake, store=store, first_days=40), ["C1"], "09:30", TZ,
+                                clock=lambda: DAY1)
+    try:
+        scheduler.get_job("digest").func()  # the store is down at posting time: postponed, not raised
+        assert not posts(fake, "C1") and not store.available
+        scheduler.get_job("digest-retry").func()  # still down: nothing yet
+        assert not posts(fake, "C1")
+        down["on"] = False
+        deadline = time.monotonic() + 10
+        while not store.available:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        scheduler.get_job("digest-retry").func()  # back: the retry posts the day's digest whole
+    finally:
+        scheduler.shutdown(wait=False)
+    assert posts(fake, "C1") and inner.digest("C1", "2025-06-01").state == "done"
 
 
 # -- a bulletin ingested while serving --------------------------------------------------------

@@ -262,3 +262,39 @@ def test_an_unexpected_exception_is_that_files_error(indexed: Path, corpus_copy:
     assert report.errors == [{"file": str(corpus_copy / SEED), "line": None,
                               "error": "cannot read the file (ValueError: something deep inside broke)"}]
     assert {p.id for p in PassageIndex.load(indexed).iter_passages(SEED)} == before
+
+
+# -- paths that lead nowhere: said, never a traceback, never skipped unseen ------------------------------------
+def test_a_symlink_loop_given_as_an_argument_is_one_error_and_the_others_ingest(tmp_path: Path, corpus_copy: Path,
+                                                                                encoder):
+    loop = tmp_path / "loop.txt"
+    loop.symlink_to(loop)
+    report = ingest([corpus_copy / SEED, loop], tmp_path / "data", encoder)
+    assert report.added == [SEED]
+    assert report.errors == [{"file": str(loop), "line": None,
+                              "error": "a symbolic link that loops (it leads back to itself), so there is nothing to read"}]
+
+
+def test_loops_and_dangling_links_inside_a_folder_are_reported(tmp_path: Path, corpus_copy: Path, encoder):
+    (corpus_copy / "loop.md").symlink_to(corpus_copy / "loop.md")
+    (corpus_copy / "a.md").symlink_to(corpus_copy / "b.md")
+    (corpus_copy / "b.md").symlink_to(corpus_copy / "a.md")  # a loop of two
+    (corpus_copy / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    (corpus_copy / "notes.rtf").symlink_to(corpus_copy / "notes.rtf")  # not a bulletin name: not ours to report
+    report = ingest([corpus_copy], tmp_path / "data", encoder)
+    assert len(report.added) == N_BULLETINS
+    errors = {Path(e["file"]).name: e["error"] for e in report.errors}
+    assert set(errors) == {"loop.md", "a.md", "b.md", "gone.txt"}
+    assert errors["loop.md"].startswith("a symbolic link that loops") and errors["a.md"] == errors["loop.md"]
+    assert errors["gone.txt"] == f"a symbolic link to {tmp_path / 'nowhere.txt'}, which does not exist"
+
+
+def test_a_folder_without_bulletin_files_is_said(indexed: Path, tmp_path: Path, encoder):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "readme.rtf").write_text("not a bulletin")
+    generation = current_generation(indexed)
+    report = ingest([empty], indexed, encoder)
+    assert report.errors == [{"file": str(empty), "line": None, "error": f"no bulletin files in {empty} (files ending "
+                              ".txt, .md, .markdown, .html, .htm, .pdf, .eml)"}]
+    assert not (report.added or report.updated or report.removed) and current_generation(indexed) == generation

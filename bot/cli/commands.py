@@ -42,11 +42,15 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, allow_empty: bool, as_json: b
         _watch_inbox(inbox_dir or Path(data_dir) / "inbox", data_dir, model, interval)
         return
 
+    from bot.config import IngestSettings
+
+    limits = IngestSettings.from_env()
     targets = list(paths) or [Path(DEFAULT_CORPUS)]
     missing = [str(p) for p in targets if not p.exists()]
     encoder = options.make_encoder(model, data_dir)
     report = run_ingest(targets, data_dir, encoder, rebuild=rebuild, allow_empty=allow_empty,
-                        show_progress=not as_json and sys.stderr.isatty())
+                        show_progress=not as_json and sys.stderr.isatty(),
+                        max_passages_per_file=limits.max_passages_per_file)
     for m in missing:
         if not any(e["file"] == m for e in report.errors):
             report.errors.append({"file": m, "error": "no such file or directory", "line": None})
@@ -63,11 +67,13 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, allow_empty: bool, as_json: b
 
 def _watch_inbox(folder: Path, data_dir: Path, model: str | None, interval: float) -> None:
     """Poll the inbox (bot/server/inbox.py) and ingest what is dropped there; one line per ingest; Ctrl-C stops."""
+    from bot.config import IngestSettings
     from bot.server.inbox import watch
     from retrieval.ingest import ingest as run_ingest
 
+    limit = IngestSettings.from_env().max_passages_per_file
     encoder = options.make_encoder(model, data_dir)
-    watch(folder, lambda files: run_ingest(files, data_dir, encoder), interval, click.echo)
+    watch(folder, lambda files: run_ingest(files, data_dir, encoder, max_passages_per_file=limit), interval, click.echo)
 
 
 @click.command()
