@@ -77,7 +77,7 @@ def test_the_eu_cloud_and_ai_development_act_is_not_the_us_cloud_act(table):
     ("Meta was ordered to take corrective action to comply with the Personal Information Protection Act.",
      "The Personal Information Protection Commission (PIPC) of South Korea has imposed a fine", "kr-pipa"),
     ("The Norwegian Storting passed a new Electronic Communications Act that came into force on 1 January 2025.",
-     None, "no-ecom-act"),
+     None, "no-electronic-communications-act"),
 ])
 def test_a_name_several_countries_share_goes_to_the_country_the_item_names(table, sentence, context, key):
     assert table.find_mentions(sentence, context)[0].key == key
