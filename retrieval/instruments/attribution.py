@@ -52,20 +52,28 @@ from .events import Trigger, normalise_date, triggers
 from .names import InstrumentTable, Mention
 from .referents import ItemContext, Sentence, candidates, code_parent, unnamed_target
 
+#: An amendment already made ("has been amended"), not one an item reports of a draft.
 _DONE_AMENDMENT = re.compile(r"\b(?:was|were|has been|have been|had been)\s+(?:\w+\s+)?amended\b", re.I)
+#: A bill that is law: only then does "amends X" amend X.
 _ENACTED = re.compile(r"\b(?:signed into law|enacted|became law|signed by the governor)\b", re.I)
 _BILL_WORD = re.compile(r"\b(?:bill|Bill)\b")
 _AMEND_WORD = re.compile(r"\bamend", re.I)
 #: A bill that would create the Act named after it: "LB504 aimed at adopting the … Act".
 _BILL_ADOPTS = re.compile(r"\s+(?:\w+\s+){0,2}(?:adopting|enacting|establishing|creating|to adopt|to enact|as)\s+(?:the\s+)?$")
+#: The bulletin's own earlier coverage: "We covered the new timelines … in our last update".
 _RETROSPECTIVE = re.compile(r"^\W*We\s+(?:covered|reported|discussed|wrote|noted)\b")
 #: A sentence whose subject is a draft already reported: "The draft outlines …", "The draft chapter …".
 _DRAFT_SUBJECT = re.compile(r"^\W*(?:The|This|That)\s+(?:(?:new|revised|final|third|second|first)\s+)?(?:draft|proposal)\b")
+#: A code of practice's name: its steps are guidance of the instrument it sits under.
 _CODE = re.compile(r"\bCodes?(?: of Practice)?$", re.I)
+#: A paragraph's label: "KRITIS Umbrella Law: A KRITIS umbrella law …".
 _LABEL = re.compile(r"^\W*([^:.!?]{3,80}):\s")
+#: Words left out of a name's core words (joiners, instrument nouns) when names of one item are compared.
 _CORE_DROP = frozenset("of on for and the to in & act law bill regulation regulations directive ordinance measures "
                        "treaty agreement code codes practice rule rules".split())
+#: An item's "Date: April 24, 2025" field, in its passages' context.
 _DATE_FIELD = re.compile(r"^Date:\s*(.+?)\W*$", re.MULTILINE)
+#: A bold headline opening an item's first sentence: quoted alone when it states every event.
 _BOLD_HEADLINE = re.compile(r"\W{0,12}?\*\*(.+?)\*\*")
 
 
@@ -97,10 +105,6 @@ class ItemReading:
     events: list[ItemEvent]
     first_named: dict[str, tuple[Passage, int, int]] = field(default_factory=dict)
     names: dict[str, list[str]] = field(default_factory=dict)
-
-
-
-
 
 
 def item_date(passages: list[Passage]) -> str | None:
@@ -154,18 +158,8 @@ def _merge_map(item: ItemContext, table: InstrumentTable) -> dict[str, str]:
     return out
 
 
-
-
-
-
-
-
-
-
 def _is_bill(key: str, s: Sentence) -> bool:
     return any(m.key == key and (m.method == "bill" or m.surface.endswith("Bill")) for m in s.mentions)
-
-
 
 
 def read_item(passages: list[Passage], table: InstrumentTable) -> ItemReading:

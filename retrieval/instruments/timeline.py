@@ -23,7 +23,7 @@ from .events import STAGE, actor
 from .names import TABLE_FILE, Instrument, InstrumentTable, slug
 
 #: Format of instruments.json; a file of another version is rebuilt from the catalog.
-FILE_VERSION = 1
+FILE_VERSION = 2  # 2: issue 23's reading (events by item structure, Date: fields, later developments by event date)
 FILE_NAME = "instruments.json"
 #: The event kinds a later item must report to mark an earlier quote "later developments" (by stage).
 SUPERSEDING = frozenset(STAGE) | {"deadline"}
