@@ -8,6 +8,8 @@ Checks, in order (a check that cannot run because an earlier one failed is "skip
 3. scopes — the token's ``x-oauth-scopes`` include every bot scope that ``manifest.yml`` asks for.
 4. app token — (Socket Mode) ``apps.connections.open`` accepts ``SLACK_APP_TOKEN``.
 5. data directory — exists (or can be created) and is writable (index generations, ``bot.sqlite``).
+   state store — PostgreSQL (``BULLETIN_BOT_DATABASE_URL``) answers, or ``bot.sqlite`` can be read, and
+   its schema is one this bot knows (:mod:`bot.doctor_store`; read-only).
 6. index — an index generation is in force and passes its checks.
 7. model — the embedding model loads and encodes, and it is the model the index was built with.
 
@@ -96,6 +98,12 @@ def run_checks(*, environ: Mapping[str, str] | None = None, dotenv: str | Path |
     if root is None:
         root = data_dir_from_env(environ, dotenv)
     checks.append(check_data_dir(root))
+    if settings is not None:
+        from .doctor_store import check_store
+
+        checks.append(check_store(settings))
+    else:
+        checks.append(Check("state store", SKIP, "needs a valid configuration"))
     index_check, index_info = check_index(root)
     checks.append(index_check)
     checks.append(check_model(encoder_factory, index_info))

@@ -82,9 +82,12 @@ def echo_ingest_report(report) -> None:
     """Print an ingest report: counts, the bulletins added/updated/removed, passages, warnings and errors (stderr)."""
     rows = [("added", report.added), ("updated", report.updated), ("removed", report.removed), ("unchanged", report.unchanged)]
     click.echo("bulletins: " + ", ".join(f"{len(v)} {k}" for k, v in rows))
+    dates = {d["file"]: d for d in getattr(report, "dates", [])}
     for k, v in rows[:3]:
         for name in v:
-            click.echo(f"  {k}: {name}")
+            d = dates.get(name)
+            when = f" (date {d['date']}, from the {d['date_source']})" if d and d["date"] else " (date unknown)" if d else ""
+            click.echo(f"  {k}: {name}{when}")
     click.echo(f"passages: {report.passages_added} added, {report.passages_removed} removed, "
                f"{report.passages} in the index ({report.embedded} embedded in this run)")
     if report.generation:

@@ -41,7 +41,9 @@ def uploads(settings: Settings, searcher) -> Uploads:
     from retrieval.ingest import ingest
 
     return Uploads(settings.ingest_allowed_users, settings.upload_max_mb * 1024 * 1024, settings.inbox_path,
-                   lambda files: ingest(files, settings.data_dir, searcher.encoder))
+                   lambda files: ingest(files, settings.data_dir, searcher.encoder,
+                                        max_passages_per_file=settings.max_passages_per_file),
+                   files_url=settings.files_url)
 
 
 class BulletinApp(App):

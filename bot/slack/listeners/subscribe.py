@@ -13,7 +13,10 @@ import logging
 
 from bot.digest import subscriptions as subs
 from bot.slack import blocks, mrkdwn
+from bot.state.protocol import StoreUnavailable
 from retrieval.errors import IndexNotFoundError
+
+from .reply import STORE_DOWN
 
 log = logging.getLogger("bot.slack.listeners")
 
@@ -56,6 +59,9 @@ def run_subcommand(deps, respond, verb: str, text: str, channel: str | None, use
     """Do the subscription command and reply privately (what it became, or why not)."""
     try:
         message = _reply(deps, verb, text, channel, user)
+    except StoreUnavailable as exc:
+        log.warning("/bulletin %s in %s: %s", verb, channel, exc)
+        message = blocks.render_notice(STORE_DOWN)
     except Exception:
         log.exception("/bulletin %s failed in %s", verb, channel)
         message = blocks.render_notice(FAILED)
