@@ -40,7 +40,7 @@ def collect(corpus_data: str, all_data: str) -> list[dict]:
     out = []
     for name, which, paths in SETS:
         data = corpus_data if which == "corpus" else all_data
-        searcher = Searcher(data, make_encoder(None, Path(data)), verdict_model=False)
+        searcher = Searcher(data, make_encoder(None, Path(data)), verdict_model=False, collect_features=True)
         for path in paths:
             for q in load_questions(path):
                 if "dev3" in path.name and split_part(q.id) == "check":

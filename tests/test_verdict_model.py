@@ -122,8 +122,10 @@ def test_the_table_round_trips_per_model_key(tmp_path: Path):
 
 
 def test_a_search_carries_the_features_of_its_first_items(indexed: Path, encoder: HashEncoder):
-    answer = Searcher(indexed, encoder, verdict_model=False).search("When did the EinwV enter into force?", top_k=5)
+    answer = Searcher(indexed, encoder, verdict_model=False, collect_features=True).search(
+        "When did the EinwV enter into force?", top_k=5)
     assert 1 <= len(answer.features) <= 3
+    assert Searcher(indexed, encoder, verdict_model=False).search("When did the EinwV enter into force?").features == ()
     first = dict(zip(FEATURES, answer.features[0].vector))
     assert first["gap"] == 0.0 and -1.0 <= first["sentence_cosine"] <= 1.0 and 0.0 <= first["coverage"] <= 1.0
     assert answer.features[0].text == answer.hits[0].text or answer.hits[0].rank == 1

@@ -43,6 +43,7 @@ def eval_command(questions: tuple[Path, ...], top_k: int, as_json: bool, show_mi
     if not qs:
         raise click.ClickException(f"no questions in part {part!r} of {', '.join(p.name for p in questions)}")
     searcher = options.make_searcher(data_dir, model)
+    searcher.collect_features = calibrate  # the fitted verdict's inputs, to refit it
     answers: dict[str, Answer] = {}
 
     def run(q: str):

@@ -22,7 +22,9 @@ The pipeline (figures measured with ``bulletin-bot eval``; method and numbers in
 8. **Tier** (:func:`retrieval.search.tier.settle`, the one place that sets it and the per-hit labels): an
    answering lower item leads; "answers" when the (new) first item's verdict passes and
    :class:`Calibration` (per model: fused-score margin between the first two items and the share of
-   the query's terms the first item contains) is confident; "nothing" below the calibration's
+   the query's terms the first item contains) is confident — or, when a fitted verdict is kept for the model
+   (:mod:`retrieval.search.verdict_model`; none is shipped: it did not beat these rules), when it says the
+   item answers; "nothing" below the calibration's
    off-topic cosine floor; "related" otherwise, no hit then labelled as answering.
 
 Scores on hits are the fused scores above (cosine similarity plus the lexical part); ``Hit.cosine``
@@ -109,6 +111,8 @@ class Searcher:
         lexical_weight: weight of BM25 in the fused score; 0 gives dense-only search (no BM25 built).
         verdict_model: the fitted verdict (:mod:`retrieval.search.verdict_model`); True (default): the one kept
             for the encoder's model, when there is one; None or False: the rule verdict and the calibration.
+        collect_features: compute the fitted verdict's features (:attr:`Answer.features`) even with no model
+            (for ``eval --calibrate``; one encoder call per search on the first quotes' sentences).
         faiss_threads: faiss' OpenMP threads (process-wide, set here: :func:`~retrieval.index.passages.set_search_threads`);
             1 serves one query at a time fastest on small machines.
 
@@ -120,7 +124,8 @@ class Searcher:
 
     def __init__(self, data_dir: str | Path, encoder: Encoder, calibration: Calibration | None = None,
                  cache_size: int = 256, lexical_weight: float = LEXICAL_WEIGHT,
-                 faiss_threads: int = DEFAULT_SEARCH_THREADS, verdict_model: VerdictModel | None | bool = True):
+                 faiss_threads: int = DEFAULT_SEARCH_THREADS, verdict_model: VerdictModel | None | bool = True,
+                 collect_features: bool = False):
         if lexical_weight < 0:
             raise ConfigurationError(f"lexical_weight must be >= 0, got {lexical_weight}")
         set_search_threads(faiss_threads)
@@ -129,6 +134,7 @@ class Searcher:
         self.encoder = encoder
         self.calibration = calibration or calibration_for(encoder.name)
         self.verdict_model = model_for(encoder.name) if verdict_model is True else (verdict_model or None)
+        self.collect_features = collect_features
         self._loaded: LoadedGeneration | None = None
         self._failures: dict[str, str] = {}  # generation name (or CURRENT) -> why it failed to load: not retried
         self._lock = threading.Lock()  # guards the query-vector cache
@@ -289,11 +295,13 @@ class Searcher:
         hits = [dataclasses.replace(h, answers=False, missing=LINKS_ONLY) if links_only(h.text) else h for h in hits]
         best_cosine = items[0].best_cosine
         mentioned = _item_mentions(loaded, question)
-        top = hits[:MODEL_DEPTH] if offset == 0 else _first_hits(loaded, question, text, items[:MODEL_DEPTH])
-        feats = judged_features(loaded, question, text, qvec, items, top, self.encoder, mentioned)
         model = self.verdict_model
+        feats = []
+        if model is not None or self.collect_features:
+            top = hits[:MODEL_DEPTH] if offset == 0 else _first_hits(loaded, question, text, items[:MODEL_DEPTH])
+            feats = judged_features(loaded, question, text, qvec, items, top, self.encoder, mentioned)
         if model is None:
-            first = None if offset == 0 else bool(top[0].answers)
+            first = None if offset == 0 else bool(_first_hits(loaded, question, text, items[:1])[0].answers)
             confident = self.calibration.answered(confidence, best_cosine)
         else:  # the fitted verdict decides the first items; the calibration's off-topic floor stays
             said = [f.names_all and model.answers(f.vector) for f in feats]
