@@ -29,13 +29,14 @@ from .chunking import DEFAULT_MAX_TOKENS, Passage, passages_from
 from .encoder import Encoder
 from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
 from .index import BulletinRecord, PassageIndex, ingest_lock, write_generation
+from .limits import file_limits
 from .metadata import METADATA_SUFFIX
 from .sources import find_bulletin_files, read_bulletin
 
 log = logging.getLogger(__name__)
 
 #: Bumped whenever parsing or chunking changes, so that every bulletin is re-parsed once.
-PARSER_VERSION = "8"  # 8: a bullet title may follow emoji; 7: passages carry the PDF page
+PARSER_VERSION = "9"  # 9: PDF reading order from the layout; 8: a bullet title may follow emoji; 7: PDF pages
 
 
 @dataclass
@@ -48,6 +49,8 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)  # {"file", "error", "line"}
     warnings: list[str] = field(default_factory=list)
+    #: one entry per bulletin read in this run: {"file", "title", "date", "date_source"} (see Bulletin.date_source)
+    bulletins: list[dict] = field(default_factory=list)
     passages: int = 0
     embedded: int = 0
     passages_added: int = 0
@@ -56,12 +59,14 @@ class IngestReport:
     refused: str | None = None  # why nothing was written: the run would have left the index empty
 
     def to_dict(self) -> dict:
-        """The ``--json`` shape: counts of bulletins, passages in the index, and per-file errors."""
+        """The ``--json`` shape: counts of bulletins, passages in the index, per-file errors, the warnings,
+        and for each bulletin read in this run its title, date and where the date came from."""
         return {
             "added": len(self.added), "updated": len(self.updated), "removed": len(self.removed),
             "unchanged": len(self.unchanged), "passages": self.passages,
             "errors": [{"file": e["file"], "error": f"line {e['line']}: {e['error']}" if e.get("line") else e["error"]}
                        for e in self.errors],
+            "warnings": list(self.warnings), "bulletins": list(self.bulletins),
         }
 
 
@@ -203,6 +208,7 @@ def _ingest(paths: list[str | Path], data_dir: Path, encoder: Encoder, prev: Pas
                 raise BulletinParseError(str(path), f"same text as {seen_content[content_key]}, which is already ingested")
             seen_content[content_key] = name
             passages = passages_from(bulletin, max_tokens, encoder.count_tokens)
+            file_limits().check(str(path), "passages", len(passages))
         except BulletinParseError as exc:
             fail(path, exc.reason, exc.line)
             continue
@@ -218,6 +224,9 @@ def _ingest(paths: list[str | Path], data_dir: Path, encoder: Encoder, prev: Pas
             continue
         if not bulletin.has_metadata:
             report.warnings.append(f"{path}: no metadata (add {path.stem}{METADATA_SUFFIX}); title taken from its first line, date unknown")
+        report.warnings.extend(bulletin.warnings)
+        report.bulletins.append({"file": name, "title": bulletin.title, "date": bulletin.date,
+                                 "date_source": bulletin.date_source})
         (report.updated if name in prev_bulletins else report.added).append(name)
         new_passages[name] = passages
         kept[name] = BulletinRecord(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import BulletinParseError
+from .limits import file_limits
 from .metadata import read_metadata
 from .parser import parse_bulletin
 from .structure import Bulletin
@@ -107,18 +108,36 @@ def read_bulletin(path: str | Path) -> Bulletin:
     except OSError as exc:
         raise BulletinParseError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
     text, file_meta = extractor_for(path)(data, str(path))
+    file_limits().check(str(path), "characters", len(text))
     page_starts = file_meta.pop("page_starts", None)
+    page_numbers = file_meta.pop("page_numbers", None)
+    file_date_source = file_meta.pop("date_source", "metadata")
+    warnings = [w for w in file_meta.pop("warnings", "").split("\n") if w]
     attachments = file_meta.pop("attachments", None)
     if attachments:
         log.warning("%s: its PDF attachment(s) %s are not part of this bulletin; drop the e-mail into the inbox "
                     "(bulletin-bot ingest --watch) or save them beside it to ingest them", path, attachments)
-    metadata = {**file_meta, **read_metadata(path)}
+    sidecar = read_metadata(path)
+    metadata = {**file_meta, **sidecar}
     try:
         bulletin = parse_bulletin(text, path.name, metadata)
     except BulletinParseError as exc:
         raise BulletinParseError(str(path), exc.reason, exc.line) from None
     if page_starts:
         bulletin.page_starts = [int(s) for s in page_starts.split(",")]
+        bulletin.page_numbers = [int(s) for s in page_numbers.split(",")] if page_numbers else None
+    if bulletin.date is None:
+        bulletin.date_source = "none"
+    elif sidecar.get("date") or not file_meta.get("date"):
+        bulletin.date_source = "sidecar"  # the sidecar, or the front matter (the file's own header)
+    else:
+        bulletin.date_source = file_date_source
+    bulletin.warnings = warnings
+    if bulletin.date_source == "metadata":
+        bulletin.warnings.append(f"{path}: its date {bulletin.date} comes only from the file's metadata (when the "
+                                 "file was made, not what it says); give it a sidecar date if that is wrong")
+    for w in bulletin.warnings:
+        log.info("%s", w)  # the ingest report carries them to the user
     if bulletin.has_metadata and bulletin.date is None:
         log.warning("%s: its metadata gives no date (a sidecar date, or front matter date/published_date); "
                     "the date is unknown", path)

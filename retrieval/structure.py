@@ -65,8 +65,15 @@ class Bulletin:
             ``YYYY-MM-DD``, or None when unknown.
         has_metadata: False when neither a sidecar nor front matter was found (title then comes
             from the first line and the date is unknown).
-        page_starts: for a paged source (a PDF), the offset in ``source_text`` where each page
-            (1, 2, …) begins, ascending; None for unpaged text.
+        page_starts: for a paged source (a PDF), the offsets in ``source_text`` where runs of text
+            begin, ascending; None for unpaged text.
+        page_numbers: the page of each run of ``page_starts`` (pages need not ascend: a page's
+            footnotes may follow a paragraph that ends on the next page); None when run ``i`` is page
+            ``i + 1``.
+        date_source: where ``date`` came from: "sidecar" (the ``.meta.toml`` or front matter),
+            "document" (printed in the document), "metadata" (the file's own metadata, e.g. a PDF's
+            CreationDate) or "none".
+        warnings: what reading the file noticed and the reader should know (one sentence each).
     """
 
     source_file: str
@@ -79,6 +86,9 @@ class Bulletin:
     has_metadata: bool = False
     sections: list[Section] = field(default_factory=list)
     page_starts: list[int] | None = None
+    page_numbers: list[int] | None = None
+    date_source: str = "none"
+    warnings: list[str] = field(default_factory=list)
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page holding source_text[offset], or None for unpaged text."""
@@ -86,7 +96,10 @@ class Bulletin:
             return None
         import bisect
 
-        return max(1, bisect.bisect_right(self.page_starts, offset))
+        run = max(0, bisect.bisect_right(self.page_starts, offset) - 1)
+        if self.page_numbers and run < len(self.page_numbers):
+            return self.page_numbers[run]
+        return run + 1
 
     def paragraphs(self) -> list[tuple[Section, Item | None, Paragraph]]:
         """Every paragraph in reading order, with its section and item (None outside items)."""

@@ -31,7 +31,8 @@ def test_reingest_of_unchanged_corpus_embeds_nothing(indexed: Path, corpus_copy:
     encoder.encoded = 0
     report = ingest([corpus_copy], indexed, encoder)
     assert report.to_dict() == {"added": 0, "updated": 0, "removed": 0, "unchanged": N_BULLETINS,
-                                "passages": len(PassageIndex.load(indexed)), "errors": []}
+                                "passages": len(PassageIndex.load(indexed)), "errors": [], "warnings": [],
+                                "bulletins": []}
     assert encoder.encoded == 0
     assert current_generation(indexed) == generation  # nothing changed: no new generation
 
