@@ -24,7 +24,7 @@ COPY pyproject.toml README.md ./
 COPY retrieval/ retrieval/
 COPY bot/ bot/
 RUN pip install . \
-    && python -c "from retrieval.encoder import SentenceTransformerEncoder as E; assert E().encode(['ok']).shape == (1, 384)"
+    && python -c "from retrieval.encoders.factory import SentenceTransformerEncoder as E; assert E().encode(['ok']).shape == (1, 384)"
 
 # doctor checks the token's scopes against the manifest; corpus/ is also mounted read-only by compose.
 COPY manifest.yml ./

@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 import faiss  # noqa: E402
 
 from benchmarks.synthetic import base_index  # noqa: E402
-from retrieval.encoder import SentenceTransformerEncoder  # noqa: E402
-from retrieval.index import PassageIndex  # noqa: E402
+from retrieval.encoders.factory import SentenceTransformerEncoder  # noqa: E402
+from retrieval.index.passages import PassageIndex  # noqa: E402
 
 QUESTIONS = [ROOT.parent / "shared" / "eval" / f for f in ("dev_questions.jsonl", "dev2_questions.jsonl")]
 

@@ -27,10 +27,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval.encoder import make_encoder, resolve_model  # noqa: E402
-from retrieval.index import PassageIndex  # noqa: E402
+from retrieval.encoders.factory import make_encoder, resolve_model  # noqa: E402
+from retrieval.encoders.onnx import export_onnx  # noqa: E402
+from retrieval.index.passages import PassageIndex  # noqa: E402
 from retrieval.ingest import ingest  # noqa: E402
-from retrieval.onnx_encoder import export_onnx  # noqa: E402
 
 QUESTIONS = [ROOT.parent / "shared" / "eval" / f for f in ("dev_questions.jsonl", "dev2_questions.jsonl")]
 BACKENDS = ("torch", "onnx", "onnx-int8")

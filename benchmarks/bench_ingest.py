@@ -25,10 +25,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval.bulletin import find_bulletin_files, read_bulletin  # noqa: E402
 from retrieval.chunking import passages_from  # noqa: E402
-from retrieval.encoder import SentenceTransformerEncoder  # noqa: E402
+from retrieval.encoders.factory import SentenceTransformerEncoder  # noqa: E402
 from retrieval.ingest import ingest  # noqa: E402
+from retrieval.intake.sources import find_bulletin_files, read_bulletin  # noqa: E402
 
 
 def main() -> None:

@@ -23,16 +23,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from retrieval.chunking import Passage, passages_from  # noqa: E402
-from retrieval.instrument_names import slug  # noqa: E402
-from retrieval.sources import read_bulletin  # noqa: E402
-from retrieval.timeline import InstrumentIndex, build_instruments, item_key  # noqa: E402
+from retrieval.instruments.names import slug  # noqa: E402
+from retrieval.instruments.timeline import InstrumentIndex, build_instruments, item_key  # noqa: E402
+from retrieval.intake.sources import read_bulletin  # noqa: E402
 
 SAMPLE = ROOT / "benchmarks" / "instruments_sample.jsonl"
 CORPUS = ROOT / "corpus"
 
 
 def gold_key(row: dict) -> tuple:
-    """The item key (see retrieval.timeline.item_key) of a sample row."""
+    """The item key (see retrieval.instruments.timeline.item_key) of a sample row."""
     if row["item_number"] is not None:
         return (row["source_file"], row["section"], row["item_number"])
     return (row["source_file"], row["section"], None, row["paragraph"])

@@ -25,8 +25,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.synthetic import base_index, synthesise  # noqa: E402
-from retrieval.encoder import SentenceTransformerEncoder  # noqa: E402
-from retrieval.search import Searcher  # noqa: E402
+from retrieval.encoders.factory import SentenceTransformerEncoder  # noqa: E402
+from retrieval.search.searcher import Searcher  # noqa: E402
 
 QUESTIONS = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev_questions.jsonl"
 FALLBACK = ["what fine did the school in Nantong get", "how big were the DMA fines on apple and meta",

@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval.encoder import make_encoder  # noqa: E402
+from retrieval.encoders.factory import make_encoder  # noqa: E402
 from retrieval.ingest import ingest  # noqa: E402
 from tests.replicas import REAL_LAUNCHER, Replica, replica_env  # noqa: E402
 from tests.slack_client import mention  # noqa: E402

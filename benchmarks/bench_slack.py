@@ -87,13 +87,13 @@ def main() -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    from bot.serve import load_searcher
+    from bot.server.serve import load_searcher
     from retrieval.ingest import ingest
     from tests.slack_client import BotUnderTest
     from tests.slack_fake import FakeSlack
 
     if args.real_model:
-        from retrieval.encoder import SentenceTransformerEncoder
+        from retrieval.encoders.factory import SentenceTransformerEncoder
 
         encoder = SentenceTransformerEncoder(None)
     else:

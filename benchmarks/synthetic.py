@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.chunking import Citation, Passage, passage_id
-from retrieval.index import BulletinRecord, PassageIndex, write_generation
+from retrieval.index.generations import BulletinRecord, write_generation
+from retrieval.index.passages import PassageIndex
 from retrieval.ingest import ingest
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -79,7 +79,7 @@ class Settings:
         rate_limit_retries: retries of a Web API call answered with HTTP 429 (0..10).
         retention_days: days the store keeps questions, answers, votes and threads (1..3650).
         database_url: ``BULLETIN_BOT_DATABASE_URL`` (``postgresql://…``): the state lives in PostgreSQL
-            (:class:`bot.pg_store.PgStore`, shared by replicas); None: SQLite in ``bot.sqlite``. Hidden from repr.
+            (:class:`bot.state.postgres.PgStore`, shared by replicas); None: SQLite in ``bot.sqlite``. Hidden from repr.
         digest_channels: channel ids that get the daily digest (empty: no digest is scheduled).
         digest_time: local posting time "HH:MM" in ``digest_tz``.
         digest_tz: IANA time zone name (checked with :mod:`zoneinfo`).

@@ -214,7 +214,7 @@ def check_index(data_dir: Path) -> tuple[Check, dict | None]:
     Returns: the check, and ``{"model", "dimension"}`` of the index (None when none loads).
     """
     from retrieval.errors import IndexMismatchError, IndexNotFoundError, RetrievalError
-    from retrieval.index import PassageIndex
+    from retrieval.index.passages import PassageIndex
 
     try:
         index = PassageIndex.load(data_dir)
@@ -238,7 +238,7 @@ def check_model(encoder_factory: Callable[[], object] | None, index_info: dict |
     import numpy as np
 
     if encoder_factory is None:
-        from retrieval.encoder import SentenceTransformerEncoder
+        from retrieval.encoders.factory import SentenceTransformerEncoder
 
         encoder_factory = SentenceTransformerEncoder
     try:

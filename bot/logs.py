@@ -1,10 +1,10 @@
-"""Log output: text or JSON lines, with every secret masked. Used only by :mod:`bot.cli`.
+"""Log output: text or JSON lines, with every secret masked. Used only by :mod:`bot.cli.options`.
 
 :func:`configure` puts one handler on the root logger, with a :class:`RedactingFilter` (so records
 from every library — slack_sdk, bolt, urllib3 — pass through it) and a formatter:
 
-- ``text``: ``2025-01-02 03:04:05,678 INFO bot.listeners: answer surface=mention channel=C1 …``
-- ``json``: ``{"time": "2025-01-02T03:04:05.678Z", "level": "INFO", "logger": "bot.listeners",
+- ``text``: ``2025-01-02 03:04:05,678 INFO bot.slack.listeners: answer surface=mention channel=C1 …``
+- ``json``: ``{"time": "2025-01-02T03:04:05.678Z", "level": "INFO", "logger": "bot.slack.listeners",
   "message": "answer surface=mention …", "surface": "mention", "channel": "C1", …}`` — the fields a
   caller passes with ``extra=`` become keys of their own.
 

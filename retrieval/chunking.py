@@ -19,7 +19,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-from .structure import Bulletin, Item, Paragraph, Section
+from retrieval.intake.structure import Bulletin, Item, Paragraph, Section
 
 #: Default passage length limit, in word pieces of the embedding model's tokenizer.
 DEFAULT_MAX_TOKENS = 200

@@ -25,13 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.encoders.factory import Encoder
+from retrieval.index.generations import BulletinRecord, ingest_lock, write_generation
+from retrieval.index.passages import PassageIndex
+from retrieval.intake.limits import file_limits
+from retrieval.intake.metadata import METADATA_SUFFIX
+from retrieval.intake.sources import find_bulletin_files, read_bulletin
+
 from .chunking import DEFAULT_MAX_TOKENS, Passage, passages_from
-from .encoder import Encoder
 from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
-from .index import BulletinRecord, PassageIndex, ingest_lock, write_generation
-from .limits import file_limits
-from .metadata import METADATA_SUFFIX
-from .sources import find_bulletin_files, read_bulletin
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ _WS = re.compile(r"\s+")
 def normalise_space(text: str) -> str:
     """Collapse every run of whitespace (non-breaking spaces included) into one space, and strip.
 
-    Also importable from :mod:`retrieval.bulletin` (where it was first defined) and :mod:`retrieval.posts`."""
+    Also importable from :mod:`retrieval.intake` (where it was first defined) and :mod:`retrieval.intake.posts`."""
     return _WS.sub(" ", text).strip()
 
 

@@ -17,7 +17,7 @@ CORPUS = ROOT / "corpus"
 #: Bulletins shipped in corpus/ (each .txt there is one).
 N_BULLETINS = len(list(CORPUS.glob("*.txt")))
 
-#: Prefixes of the environment variables the bot reads (bot/config.py, bot/cli.py): a test never
+#: Prefixes of the environment variables the bot reads (bot/config.py, bot/cli/options.py): a test never
 #: inherits them from the shell that runs pytest.
 BOT_VARIABLE_PREFIXES = ("SLACK_", "BULLETIN_BOT_", "LOG_", "DIGEST_")
 

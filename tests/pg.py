@@ -18,7 +18,7 @@ def check_reachable(url: str) -> None:
     """Connect once; raise AssertionError naming the problem (never the password) when the server cannot be used."""
     import psycopg
 
-    from bot.pg_store import describe_url
+    from bot.state.postgres import describe_url
 
     try:
         with psycopg.connect(url, connect_timeout=5) as conn:

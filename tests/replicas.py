@@ -2,7 +2,7 @@
 with the fake hash encoder, sharing one PostgreSQL database and one data directory, talking to a
 :class:`~tests.slack_fake.FakeSlack`; requests are signed as Slack signs them.
 
-The processes run ``bot.cli.main`` after replacing ``bot.cli.make_encoder`` with
+The processes run ``bot.cli.main`` after replacing ``bot.cli.options.make_encoder`` with
 :class:`tests.fakes.HashEncoder` (the index was built with it; the real model would take seconds to load).
 """
 
@@ -25,8 +25,8 @@ from tests.slack_fake import BOT_USER_ID, TEAM_ID, FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "replica-signing-secret"
-LAUNCHER = ("import sys; from bot import cli; from tests.fakes import HashEncoder; "
-            "cli.make_encoder = lambda model, data_dir=None: HashEncoder(); "
+LAUNCHER = ("import sys; from bot import cli; from bot.cli import options; from tests.fakes import HashEncoder; "
+            "options.make_encoder = lambda model, data_dir=None: HashEncoder(); "
             "sys.argv = ['bulletin-bot', *sys.argv[1:]]; cli.main()")
 
 

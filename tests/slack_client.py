@@ -17,10 +17,10 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import create_app
 from bot.config import Settings
-from bot.serve import EVENTS_PATH, start_http_in_thread
-from bot.store import BotStore
+from bot.server.serve import EVENTS_PATH, start_http_in_thread
+from bot.slack.app import create_app
+from bot.state.sqlite import SQLiteStore
 from tests.slack_fake import BOT_USER_ID, TEAM_ID, FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
@@ -34,7 +34,7 @@ class BotUnderTest:
         self.fake = fake
         self.settings = Settings(bot_token="xoxb-test-token", signing_secret=SIGNING_SECRET, api_url=fake.api_url,
                                  data_dir=data_dir, **settings)
-        self.store = BotStore(self.settings.store_path, dedupe_seconds=self.settings.dedupe_seconds,
+        self.store = SQLiteStore(self.settings.store_path, dedupe_seconds=self.settings.dedupe_seconds,
                               retention_days=self.settings.retention_days)
         self.app = create_app(self.settings, searcher, self.store)
         self.server, self._thread = start_http_in_thread(self.app)

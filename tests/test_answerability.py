@@ -6,13 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.answerability import CaseProfile, analyse, judge
-from retrieval.calibration import Calibration, fit
-from retrieval.evaluate import Question as EvalQuestion
-from retrieval.evaluate import QuestionResult, summarise
-from retrieval.lexical import _Tokenizer
-from retrieval.search import Answer, Searcher
-from retrieval.slots import Slot, asked_slots, fillers
+from retrieval.answerability.casing import CaseProfile
+from retrieval.answerability.slots import Slot, asked_slots, fillers
+from retrieval.answerability.verdicts import analyse, judge
+from retrieval.index.lexical import _Tokenizer
+from retrieval.search.answer import Answer
+from retrieval.search.calibration import Calibration, fit
+from retrieval.search.evaluate import Question as EvalQuestion
+from retrieval.search.evaluate import QuestionResult, summarise
+from retrieval.search.searcher import Searcher
 
 TOKENIZE = _Tokenizer()
 CASING = CaseProfile(["The Commission fined Google and TikTok.", "Later, Google and TikTok appealed to the Court."])
@@ -181,7 +183,7 @@ def test_fit_counts_a_question_judged_unanswerable_as_refused():
 
 
 def test_slack_says_what_no_passage_states_and_quotes_nothing_off_topic(indexed: Path, encoder):
-    from bot import blocks as bk
+    from bot.slack import blocks as bk
 
     related = Searcher(indexed, encoder).search("did the commission fine google under the DMA too? how much?", top_k=3)
     msg = bk.render_answer(related, answer_id=1)
@@ -281,7 +283,7 @@ def test_a_province_the_item_does_not_name_is_missing():
 
 
 def test_a_list_of_links_answers_nothing_even_when_its_urls_hold_the_name():
-    from retrieval.answerability import links_only
+    from retrieval.answerability.verdicts import links_only
 
     assert links_only("- https://www.linkedin.com/posts/a-fine-activity-1\n  - https://www.linkedin.com/posts/b-fine-2")
     assert not links_only("The Irish DPC fined LinkedIn EUR 310 million (https://www.dataprotection.ie/x).")

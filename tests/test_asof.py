@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot import blocks as bk
 from bot import cli
-from retrieval.calibration import Calibration
+from bot.cli import options as cli_options
+from bot.slack import blocks as bk
 from retrieval.errors import ConfigurationError, FilterError
-from retrieval.filters import parse_filters, readable_date, take_as_of_phrase, validate_filters
-from retrieval.index import PassageIndex
+from retrieval.index.passages import PassageIndex
 from retrieval.ingest import ingest
-from retrieval.loaded import LoadedGeneration
-from retrieval.search import Searcher
+from retrieval.search.calibration import Calibration
+from retrieval.search.filters import parse_filters, readable_date, take_as_of_phrase, validate_filters
+from retrieval.search.loaded import LoadedGeneration
+from retrieval.search.searcher import Searcher
 from tests.fakes import HashEncoder
 
 #: The shipped corpus's bulletin dates (the .meta.toml sidecars).
@@ -151,7 +152,7 @@ def test_no_bulletin_dated_up_to_the_cut_off_is_said_plainly(indexed: Path, enco
 @pytest.fixture
 def runner(monkeypatch) -> CliRunner:
     shared = HashEncoder()
-    monkeypatch.setattr(cli, "make_encoder", lambda model, data_dir=None: shared)
+    monkeypatch.setattr(cli_options, "make_encoder", lambda model, data_dir=None: shared)
     return CliRunner()
 
 

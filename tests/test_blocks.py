@@ -1,4 +1,4 @@
-"""bot.blocks: pure rendering, escaping and Slack's limits."""
+"""bot.slack.blocks: pure rendering, escaping and Slack's limits."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import re
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot import blocks as bk
+from bot.slack import blocks as bk
+from bot.slack import mrkdwn
 from retrieval.chunking import Citation, Passage
-from retrieval.search import Answer, Hit
+from retrieval.search.answer import Answer, Hit
 
 BARE_AMPERSAND = re.compile(r"&(?!amp;|lt;|gt;)")
 
@@ -42,7 +43,7 @@ def check_limits(message: bk.Message) -> None:
 
 def test_escape_and_unescape():
     assert bk.escape("a & b <!channel> > c") == "a &amp; b &lt;!channel&gt; &gt; c"
-    assert bk.unescape("a &amp;lt; b &lt;x&gt;") == "a &lt; b <x>"
+    assert mrkdwn.unescape("a &amp;lt; b &lt;x&gt;") == "a &lt; b <x>"
 
 
 @pytest.mark.parametrize("text, query", [
@@ -54,7 +55,7 @@ def test_escape_and_unescape():
     (None, ""),
 ])
 def test_clean_query(text, query):
-    assert bk.clean_query(text, "UBOT") == query
+    assert mrkdwn.clean_query(text, "UBOT") == query
 
 
 def test_each_hit_is_an_escaped_verbatim_quote_with_a_linked_citation():
@@ -110,7 +111,7 @@ def test_a_20000_character_passage_is_cut_with_an_ellipsis_and_a_link():
     assert len(quote) <= bk.MAX_SECTION_CHARS
     assert "…\n_(quote cut at " in quote and "of 20,000 characters — <https://example.com/b|read the whole passage>)_" in quote
     body = quote.split("…\n")[0]
-    plain = bk.unescape("\n".join(line[2:] for line in body.split("\n")))
+    plain = mrkdwn.unescape("\n".join(line[2:] for line in body.split("\n")))
     assert text.startswith(plain)  # verbatim up to the cut
 
 
@@ -144,7 +145,7 @@ def test_usage_and_notices():
 def test_one_citation_renderer_serves_answers_and_digest():
     from types import SimpleNamespace
 
-    from bot.citations import render_citation
+    from bot.slack.citations import render_citation
 
     c = SimpleNamespace(bulletin="B <1>", url="https://x.test/b", date="2024-05-01", section="Fines", item_number=2,
                         item_title="A & B", paragraph=3, source_file="b.md", char_start=10, char_end=20)

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.bulletin import decode_bulletin_bytes, parse_bulletin, read_bulletin
 from retrieval.errors import BulletinParseError
+from retrieval.intake.parser import parse_bulletin
+from retrieval.intake.sources import read_bulletin
+from retrieval.text import decode_bulletin_bytes
 from tests.conftest import CORPUS
 
 SEED = "china-cybersecurity-data-protection-2019-08.txt"
@@ -233,7 +235,7 @@ def test_markdown_lists_without_blank_lines_split_into_items():
 
 
 def test_a_bullet_title_after_emoji_is_the_items_title():
-    from retrieval.parser import parse_bulletin
+    from retrieval.intake.parser import parse_bulletin
 
     text = ("# Week 10-16 July 2023\n\n- ✅💯🔒 **Positive adequacy decision for the DPF** (https://ec.europa.eu/x): "
             "The EC announced the adequacy decision.\n\n- **Second** (https://a.b): text.\n")

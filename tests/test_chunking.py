@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from retrieval.bulletin import parse_bulletin, read_bulletin
 from retrieval.chunking import approximate_token_count, passage_id, passages_from, split_paragraph
+from retrieval.intake.parser import parse_bulletin
+from retrieval.intake.sources import read_bulletin
 from tests.conftest import CORPUS
 
 

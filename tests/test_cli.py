@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot import cli
+from bot.cli import options as cli_options
 from tests.conftest import N_BULLETINS
 from tests.fakes import HashEncoder
 
@@ -19,7 +20,7 @@ from tests.fakes import HashEncoder
 @pytest.fixture
 def runner(monkeypatch) -> CliRunner:
     shared = HashEncoder()
-    monkeypatch.setattr(cli, "make_encoder", lambda model, data_dir=None: shared)
+    monkeypatch.setattr(cli_options, "make_encoder", lambda model, data_dir=None: shared)
     return CliRunner()
 
 
@@ -174,7 +175,7 @@ def test_a_directory_and_a_file_in_it_are_not_a_duplicate(runner: CliRunner, tmp
 
 def test_eval_calibrate_that_cannot_fit_says_why_without_a_traceback(runner: CliRunner, indexed: Path, tmp_path: Path,
                                                                     monkeypatch):
-    from retrieval import calibration
+    from retrieval.search import calibration
 
     def no_fit(*args, **kwargs):
         raise ValueError("no threshold abstains on at most 2% of the answerable questions")

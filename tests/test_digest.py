@@ -19,7 +19,6 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.models.blocks import Block
 
 import retrieval.ingest as ingest_module
-from bot import blocks as bk
 from bot import cli
 from bot.config import Settings, SettingsError
 from bot.digest import (
@@ -32,11 +31,13 @@ from bot.digest import (
     item_passages,
     start_scheduler,
 )
-from bot.store import BotStore
+from bot.slack import blocks as bk
+from bot.state.sqlite import SQLiteStore
 from retrieval.chunking import Citation, Passage
-from retrieval.index import BulletinRecord, PassageIndex
+from retrieval.index.generations import BulletinRecord
+from retrieval.index.passages import PassageIndex
 from retrieval.ingest import ingest
-from retrieval.search import Searcher
+from retrieval.search.searcher import Searcher
 from tests.fakes import HashEncoder
 from tests.slack_client import BotUnderTest, mention
 from tests.slack_fake import FakeSlack
@@ -129,10 +130,10 @@ def client_for(fake: FakeSlack, retries: int = 2) -> WebClient:
                      retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=retries)])
 
 
-def make_runner(data_dir: Path, fake: FakeSlack, store: BotStore | None = None, sleeps: Sleeps | None = None,
+def make_runner(data_dir: Path, fake: FakeSlack, store: SQLiteStore | None = None, sleeps: Sleeps | None = None,
                 **kw) -> DigestRunner:
     sleeps = sleeps or Sleeps()
-    return DigestRunner(store or BotStore(data_dir / "bot.sqlite"), client_for(fake), lambda: PassageIndex.load(data_dir),
+    return DigestRunner(store or SQLiteStore(data_dir / "bot.sqlite"), client_for(fake), lambda: PassageIndex.load(data_dir),
                         tz=TZ, spacer=Spacer(sleeps.sleep, sleeps.monotonic), **kw)
 
 
@@ -270,7 +271,7 @@ def test_two_new_bulletins_one_digest_per_channel_in_order_and_a_rerun_posts_not
 
     again = make_runner(data_dir, fake).run(["C1", "C2"], DAY2 + timedelta(hours=3))  # a restart, a re-run
     assert [o.status for o in again] == ["done", "done"] and len(posts(fake)) == 2
-    assert all(r.state == "done" for r in BotStore(data_dir / "bot.sqlite").digests())
+    assert all(r.state == "done" for r in SQLiteStore(data_dir / "bot.sqlite").digests())
     assert sleeps.calls == []  # one post per channel: nothing to space
 
 
@@ -314,7 +315,7 @@ def test_two_runs_at_once_post_once(data_dir, fake, tmp_path, monkeypatch):
     results = []
 
     def run():
-        runner = make_runner(data_dir, fake, store=BotStore(data_dir / "bot.sqlite"))  # its own connection
+        runner = make_runner(data_dir, fake, store=SQLiteStore(data_dir / "bot.sqlite"))  # its own connection
         barrier.wait()
         results.extend(runner.run(["C1"], DAY2))
 
@@ -383,7 +384,7 @@ def test_posts_to_one_channel_are_spaced_at_least_one_second(data_dir, fake):
 
 
 def test_a_crashed_claimers_claim_is_taken_over_after_it_expires(data_dir, fake, tmp_path, monkeypatch):
-    store = BotStore(data_dir / "bot.sqlite")
+    store = SQLiteStore(data_dir / "bot.sqlite")
     make_runner(data_dir, fake, store=store).run(["C1"], DAY1)
     add_new_bulletins(tmp_path, data_dir, monkeypatch)
     assert store.claim_digest("C1", "2025-06-02", "crashed", DAY2.timestamp(), 900) is not None
@@ -415,7 +416,7 @@ def test_cli_dry_run_prints_json_that_slacks_block_models_accept(data_dir, fake,
             assert set(m) == {"text", "blocks"}
             assert_valid(m)
         assert item_titles(d["messages"])[-1] == "1. Wombat Act adopted"
-    assert fake.calls == [] and BotStore(data_dir / "bot.sqlite").digests() == []
+    assert fake.calls == [] and SQLiteStore(data_dir / "bot.sqlite").digests() == []
 
 
 def test_cli_posts_once_per_channel_and_day(data_dir, fake, monkeypatch, tmp_path):
@@ -464,7 +465,7 @@ def test_scheduler_fires_at_the_local_time_and_its_job_posts(data_dir, fake):
         scheduler.get_job("digest-retry").func()
     finally:
         scheduler.shutdown(wait=False)
-    assert len(posts(fake, "C1")) == BotStore(data_dir / "bot.sqlite").digest("C1", "2025-06-01").posted > 1
+    assert len(posts(fake, "C1")) == SQLiteStore(data_dir / "bot.sqlite").digest("C1", "2025-06-01").posted > 1
 
 
 # -- a bulletin ingested while serving --------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot import cli
+from bot.cli import options as cli_options
 from bot.doctor import FAIL, OK, SKIP, check_scopes, manifest_scopes
 from tests.fakes import HashEncoder
 from tests.slack_fake import BOT_SCOPES, FakeSlack
@@ -33,7 +34,7 @@ def fake():
 def doctor(monkeypatch, tmp_path):
     """Run ``bulletin-bot doctor ARGS`` with ``env`` (nothing else from the environment or a .env);
     returns (exit code, output, checks by name from --json)."""
-    monkeypatch.setattr(cli, "make_encoder", lambda model, data_dir=None: HashEncoder())
+    monkeypatch.setattr(cli_options, "make_encoder", lambda model, data_dir=None: HashEncoder())
     monkeypatch.chdir(tmp_path)
 
     def run(env: dict, *args: str):
@@ -106,7 +107,7 @@ def test_configuration_failures_name_the_variable(doctor, tmp_path, env, detail)
 
 
 def test_model_that_is_not_the_index_model(doctor, fake, indexed, monkeypatch):
-    monkeypatch.setattr(cli, "make_encoder", lambda model, data_dir=None: HashEncoder(dimension=32, name="other/model"))
+    monkeypatch.setattr(cli_options, "make_encoder", lambda model, data_dir=None: HashEncoder(dimension=32, name="other/model"))
     code, _, checks = doctor(good_env(fake, indexed), "--json")
     assert code == 1 and checks["model"]["status"] == FAIL
     assert "BULLETIN_BOT_MODEL=test/hash-encoder" in checks["model"]["fix"]
@@ -124,7 +125,8 @@ def test_env_example_lists_every_variable_the_program_reads():
     """.env.example names each variable read by bot/config.py, the CLI options and the retrieval package."""
     example = (ROOT / ".env.example").read_text()
     listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, re.M))
-    sources = [ROOT / "bot" / "config.py", ROOT / "bot" / "cli.py", ROOT / "retrieval" / "encoder.py"]
+    sources = [ROOT / "bot" / "config.py", *sorted((ROOT / "bot" / "cli").glob("*.py")),
+               ROOT / "retrieval" / "encoders" / "factory.py"]
     read = set()
     for path in sources:
         text = path.read_text()

@@ -1,4 +1,4 @@
-"""E-mail newsletters (retrieval/email.py), on .eml files written with the standard library."""
+"""E-mail newsletters (retrieval/intake/email.py), on .eml files written with the standard library."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.bulletin import read_bulletin
-from retrieval.email import eml_to_text, pdf_attachments
 from retrieval.errors import BulletinParseError
 from retrieval.ingest import ingest
+from retrieval.intake.email import eml_to_text, pdf_attachments
+from retrieval.intake.sources import read_bulletin
 from tests.pdfs import make_pdf
 
 HTML = """<html><head><link rel="canonical" href="https://acme.example/news/canonical"></head><body>

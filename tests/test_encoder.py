@@ -1,4 +1,4 @@
-"""retrieval.encoder.make_encoder: the factory the CLI builds its encoder with (the seam for ONNX)."""
+"""retrieval.encoders.factory.make_encoder: the factory the CLI builds its encoder with (the seam for ONNX)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from retrieval.encoder import DEFAULT_MODEL_NAME, SentenceTransformerEncoder, make_encoder
+from retrieval.encoders.factory import DEFAULT_MODEL_NAME, SentenceTransformerEncoder, make_encoder
 from retrieval.errors import ConfigurationError
 from tests.conftest import ROOT
 
@@ -26,15 +26,15 @@ def test_unknown_backend_names_the_value_and_the_known_ones():
 
 
 def test_the_factory_does_not_import_sentence_transformers():
-    code = ("import sys; from retrieval.encoder import make_encoder; e = make_encoder(None); e.dimension; "
+    code = ("import sys; from retrieval.encoders.factory import make_encoder; e = make_encoder(None); e.dimension; "
             "assert 'sentence_transformers' not in sys.modules and 'torch' not in sys.modules, 'imported eagerly'")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
 
 
 def test_the_cli_builds_its_encoder_with_the_factory(monkeypatch):
-    import retrieval.encoder as encoder_mod
-    from bot import cli
+    import retrieval.encoders.factory as encoder_mod
+    from bot.cli import options as cli_options
 
     seen = []
     monkeypatch.setitem(encoder_mod.BACKENDS, "torch", lambda model: seen.append(model) or "an encoder")
-    assert cli.make_encoder("some/model") == "an encoder" and seen == ["some/model"]
+    assert cli_options.make_encoder("some/model") == "an encoder" and seen == ["some/model"]

@@ -9,10 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from bot import cli
+from bot.cli import options as cli_options
 from retrieval.chunking import Citation, Passage
 from retrieval.errors import ConfigurationError
-from retrieval.evaluate import Question, QuestionResult, answer_rank, load_questions, summarise
-from retrieval.search import Answer, Hit
+from retrieval.search.answer import Answer, Hit
+from retrieval.search.evaluate import Question, QuestionResult, answer_rank, load_questions, summarise
 from tests.fakes import HashEncoder
 
 
@@ -62,7 +63,7 @@ def test_load_questions_reports_the_bad_line(tmp_path: Path):
 
 def test_eval_cli_json(tmp_path: Path, corpus_copy: Path, monkeypatch):
     shared = HashEncoder()
-    monkeypatch.setattr(cli, "make_encoder", lambda model, data_dir=None: shared)
+    monkeypatch.setattr(cli_options, "make_encoder", lambda model, data_dir=None: shared)
     runner = CliRunner()
     data = str(tmp_path / "data")
     assert runner.invoke(cli.main, ["ingest", str(corpus_copy), "--data-dir", data]).exit_code == 0

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.health import Readiness
-from bot.serve import health_routes, make_wsgi_server, serve_forever
+from bot.server.health import Readiness
+from bot.server.serve import health_routes, make_wsgi_server, serve_forever
 from retrieval.ingest import ingest
-from retrieval.search import Searcher
+from retrieval.search.searcher import Searcher
 from tests.fakes import HashEncoder
 from tests.slack_fake import FakeSlack
 
@@ -73,7 +73,7 @@ def test_readyz_says_no_index_until_the_first_ingest(health_server, tmp_path: Pa
 
 
 def test_readyz_never_loads_or_reloads_a_generation(health_server, indexed, corpus_copy: Path, monkeypatch):
-    import retrieval.index as index_mod
+    import retrieval.index.passages as index_mod
 
     url, readiness = health_server
     encoder = HashEncoder()
@@ -201,7 +201,7 @@ def test_unreachable_slack_at_start_stops_with_one_sentence(indexed):
 
 
 def test_serve_loads_a_fresh_ingest_without_a_question(tmp_path: Path, corpus_copy: Path, monkeypatch):
-    import bot.serve as serve_mod
+    import bot.server.serve as serve_mod
 
     monkeypatch.setattr(serve_mod, "FOLLOW_INDEX_SECONDS", 0.05)
     listening: list = []
@@ -236,8 +236,8 @@ def test_serve_loads_a_fresh_ingest_without_a_question(tmp_path: Path, corpus_co
 
 
 def test_housekeeping_purges_the_store_daily(monkeypatch):
-    import bot.store as store_mod
-    from bot.serve import housekeeping
+    import bot.state.sqlite as store_mod
+    from bot.server.serve import housekeeping
 
     monkeypatch.setattr(store_mod, "PURGE_EVERY_SECONDS", 0.1)
     purged = threading.Semaphore(0)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retrieval.bulletin import read_bulletin
 from retrieval.chunking import passages_from
-from retrieval.html import html_to_text
 from retrieval.ingest import ingest
-from retrieval.search import Searcher
+from retrieval.intake.html import html_to_text
+from retrieval.intake.sources import read_bulletin
+from retrieval.search.searcher import Searcher
 
 PAGE = """<!doctype html><html><head><title>EU Privacy Digest &ndash; March 2025</title>
 <meta property="og:site_name" content="Example Law LLP">

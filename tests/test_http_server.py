@@ -1,4 +1,4 @@
-"""bot.http_server: the waitress server of serve --http — keep-alive, size limits, graceful shutdown."""
+"""bot.server.http_server: the waitress server of serve --http — keep-alive, size limits, graceful shutdown."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from bot.http_server import MAX_REQUEST_BYTES, HttpServer
-from bot.serve import WsgiRoutes
+from bot.server.http_server import MAX_REQUEST_BYTES, HttpServer
+from bot.server.serve import WsgiRoutes
 
 started = threading.Event()
 

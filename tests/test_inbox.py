@@ -1,4 +1,4 @@
-"""The watched inbox (bot/inbox.py): stable files are ingested, half-written ones wait, e-mails'
+"""The watched inbox (bot/server/inbox.py): stable files are ingested, half-written ones wait, e-mails'
 PDF attachments become bulletins; the loop runs in a thread and stops on its event."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bot import cli
-from bot.inbox import Inbox
-from retrieval.index import PassageIndex
+from bot.cli import options as cli_options
+from bot.server.inbox import Inbox
+from retrieval.index.passages import PassageIndex
 from retrieval.ingest import ingest
 from tests.pdfs import make_pdf
 
@@ -80,14 +81,14 @@ def test_the_loop_runs_in_a_thread_until_its_stop_event(tmp_path: Path, encoder)
 
 
 def test_cli_watch_uses_the_inbox_variable_and_stops_on_ctrl_c(tmp_path: Path, monkeypatch, encoder):
-    monkeypatch.setattr(cli, "make_encoder", lambda model, data_dir: encoder)
+    monkeypatch.setattr(cli_options, "make_encoder", lambda model, data_dir: encoder)
     folder = tmp_path / "drop"
 
     def interrupt(self, stop):
         self.poll()
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("bot.inbox.Inbox.run", interrupt)
+    monkeypatch.setattr("bot.server.inbox.Inbox.run", interrupt)
     res = CliRunner().invoke(cli.main, ["ingest", "--watch", "--interval", "0.1", "--data-dir", str(tmp_path / "d")],
                              env={"BULLETIN_BOT_INBOX_DIR": str(folder)})
     assert res.exit_code == 0, res.output

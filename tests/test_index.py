@@ -10,11 +10,12 @@ import faiss
 import numpy as np
 import pytest
 
-from retrieval import generations as index_mod  # write_generation and its helpers live there
 from retrieval.errors import IndexMismatchError, IndexNotFoundError
-from retrieval.index import PassageIndex, current_generation
+from retrieval.index import generations as index_mod  # write_generation and its helpers live there
+from retrieval.index.generations import current_generation
+from retrieval.index.passages import PassageIndex
 from retrieval.ingest import ingest
-from retrieval.search import Searcher
+from retrieval.search.searcher import Searcher
 from tests.conftest import N_BULLETINS
 
 
@@ -169,8 +170,8 @@ def test_vectors_round_trip_by_id(indexed: Path, encoder):
 
 
 def test_a_data_directory_with_uri_characters_in_its_path_works(tmp_path: Path, corpus_copy: Path, encoder):
-    from bot.store import BotStore
-    from retrieval.search import Searcher
+    from bot.state.sqlite import SQLiteStore
+    from retrieval.search.searcher import Searcher
 
     data = tmp_path / "odd #1 ?x=y %41%" / "data"
     report = ingest([corpus_copy], data, encoder)
@@ -182,7 +183,7 @@ def test_a_data_directory_with_uri_characters_in_its_path_works(tmp_path: Path, 
     assert len(again.unchanged) == N_BULLETINS and encoder.encoded == 0  # the generation in force was read, not rebuilt
     answer = Searcher(data, encoder).search("Nantong middle school fined", top_k=3)
     assert answer.hits and "Nantong" in " ".join(h.text for h in answer.hits)
-    store = BotStore(data / "bot.sqlite")
+    store = SQLiteStore(data / "bot.sqlite")
     answer_id = store.record_answer("q", [1, 2])
     assert store.answer(answer_id).passage_ids == [1, 2]
     assert (data / "bot.sqlite").exists()
@@ -194,7 +195,7 @@ def test_a_large_generation_is_approximate_and_filters_stay_exact(tmp_path, corp
     import faiss
     import numpy as np
 
-    import retrieval.generations as generations
+    import retrieval.index.generations as generations
     from retrieval.ingest import ingest as run_ingest
 
     monkeypatch.setattr(generations, "APPROX_MIN_PASSAGES", 100)

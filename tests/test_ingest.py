@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retrieval.index import PassageIndex, current_generation
+from retrieval.index.generations import current_generation
+from retrieval.index.passages import PassageIndex
 from retrieval.ingest import ingest
-from retrieval.search import Searcher
+from retrieval.search.searcher import Searcher
 from tests.conftest import N_BULLETINS
 
 SEED = "china-cybersecurity-data-protection-2019-08.txt"

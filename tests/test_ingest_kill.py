@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.index import PassageIndex, current_generation
+from retrieval.index.generations import current_generation
+from retrieval.index.passages import PassageIndex
 from retrieval.ingest import ingest
-from retrieval.search import Searcher
+from retrieval.search.searcher import Searcher
 from tests.conftest import ROOT
 
 #: Runs ``ingest([corpus], data, HashEncoder())`` and kills itself (SIGKILL) at the stage argv[1] names.
@@ -24,7 +25,7 @@ _SCRIPT = r'''
 import os, signal, sys
 from pathlib import Path
 
-import retrieval.generations as gen
+import retrieval.index.generations as gen
 import retrieval.ingest as ing
 from tests.fakes import HashEncoder
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from bot import logs
 from bot.config import LogSettings, Settings, SettingsError
-from retrieval.search import Searcher
+from retrieval.search.searcher import Searcher
 from tests.fakes import HashEncoder
 from tests.slack_client import BotUnderTest, mention, message
 from tests.slack_fake import FakeSlack
@@ -158,7 +158,7 @@ def test_one_structured_line_per_answered_question_and_no_secret_in_any_log(fake
     assert sorted((e["surface"], e["channel"]) for e in first) == [("command", "C5"), ("dm", "D4"), ("mention", "C9")]
     assert [(e["surface"], e["channel"]) for e in last] == [("mention", "C9")]
     for line in lines:
-        assert line["level"] == "INFO" and line["logger"] == "bot.listeners"
+        assert line["level"] == "INFO" and line["logger"] == "bot.slack.listeners"
         assert isinstance(line["latency_ms"], int) and line["latency_ms"] >= 0
         assert isinstance(line["hits"], int) and line["hits"] >= 0
         assert line["outcome"] in ("answered", "abstained")
@@ -174,9 +174,9 @@ def test_create_app_honours_log_questions(fake, indexed):
 
 
 def test_the_text_format_line(caplog):
-    from bot.listeners import AnswerLog
+    from bot.slack.listeners.reply import AnswerLog
 
-    with caplog.at_level(logging.INFO, logger="bot.listeners"):
+    with caplog.at_level(logging.INFO, logger="bot.slack.listeners"):
         AnswerLog("thread", "C1", "a question", hits=3, answered=False, tier="related").emit(with_question=False)
     record = caplog.records[-1]
     assert record.getMessage().startswith("answer surface=thread channel=C1 latency_ms=")

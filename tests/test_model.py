@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.encoder import SentenceTransformerEncoder
+from retrieval.encoders.factory import SentenceTransformerEncoder
 from retrieval.ingest import ingest
-from retrieval.search import Searcher
+from retrieval.search.searcher import Searcher
 from tests.conftest import CORPUS
 
 pytestmark = pytest.mark.model
@@ -41,7 +41,7 @@ def test_nantong_fine_end_to_end(real_index: Path, real_encoder):
 
 
 def test_real_passages_fit_the_model_window(real_index: Path, real_encoder):
-    from retrieval.index import PassageIndex
+    from retrieval.index.passages import PassageIndex
 
     for p in PassageIndex.load(real_index).iter_passages():
         assert real_encoder.count_tokens(p.embedding_text) <= 254, p.citation
@@ -58,7 +58,7 @@ def test_fact_in_last_sentence_of_a_400_word_paragraph_is_found(tmp_path: Path, 
     (d / "long.txt").write_text("Long Bulletin\n\nRegulation\n\n1. Committee meeting\n\n" + paragraph + "\n")
     data = tmp_path / "data"
     ingest([d], data, real_encoder)
-    from retrieval.index import PassageIndex
+    from retrieval.index.passages import PassageIndex
 
     pieces = list(PassageIndex.load(data).iter_passages())
     assert len(pieces) > 1 and "17 March 2031" in pieces[-1].text and "17 March 2031" not in pieces[0].text

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.encoder import DEFAULT_MODEL_NAME, SentenceTransformerEncoder, make_encoder, resolve_model
+from retrieval.encoders.factory import DEFAULT_MODEL_NAME, SentenceTransformerEncoder, make_encoder, resolve_model
+from retrieval.encoders.onnx import EXPORT_MANIFEST, INT8_FILE, OnnxEncoder
 from retrieval.errors import ConfigurationError, IndexMismatchError
-from retrieval.index import PassageIndex
+from retrieval.index.passages import PassageIndex
 from retrieval.ingest import ingest
-from retrieval.onnx_encoder import EXPORT_MANIFEST, INT8_FILE, OnnxEncoder
 from tests.conftest import CORPUS, ROOT
 from tests.fakes import HashEncoder
 

@@ -1,4 +1,4 @@
-"""PDF bulletins (retrieval/pdf.py): reading order, running headers/footers, hyphenation, pages in
+"""PDF bulletins (retrieval/intake/pdf.py): reading order, running headers/footers, hyphenation, pages in
 citations, metadata, and the errors of scanned, encrypted and broken files — on PDFs made with reportlab."""
 
 from __future__ import annotations
@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.citations import render_citation
-from bot.cli_format import format_citation
-from retrieval.bulletin import read_bulletin
+from bot.cli.formatting import format_citation
+from bot.slack.citations import render_citation
 from retrieval.chunking import Citation, passages_from
 from retrieval.errors import BulletinParseError
-from retrieval.index import PassageIndex
+from retrieval.index.passages import PassageIndex
 from retrieval.ingest import ingest
-from retrieval.pdf import pdf_to_text
-from retrieval.search import Searcher
+from retrieval.intake.pdf import pdf_to_text
+from retrieval.intake.sources import read_bulletin
+from retrieval.search.searcher import Searcher
 from tests.pdfs import HEADER, make_pdf, make_scanned_pdf
 
 PAGE1 = [["## Enforcement", "The regulator fined the school in", "Nantong 50,000 yuan for its enforce-",
@@ -119,7 +119,7 @@ def test_a_generation_written_before_pages_still_loads_with_no_page(indexed: Pat
     import json
     import sqlite3
 
-    from retrieval.index import current_generation, file_checksum
+    from retrieval.index.generations import current_generation, file_checksum
 
     gen = indexed / "generations" / current_generation(indexed)
     conn = sqlite3.connect(gen / "passages.sqlite")

@@ -29,8 +29,9 @@ def test_the_url_password_is_a_log_secret_as_written_and_decoded():
 
 
 def test_open_store_chooses_postgresql_when_the_url_is_set(pg_url, tmp_path):
-    from bot.pg_store import PgStore
-    from bot.state import StateStore, open_store
+    from bot.state.postgres import PgStore
+    from bot.state.protocol import StateStore
+    from bot.state.stores import open_store
 
     settings = Settings.from_env({"BULLETIN_BOT_DATABASE_URL": pg_url, "BULLETIN_BOT_RETENTION_DAYS": "30"},
                                  dotenv=None, require_token=False, data_dir=tmp_path)
@@ -48,8 +49,8 @@ def test_open_store_chooses_postgresql_when_the_url_is_set(pg_url, tmp_path):
 def test_the_schema_is_versioned_migrated_once_and_a_newer_one_refused(pg_url):
     import psycopg
 
-    from bot.pg_migrations import SCHEMA_VERSION
-    from bot.pg_store import PgStore
+    from bot.state.pg_migrations import SCHEMA_VERSION
+    from bot.state.postgres import PgStore
 
     stores, errors = [], []
 
@@ -76,7 +77,7 @@ def test_the_schema_is_versioned_migrated_once_and_a_newer_one_refused(pg_url):
 
 
 def test_an_unreachable_or_refusing_server_is_one_sentence_without_the_password(pg_url):
-    from bot.pg_store import PgStore
+    from bot.state.postgres import PgStore
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -94,8 +95,8 @@ def test_an_unreachable_or_refusing_server_is_one_sentence_without_the_password(
 def test_a_version_1_database_gains_the_subscriptions_table_and_keeps_its_rows(pg_url, monkeypatch):
     import psycopg
 
-    from bot import pg_migrations
-    from bot.pg_store import PgStore
+    from bot.state import pg_migrations
+    from bot.state.postgres import PgStore
 
     with monkeypatch.context() as m:  # the bot as it was before subscriptions
         m.setattr(pg_migrations, "MIGRATIONS", pg_migrations.MIGRATIONS[:1])

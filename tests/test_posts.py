@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.bulletin import parse_bulletin, read_bulletin
 from retrieval.chunking import passages_from
 from retrieval.errors import BulletinParseError
 from retrieval.ingest import ingest
-from retrieval.posts import normalise_post_date, split_list_entries
-from retrieval.search import Searcher
+from retrieval.intake.parser import parse_bulletin
+from retrieval.intake.posts import normalise_post_date, split_list_entries
+from retrieval.intake.sources import read_bulletin
+from retrieval.search.searcher import Searcher
 from tests.conftest import CORPUS
 
 POST = """---
@@ -231,7 +232,7 @@ def test_shipped_deep_list_item_is_cut_per_bullet():
 
 def test_metadata_without_a_date_is_said(tmp_path: Path, caplog):
     f = _post(tmp_path, "---\ntitle: A post\nauthor: J. Doe\n---\nBody text of the post.\n", "nodate.md")
-    with caplog.at_level("WARNING", logger="retrieval.bulletin"):
+    with caplog.at_level("WARNING", logger="retrieval.intake"):
         b = read_bulletin(f)
     assert b.date is None and b.has_metadata
     assert "nodate.md" in caplog.text and "no date" in caplog.text

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import blocks as bk
+from bot.slack import blocks as bk
 from tests.replicas import Replica, replica_env, run_cli
 from tests.slack_client import buttons, mention
 from tests.slack_fake import RESPONSE_URL, FakeSlack
@@ -68,7 +68,7 @@ def test_one_event_delivered_to_both_replicas_and_retried_is_answered_once(repli
 
 
 def test_a_vote_recorded_by_one_replica_is_seen_by_the_other(replicas, fake, pg_url):
-    from bot.pg_store import PgStore
+    from bot.state.postgres import PgStore
 
     a, b = replicas
     assert a.send_event(mention(QUESTION, ts="600.1", user="U7"), "EvVote1")[0] == 200
@@ -89,7 +89,7 @@ def test_a_vote_recorded_by_one_replica_is_seen_by_the_other(replicas, fake, pg_
 
 
 def test_two_digest_runs_at_once_post_one_digest_per_channel_and_day(pg_url, indexed, fake, tmp_path: Path):
-    from bot.pg_store import PgStore
+    from bot.state.postgres import PgStore
 
     env = replica_env(fake, indexed, pg_url)
     args = ["digest", "--channel", "C5", "--channel", "C6", "--since", "2000-01-01"]

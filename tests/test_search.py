@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.calibration import Calibration, calibration_for, fit
 from retrieval.errors import ConfigurationError
-from retrieval.index import PassageIndex
+from retrieval.index.lexical import LexicalIndex
+from retrieval.index.passages import PassageIndex
 from retrieval.ingest import ingest
-from retrieval.lexical import LexicalIndex
-from retrieval.search import Searcher, parse_filters
+from retrieval.search.calibration import Calibration, calibration_for, fit
+from retrieval.search.filters import parse_filters
+from retrieval.search.searcher import Searcher
 
 
 def _source(corpus: Path, name: str) -> str:
@@ -198,8 +199,8 @@ def test_fit_separates_a_clear_case():
 
 
 def test_broken_new_generation_is_not_served_and_not_retried(indexed: Path, corpus_copy: Path, encoder, monkeypatch):
-    import retrieval.index as index_mod
-    from retrieval.index import current_generation
+    import retrieval.index.passages as index_mod
+    from retrieval.index.generations import current_generation
 
     s = Searcher(indexed, encoder)
     before = s.index.generation
@@ -226,10 +227,10 @@ def test_garbled_current_logs_one_traceback_then_one_line(indexed: Path, encoder
     s = Searcher(indexed, encoder)
     before = s.index.generation
     (indexed / "CURRENT").write_bytes(b"\xff\xfe not a generation \x00")
-    with caplog.at_level(logging.WARNING, logger="retrieval.search"):
+    with caplog.at_level(logging.WARNING, logger="retrieval.search.searcher"):
         for _ in range(4):
             assert s.search("Nantong middle school fined", top_k=1).hits
-    records = [r for r in caplog.records if r.name == "retrieval.search"]
+    records = [r for r in caplog.records if r.name == "retrieval.search.searcher"]
     assert len(records) == 4 and s.index.generation == before
     assert records[0].exc_info is not None
     assert all(r.exc_info is None and r.levelno == logging.WARNING and "\n" not in r.getMessage() for r in records[1:])
@@ -237,7 +238,7 @@ def test_garbled_current_logs_one_traceback_then_one_line(indexed: Path, encoder
 
 def test_a_first_load_that_fails_is_not_redone_on_every_question(indexed: Path, corpus_copy: Path, encoder,
                                                                   monkeypatch):
-    import retrieval.index as index_mod
+    import retrieval.index.passages as index_mod
     from retrieval.errors import RetrievalError
 
     real_load = index_mod.PassageIndex.load.__func__
@@ -262,8 +263,8 @@ def test_a_first_load_that_fails_is_not_redone_on_every_question(indexed: Path, 
 def test_each_generation_saves_its_bm25_index_and_search_loads_it(indexed: Path, encoder, monkeypatch):
     import numpy as np
 
-    from retrieval import lexical as lexical_mod
-    from retrieval.generations import LEXICAL_DIR
+    from retrieval.index import lexical as lexical_mod
+    from retrieval.index.generations import LEXICAL_DIR
 
     idx = PassageIndex.load(indexed)
     saved_dir = idx.path / LEXICAL_DIR

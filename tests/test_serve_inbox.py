@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 from bot.config import Settings
-from bot.serve import serve_forever
-from retrieval.search import Searcher
+from bot.server.serve import serve_forever
+from retrieval.search.searcher import Searcher
 from tests.slack_fake import FakeSlack
 
 BULLETIN = ("# Quokka Gazette\n\n## Enforcement\n\n1. Zebra quokka fine\n\n"

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot import blocks as bk
+from bot.slack import blocks as bk
 from retrieval.chunking import Citation, Passage
 from retrieval.ingest import ingest
-from retrieval.search import Answer, Hit, Searcher
+from retrieval.search.answer import Answer, Hit
+from retrieval.search.searcher import Searcher
 from tests.slack_client import BotUnderTest, all_text, buttons, mention, message
 from tests.slack_fake import RESPONSE_URL, FakeSlack
 
@@ -386,7 +387,7 @@ class Gated:
 
 
 def test_past_the_queue_bound_the_asker_is_told_to_try_again(fake, data_dir, tmp_path):
-    from bot.listeners import BUSY
+    from bot.slack.listeners.pool import BUSY
     from tests.fakes import HashEncoder
 
     searcher = Gated(Forced(Searcher(data_dir, HashEncoder()), True))

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 
 from bot.digest import DigestRunner, Spacer
 from retrieval.ingest import ingest
-from retrieval.search import Searcher
+from retrieval.search.searcher import Searcher
 from tests.fakes import HashEncoder
 from tests.slack_client import BotUnderTest
 from tests.slack_fake import RESPONSE_URL, FakeSlack

@@ -1,4 +1,4 @@
-"""retrieval.sources: the table from file ending to extractor decides which files are bulletins."""
+"""retrieval.intake.sources: the table from file ending to extractor decides which files are bulletins."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import sources
-from retrieval.bulletin import BULLETIN_SUFFIXES, HTML_SUFFIXES, find_bulletin_files, read_bulletin
+from retrieval.intake import sources
+from retrieval.intake.sources import BULLETIN_SUFFIXES, HTML_SUFFIXES, find_bulletin_files, read_bulletin
 
 
 def test_the_table_gives_the_suffixes_read_before():

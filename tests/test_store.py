@@ -1,4 +1,4 @@
-"""bot.store: event dedupe across threads and restarts, answers, feedback, threads."""
+"""bot.state.sqlite: event dedupe across threads and restarts, answers, feedback, threads."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import threading
 
 import pytest
 
-from bot.store import BotStore, event_keys
+from bot.state.protocol import event_keys
+from bot.state.sqlite import SQLiteStore
 
 
 @pytest.fixture
 def store(tmp_path):
-    return BotStore(tmp_path / "bot.sqlite", dedupe_seconds=600)
+    return SQLiteStore(tmp_path / "bot.sqlite", dedupe_seconds=600)
 
 
 def test_event_keys():
@@ -33,8 +34,8 @@ def test_claims_expire_after_the_window_not_before(store):
 
 
 def test_claims_survive_a_restart(tmp_path):
-    BotStore(tmp_path / "bot.sqlite").claim(["event:E"])
-    assert not BotStore(tmp_path / "bot.sqlite").claim(["event:E"])
+    SQLiteStore(tmp_path / "bot.sqlite").claim(["event:E"])
+    assert not SQLiteStore(tmp_path / "bot.sqlite").claim(["event:E"])
 
 
 def test_exactly_one_of_many_concurrent_claims_wins(store):
@@ -96,11 +97,11 @@ def test_a_store_without_a_schema_version_is_migrated_not_broken(tmp_path):
     import sqlite3
     import time
 
-    from bot.store import SCHEMA_VERSION
+    from bot.state.migrations import SCHEMA_VERSION
 
     path = tmp_path / "bot.sqlite"
     _old_store(path, time.time())
-    store = BotStore(path)
+    store = SQLiteStore(path)
     assert store.answer(1).query == "old question"
     assert store.record_feedback(1, "U2", 1) is not None
     store.claim_digest("C1", "2025-06-01", "me", now=time.time())  # the digests table was added
@@ -108,8 +109,8 @@ def test_a_store_without_a_schema_version_is_migrated_not_broken(tmp_path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 2
     indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"answers_created_idx", "feedback_created_idx", "threads_created_idx"} <= indexes
-    BotStore(path)  # opening again changes nothing
-    assert BotStore(path).answer(1).query == "old question"
+    SQLiteStore(path)  # opening again changes nothing
+    assert SQLiteStore(path).answer(1).query == "old question"
 
 
 def test_a_store_from_a_newer_bot_is_refused_in_one_sentence(tmp_path):
@@ -118,12 +119,12 @@ def test_a_store_from_a_newer_bot_is_refused_in_one_sentence(tmp_path):
     from retrieval.errors import ConfigurationError
 
     path = tmp_path / "bot.sqlite"
-    BotStore(path)
+    SQLiteStore(path)
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA user_version = 99")
     conn.close()
     with pytest.raises(ConfigurationError, match="schema version 99.*newer bulletin-bot"):
-        BotStore(path)
+        SQLiteStore(path)
 
 
 def test_retention_purges_old_questions_and_feedback_at_open_and_on_demand(tmp_path):
@@ -132,7 +133,7 @@ def test_retention_purges_old_questions_and_feedback_at_open_and_on_demand(tmp_p
     day = 86400.0
     path = tmp_path / "bot.sqlite"
     _old_store(path, time.time() - 100 * day)  # older than the default 90 days
-    store = BotStore(path)
+    store = SQLiteStore(path)
     assert store.answer(1) is None  # purged when the store opened
     recent = store.record_answer("a recent question", [2], "U1", "C1", "2.0")
     store.record_feedback(recent, "U2", -1)
@@ -141,7 +142,7 @@ def test_retention_purges_old_questions_and_feedback_at_open_and_on_demand(tmp_p
     assert store.answer(recent).query == "a recent question" and len(store.feedback()) == 1
     assert store.purge(now=time.time() + 91 * day) == 3  # the answer, its feedback and the thread
     assert store.answer(recent) is None and store.feedback() == [] and not store.is_bot_thread("C1", "2.0")
-    short = BotStore(tmp_path / "short.sqlite", retention_days=1)
+    short = SQLiteStore(tmp_path / "short.sqlite", retention_days=1)
     short.record_answer("q", [1])
     assert short.purge(now=time.time() + 2 * day) == 1
 
@@ -149,7 +150,7 @@ def test_retention_purges_old_questions_and_feedback_at_open_and_on_demand(tmp_p
 def test_purge_also_drops_dedupe_keys_past_their_window(tmp_path):
     import sqlite3
 
-    store = BotStore(tmp_path / "bot.sqlite", dedupe_seconds=600)
+    store = SQLiteStore(tmp_path / "bot.sqlite", dedupe_seconds=600)
     store.claim(["event:E1"], now=1000.0)
     store.claim(["event:E2"], now=2000.0)
     store.purge(now=2100.0)
@@ -159,8 +160,9 @@ def test_purge_also_drops_dedupe_keys_past_their_window(tmp_path):
 
 def test_open_store_opens_the_sqlite_store_in_the_data_dir(tmp_path):
     from bot.config import Settings
-    from bot.state import StateStore, open_store
-    from bot.store import SQLiteStore
+    from bot.state.protocol import StateStore
+    from bot.state.sqlite import SQLiteStore
+    from bot.state.stores import open_store
 
     settings = Settings.from_env({"BULLETIN_BOT_RETENTION_DAYS": "30"}, dotenv=None, require_token=False,
                                  data_dir=tmp_path)
@@ -177,17 +179,17 @@ def test_open_store_opens_the_sqlite_store_in_the_data_dir(tmp_path):
 def test_a_version_2_store_gains_the_subscriptions_table_and_keeps_its_rows(tmp_path, monkeypatch):
     import sqlite3
 
-    from bot import migrations
+    from bot.state import migrations
 
     path = tmp_path / "bot.sqlite"
     with monkeypatch.context() as m:  # the bot as it was before subscriptions
         m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
         m.setattr(migrations, "SCHEMA_VERSION", 2)
-        old = BotStore(path)
+        old = SQLiteStore(path)
         answer_id = old.record_answer("a question", [1], "U1", "C1", "1.0")
         old.close()
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
-    store = BotStore(path)
+    store = SQLiteStore(path)
     assert store.answer(answer_id).query == "a question"
     assert store.subscriptions("C1") == [] and store.subscribe("C1", "topic", "cookies", "U1")
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION == 3

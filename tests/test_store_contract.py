@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bot.state import event_keys
+from bot.state.protocol import event_keys
 
 DAY = 86400.0
 
@@ -20,11 +20,11 @@ def make_store(request, tmp_path):
 
     def make(**kwargs):
         if request.param == "sqlite":
-            from bot.store import SQLiteStore
+            from bot.state.sqlite import SQLiteStore
 
             store = SQLiteStore(tmp_path / "bot.sqlite", **kwargs)
         else:
-            from bot.pg_store import PgStore
+            from bot.state.postgres import PgStore
 
             store = PgStore(url, **kwargs)
         opened.append(store)

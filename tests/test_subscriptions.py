@@ -12,13 +12,13 @@ import pytest
 from click.testing import CliRunner
 
 from bot import cli
-from bot import subscriptions as subs
 from bot.digest import DigestRunner, item_groups, matching, new_bulletins
-from bot.state import Subscription
-from bot.store import SQLiteStore
+from bot.digest import subscriptions as subs
+from bot.state.protocol import Subscription
+from bot.state.sqlite import SQLiteStore
 from retrieval.chunking import Citation, Passage
-from retrieval.index import PassageIndex
-from retrieval.loaded import generation_instruments
+from retrieval.index.passages import PassageIndex
+from retrieval.search.loaded import generation_instruments
 
 NOW = datetime.now(timezone.utc)
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from retrieval.chunking import Citation, Passage
-from retrieval.generations import current_generation
-from retrieval.index import PassageIndex
-from retrieval.instrument_events import normalise_date, sentence_events
-from retrieval.instrument_names import InstrumentTable
-from retrieval.loaded import LoadedGeneration
-from retrieval.timeline import FILE_NAME, InstrumentIndex, build_instruments
+from retrieval.index.generations import current_generation
+from retrieval.index.passages import PassageIndex
+from retrieval.instruments.events import normalise_date, sentence_events
+from retrieval.instruments.names import InstrumentTable
+from retrieval.instruments.timeline import FILE_NAME, InstrumentIndex, build_instruments
+from retrieval.search.loaded import LoadedGeneration
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +175,7 @@ def test_missing_or_broken_file_is_rebuilt_from_the_catalog(indexed: Path):
 
 
 def _dpf_resolution_search(indexed: Path, encoder, **kw):
-    from retrieval.search import Searcher
+    from retrieval.search.searcher import Searcher
 
     answer = Searcher(indexed, encoder).search(
         "European Parliament resolution against US adequacy Data Privacy Framework", top_k=5, **kw)
@@ -184,8 +184,8 @@ def _dpf_resolution_search(indexed: Path, encoder, **kw):
 
 
 def test_an_answer_quoting_an_older_item_shows_the_later_development(indexed: Path, encoder):
-    from bot.blocks import render_answer
-    from bot.cli_format import format_answer
+    from bot.cli.formatting import format_answer
+    from bot.slack.blocks import render_answer
 
     answer, older = _dpf_resolution_search(indexed, encoder)
     assert older, [h.citation.source_file for h in answer.hits]
@@ -267,8 +267,8 @@ def test_events_of_is_oldest_first_with_undated_events_last():
 
 def test_searcher_exposes_the_instruments_in_force(indexed: Path, tmp_path: Path):
     from retrieval.errors import IndexNotFoundError
-    from retrieval.loaded import instruments_in_force
-    from retrieval.search import Searcher
+    from retrieval.search.loaded import instruments_in_force
+    from retrieval.search.searcher import Searcher
     from tests.fakes import HashEncoder
 
     searcher = Searcher(indexed, HashEncoder())
@@ -313,7 +313,7 @@ def test_an_instrument_found_only_by_pattern_can_be_named_back():
 
 
 def test_a_very_long_name_gets_a_bounded_distinct_key():
-    from retrieval.instrument_names import MAX_KEY, slug
+    from retrieval.instruments.names import MAX_KEY, slug
 
     a = slug("The " + "Aardvark Baboonery " * 10 + "Ocelots Act")
     b = slug("The " + "Aardvark Baboonery " * 10 + "Pelicans Act")
@@ -322,8 +322,8 @@ def test_a_very_long_name_gets_a_bounded_distinct_key():
 
 
 def test_an_answer_is_served_without_marks_when_the_instruments_fail(indexed: Path, encoder, monkeypatch, caplog):
-    from retrieval import loaded as loaded_module
-    from retrieval.search import Searcher
+    from retrieval.search import loaded as loaded_module
+    from retrieval.search.searcher import Searcher
 
     def broken(self):
         raise RuntimeError("boom")

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot import cli
-from bot.cli_timeline import MAX_QUOTE_CHARS, format_quote
+from bot.cli import options as cli_options
+from bot.cli.timeline import MAX_QUOTE_CHARS, format_quote
 from tests.fakes import HashEncoder
 
 #: One event line: date, labels, “quote” (maybe shortened), — citation ending "(file, chars a–b)".
@@ -147,7 +148,7 @@ def test_no_name_is_a_usage_error(run):
 def test_empty_index_gives_the_error_ask_gives(run, tmp_path: Path, monkeypatch):
     empty = tmp_path / "nothing"
     res = run("AI Act", data_dir=empty)
-    monkeypatch.setattr(cli, "make_encoder", lambda model, data_dir=None: HashEncoder())
+    monkeypatch.setattr(cli_options, "make_encoder", lambda model, data_dir=None: HashEncoder())
     asked = CliRunner().invoke(cli.main, ["ask", "what fines", "--data-dir", str(empty)])
     assert res.exit_code == asked.exit_code == 2
     assert res.stderr == asked.stderr

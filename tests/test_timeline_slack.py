@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot import blocks as bk
-from bot.listeners.commands import timeline_request
-from bot.timeline_blocks import render_timeline
-from bot.timeline_view import rows
+from bot.slack import blocks as bk
+from bot.slack.listeners.commands import timeline_request
+from bot.slack.timeline_blocks import render_timeline
 from retrieval.chunking import Citation, Passage
-from retrieval.search import Searcher
-from retrieval.timeline import InstrumentIndex, build_instruments
+from retrieval.instruments.timeline import InstrumentIndex, build_instruments
+from retrieval.instruments.view import rows
+from retrieval.search.searcher import Searcher
 from tests.fakes import HashEncoder
 from tests.slack_client import BotUnderTest, all_text, buttons
 from tests.slack_fake import RESPONSE_URL, FakeSlack

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.search import Searcher
+from retrieval.search.searcher import Searcher
 from tests.fakes import HashEncoder
 from tests.slack_client import BotUnderTest, all_text, mention, message
 from tests.slack_fake import DOWNLOAD, FakeSlack

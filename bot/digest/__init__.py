@@ -7,7 +7,7 @@ link; a header with the date and the count. Every message stays within Slack's l
 section text ≤ 3,000 characters, header ≤ 150, ≤ 11,000 characters of text in all); a digest too
 long for one message becomes a parent message (header and the list of bulletins) plus thread replies.
 
-:func:`post_digest` (:mod:`.post`) is idempotent: it claims (channel, day) in the :class:`~bot.state.StateStore`,
+:func:`post_digest` (:mod:`.post`) is idempotent: it claims (channel, day) in the :class:`~bot.state.protocol.StateStore`,
 builds the messages once and stores them, posts them one by one (recording each), then marks the
 digest done. A restart, a second process or a re-run never posts a (channel, day) twice; a failed
 post (network error, 5xx, ``not_in_channel``) marks it failed and the next run resumes at the first
@@ -26,19 +26,13 @@ clock); sleeping is injected too.
 
 The package, by job: :mod:`.select` (what is new for a channel), :mod:`.render` (the messages),
 :mod:`.post` (the exactly-once protocol), :mod:`.runner` (runs for channels; the ``bulletin-bot
-digest`` job) and :mod:`.schedule` (the APScheduler wiring inside ``serve``).
+digest`` job), :mod:`.schedule` (the APScheduler wiring inside ``serve``) and :mod:`.subscriptions`
+(a channel's digest of one law or topic: what matches).
 """
 
 from __future__ import annotations
 
-from .post import (
-    CLAIM_HOLD_SECONDS,
-    MIN_POST_SPACING,
-    DigestBuild,
-    DigestOutcome,
-    Spacer,
-    post_digest,
-)
+from .post import CLAIM_HOLD_SECONDS, MIN_POST_SPACING, DigestBuild, DigestOutcome, Spacer, post_digest
 from .render import (
     MAX_EXCERPT_CHARS,
     MAX_HEADER_CHARS,
@@ -50,15 +44,7 @@ from .render import (
 )
 from .runner import DigestRunner, run_digest_job
 from .schedule import start_digest_scheduler, start_scheduler
-from .select import (
-    NewBulletin,
-    bulletin_key,
-    item_groups,
-    item_passages,
-    matching,
-    new_bulletins,
-    parse_instant,
-)
+from .select import NewBulletin, bulletin_key, item_groups, item_passages, matching, new_bulletins, parse_instant
 
 __all__ = [
     "CLAIM_HOLD_SECONDS", "MAX_EXCERPT_CHARS", "MAX_HEADER_CHARS", "MAX_OVERVIEW_CHARS", "MIN_POST_SPACING",

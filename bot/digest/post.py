@@ -1,6 +1,6 @@
 """Posting one (channel, day) digest exactly once: claim → build (once) → post each message → done.
 
-The claim, the built messages and the progress live in the store (:class:`~bot.state.StateStore`), so
+The claim, the built messages and the progress live in the store (:class:`~bot.state.protocol.StateStore`), so
 a restart, a second process or a re-run never posts a (channel, day) twice, and a failed post is
 resumed at the first message not posted by the next run.
 """
@@ -91,7 +91,7 @@ def post_digest(client, store, channel: str, day: str, build: Callable[[], Diges
     Args:
         client: a ``slack_sdk.WebClient`` (with ``RateLimitErrorRetryHandler``, so a 429 waits for
             its ``Retry-After``).
-        store: the :class:`~bot.state.StateStore`.
+        store: the :class:`~bot.state.protocol.StateStore`.
         channel: the channel id; ``day``: the digest date, ``YYYY-MM-DD`` in the digest time zone.
         build: called only when this claim has no stored messages yet; returns the :class:`DigestBuild`.
         now: the current time (aware); claim expiry is ``now + hold_seconds``.

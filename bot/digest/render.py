@@ -1,7 +1,7 @@
 """The digest's messages (pure): new bulletins → ``[{"text", "blocks"}]`` within Slack's limits.
 
 Grouped by bulletin, then section; each item as its number and title, its first sentence or two
-(verbatim, escaped) and its citation (:func:`bot.citations.render_citation`); a header with the date
+(verbatim, escaped) and its citation (:func:`bot.slack.citations.render_citation`); a header with the date
 and the count. A digest too long for one message becomes a parent message plus thread replies.
 """
 
@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from datetime import date as Date
 from datetime import datetime, tzinfo
 
+from bot.slack import blocks as bk
+from bot.slack import mrkdwn
+from bot.slack.citations import MAX_CITATION_PART, render_citation
 from retrieval.chunking import Passage, _sentence_spans
-from retrieval.index import BulletinRecord
+from retrieval.index.generations import BulletinRecord
 
-from .. import blocks as bk
-from ..citations import render_citation
 from .select import NewBulletin
 
 #: A header block's text is at most 150 characters (https://api.slack.com/reference/block-kit/blocks#header).
@@ -67,7 +68,7 @@ def _item_blocks(p: Passage, bulletin: BulletinRecord) -> list[dict]:
     """One item: its number and title, its first sentence(s) as a quote, and its citation."""
     c = p.citation
     if c.item_number is not None:
-        head = f"*{c.item_number}. {bk.escape(bk.shorten(c.item_title or 'untitled item', bk.MAX_CITATION_PART))}*"
+        head = f"*{c.item_number}. {bk.escape(bk.shorten(c.item_title or 'untitled item', MAX_CITATION_PART))}*"
     else:  # a section without numbered items: its heading (just above) is the item's title
         head = ""
     excerpt = first_sentences(p) or "(no text)"
@@ -77,15 +78,15 @@ def _item_blocks(p: Passage, bulletin: BulletinRecord) -> list[dict]:
 
 
 def _bulletin_block(b: BulletinRecord, items: int, continued: bool = False) -> dict:
-    title = bk.mrkdwn_link(b.url, bk.shorten(b.title, bk.MAX_CITATION_PART))
-    facts = [bk.escape(bk.shorten(b.publisher, bk.MAX_CITATION_PART))] if b.publisher else []
+    title = mrkdwn.mrkdwn_link(b.url, bk.shorten(b.title, MAX_CITATION_PART))
+    facts = [bk.escape(bk.shorten(b.publisher, MAX_CITATION_PART))] if b.publisher else []
     facts.append(bk.escape(b.date) if b.date else "date unknown")
     facts.append(f"{items} new item{'s' if items != 1 else ''}")
     return bk.section_block(f":newspaper: *{title}*" + (" _(continued)_" if continued else "") + "\n" + " · ".join(facts))
 
 
 def _section_block(name: str | None, continued: bool = False) -> dict:
-    label = bk.escape(bk.shorten(name, bk.MAX_CITATION_PART)) if name else "Other items"
+    label = bk.escape(bk.shorten(name, MAX_CITATION_PART)) if name else "Other items"
     return bk.context_block(f"*{label}*" + (" _(continued)_" if continued else ""))
 
 
@@ -143,7 +144,7 @@ def _overview(bulletins: Sequence[NewBulletin]) -> dict:
     lines, shown = [], 0
     for nb in bulletins:
         b = nb.bulletin
-        line = (f"• {bk.mrkdwn_link(b.url, bk.shorten(b.title, bk.MAX_CITATION_PART))} · "
+        line = (f"• {mrkdwn.mrkdwn_link(b.url, bk.shorten(b.title, MAX_CITATION_PART))} · "
                 f"{bk.escape(b.date) if b.date else 'date unknown'} · {len(nb.items)} item{'s' if len(nb.items) != 1 else ''}")
         if sum(len(x) + 1 for x in lines) + len(line) > MAX_OVERVIEW_CHARS:
             break
@@ -173,8 +174,8 @@ def build_digest(bulletins: Sequence[NewBulletin], *, day: Date | str, since: da
     Returns:
         ``[{"text", "blocks"}]``: empty when there is nothing to post; one message when the digest
         fits; else a parent (header, count, the list of bulletins) followed by thread replies with the
-        items. Every message is within :data:`bot.blocks.MAX_BLOCKS` blocks and
-        :data:`bot.blocks.MAX_MESSAGE_CHARS` characters, and has a plain ``text`` fallback.
+        items. Every message is within :data:`bot.slack.blocks.MAX_BLOCKS` blocks and
+        :data:`bot.slack.blocks.MAX_MESSAGE_CHARS` characters, and has a plain ``text`` fallback.
     """
     count = sum(len(nb.items) for nb in bulletins)
     if not count and not post_empty:

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from retrieval.errors import IndexNotFoundError
-from retrieval.loaded import generation_instruments
-from retrieval.timeline import InstrumentIndex
+from retrieval.instruments.timeline import InstrumentIndex
+from retrieval.search.loaded import generation_instruments
 
-from ..subscriptions import MAX_LABELS_SHOWN, SubscriptionFilter, labels, short_label
 from .post import CLAIM_HOLD_SECONDS, DigestBuild, DigestOutcome, Spacer, post_digest
 from .render import build_digest
 from .select import bulletin_key, matching, new_bulletins, parse_instant
+from .subscriptions import MAX_LABELS_SHOWN, SubscriptionFilter, labels, short_label
 
 log = logging.getLogger("bot.digest")
 
@@ -24,7 +24,7 @@ class DigestRunner:
     """Runs the digest for channels: what the scheduler in ``serve`` and ``bulletin-bot digest`` call.
 
     Args:
-        store: the :class:`~bot.state.StateStore`.
+        store: the :class:`~bot.state.protocol.StateStore`.
         client: a ``slack_sdk.WebClient`` (None is fine for :meth:`preview`).
         index_source: returns the index generation in force (``lambda: searcher.index`` in ``serve``,
             so a bulletin ingested while serving is seen; raises IndexNotFoundError before any ingest).
@@ -33,8 +33,8 @@ class DigestRunner:
         post_empty: post "Nothing new" rather than skip a day.
         spacer: spaces posts to one channel (inject a recording sleep in tests).
 
-    A channel with subscriptions (:meth:`~bot.state.StateStore.subscriptions`) gets only the new items
-    matching one of them (:mod:`bot.subscriptions`), and its header says what it was filtered on. When
+    A channel with subscriptions (:meth:`~bot.state.protocol.StateStore.subscriptions`) gets only the new items
+    matching one of them (:mod:`bot.digest.subscriptions`), and its header says what it was filtered on. When
     new bulletins came but none of their items matched, nothing is posted that day (unless
     ``post_empty``) and the bulletins still count as known: the next digest does not list them.
     """
@@ -148,7 +148,7 @@ def run_digest_job(settings, data_dir, channels: Sequence[str], *, since: dateti
                    on_preview: Callable[[dict], None] | None = None) -> list[DigestOutcome]:
     """The ``bulletin-bot digest`` job: post (or, with ``dry_run``, preview) today's digest to ``channels``.
 
-    Opens the store (:func:`bot.state.open_store`) and, when needed, the index generation in force
+    Opens the store (:func:`bot.state.stores.open_store`) and, when needed, the index generation in force
     under ``data_dir``, and closes both. ``since`` (naive: in ``DIGEST_TZ``) overrides each channel's
     window. Returns the :class:`DigestOutcome` of each (channel, day) attempted. With ``dry_run``
     nothing is posted (no Slack client is made): each channel's ``{"channel", "messages"}`` preview
@@ -156,10 +156,9 @@ def run_digest_job(settings, data_dir, channels: Sequence[str], *, since: dateti
     """
     from zoneinfo import ZoneInfo
 
-    from retrieval.index import PassageIndex
-
-    from ..app import make_client
-    from ..state import open_store
+    from bot.slack.app import make_client
+    from bot.state.stores import open_store
+    from retrieval.index.passages import PassageIndex
 
     tz = ZoneInfo(settings.digest_tz)
     now = now or datetime.now(timezone.utc)

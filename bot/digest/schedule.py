@@ -57,7 +57,7 @@ def start_digest_scheduler(settings, index_source: Callable[[], object], store):
         return None
     from zoneinfo import ZoneInfo
 
-    from ..app import make_client
+    from bot.slack.app import make_client
 
     tz = ZoneInfo(settings.digest_tz)
     runner = DigestRunner(store, make_client(settings), index_source, tz=tz,

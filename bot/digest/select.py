@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from retrieval.chunking import Passage
-from retrieval.index import BulletinRecord
+from retrieval.index.generations import BulletinRecord
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def new_bulletins(index, *, known: set[str] | None = None, since: datetime | Non
     """The bulletins of ``index`` that are new, with their items, oldest ingest first.
 
     Args:
-        index: a :class:`~retrieval.index.PassageIndex` (the generation in force).
+        index: a :class:`~retrieval.index.passages.PassageIndex` (the generation in force).
         known: keys (:func:`bulletin_key`) of bulletins already listed; those are left out.
         since: when given, only bulletins whose ``ingested_at`` is at or after it.
 

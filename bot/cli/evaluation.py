@@ -1,0 +1,100 @@
+"""``bulletin-bot eval`` and ``bulletin-bot export-onnx``: measuring retrieval, and the ONNX export.
+
+Registered on :data:`bot.cli.main`; the encoder comes from :func:`bot.cli.options.make_encoder` (looked up
+when the command runs, so tests can replace it there).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from . import options
+from .options import common_options
+
+
+@click.command(name="eval")
+@click.argument("questions", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--top-k", type=click.IntRange(1, 50), default=10, show_default=True, help="Hits retrieved per question.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--show-misses", is_flag=True, help="List the questions not answered at rank 1.")
+@click.option("--calibrate", is_flag=True, help="Fit the 'no confident answer' rule on these questions and print it.")
+@common_options
+def eval_command(questions: tuple[Path, ...], top_k: int, as_json: bool, show_misses: bool, calibrate: bool,
+                 data_dir: Path, model: str | None) -> None:
+    """Measure retrieval on JSON Lines question sets (one or more, taken together): hit@1/3/5, MRR@10,
+    the reply tiers (answerable questions that lost "answers", near-misses and off-topic questions
+    refused) and the mean quoted characters per hit."""
+    from retrieval.search.calibration import fit
+    from retrieval.search.evaluate import evaluate, load_questions, summarise
+    from retrieval.search.searcher import Searcher
+
+    qs = [q for path in questions for q in load_questions(path)]
+    searcher = Searcher(data_dir, options.make_encoder(model, data_dir))
+    answers: dict[str, object] = {}
+
+    def run(q: str):
+        answers[q] = searcher.search(q, top_k=top_k)
+        return answers[q]
+
+    results = evaluate(qs, run)
+    figures = summarise(results)
+    if calibrate:
+        feats = [(*answers[r.question.question].signals, r.question.answerable, _judged(answers[r.question.question]))
+                 for r in results if answers[r.question.question].signals]
+        try:
+            cal, rep = fit(feats, min_cosine=searcher.calibration.min_cosine)
+        except ValueError as exc:  # no threshold meets the bound: say so, keep the table in force
+            raise click.ClickException(f"cannot calibrate on these questions: {exc}; "
+                                       "retrieval/search/calibration.toml is left as it is") from None
+        click.echo(f"# paste into retrieval/search/calibration.toml (replacing the table of this model): abstains on "
+                   f"{rep['abstain_unanswerable']:.0%} of unanswerable and {rep['abstain_answerable']:.0%} of "
+                   f"answerable questions of {', '.join(p.name for p in questions)}")
+        click.echo(f'[{json.dumps(searcher.encoder.name)}]')
+        for k, v in cal.to_dict().items():
+            click.echo(f"{k} = {v}")
+        click.echo(f"# fit: {json.dumps(rep)}")
+        return
+    if as_json:
+        click.echo(json.dumps(figures, indent=2))
+        return
+    keys = ["n", "hit@1", "hit@3", "hit@5", "mrr@10", "abstain_answerable", "refused_near_miss", "refused_offtopic",
+            "quoted_chars"]
+    fmt = lambda v: "-" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))  # noqa: E731
+    click.echo(f"{'kind':14}" + "".join(f"{k:>19}" for k in keys) + "   tiers (answers/related/nothing)")
+    for kind, row in [("ALL", figures)] + sorted(figures["by_kind"].items()):
+        tiers = "/".join(str(row["tiers"][t]) for t in ("answers", "related", "nothing"))
+        click.echo(f"{kind:14}" + "".join(f"{fmt(row[k]):>19}" for k in keys) + f"   {tiers}")
+    if show_misses:
+        misses = [r for r in results if r.question.answerable and r.rank != 1]
+        wrong = [r for r in results if r.question.answerable == r.abstained]
+        click.echo(f"\nnot answered at rank 1 ({len(misses)}):")
+        for r in misses:
+            click.echo(f"  {r.question.id:12} rank {r.rank or '>' + str(top_k):>4}  {r.question.question}")
+        click.echo(f"\nwrong abstention decision ({len(wrong)}): answered an unanswerable question, or abstained on an answerable one")
+        for r in wrong:
+            what = "abstained on an answerable question" if r.abstained else "answered an unanswerable question"
+            top = "no hits" if r.top_score is None else f"top score {r.top_score:.3f}"
+            click.echo(f"  {r.question.id:12} {what:36} {r.tier:8} {top}  {r.question.question}")
+
+
+def _judged(answer) -> bool:
+    """True when the first hit of an answer was judged to state what was asked (its verdict, before calibration)."""
+    return bool(answer.hits) and answer.hits[0].answers is not False
+
+
+@click.command(name="export-onnx")
+@common_options
+def export_onnx_command(data_dir: Path, model: str | None) -> None:
+    """Export the embedding model to ONNX (fp32 and int8) in DATA_DIR/onnx, for BULLETIN_BOT_ENCODER=onnx
+    or onnx-int8. Offline: made from the installed model package (needs torch, once)."""
+    import os
+
+    from retrieval.encoders.factory import ONNX_DIR_ENV, resolve_model
+    from retrieval.encoders.onnx import export_onnx
+
+    name, location = resolve_model(model)
+    out = export_onnx(location, Path(os.environ.get(ONNX_DIR_ENV) or data_dir / "onnx"), name)
+    click.echo(f"exported {name} to {out} (model.onnx, model_int8.onnx)")

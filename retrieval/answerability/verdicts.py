@@ -1,0 +1,308 @@
+"""Does a quote state what the question asks? Answerability, not topicality.
+
+A hit can be on the question's topic without answering it: "how much did the Dutch DPA fine
+Clearview AI?" finds an item about a Spanish fine. :func:`judge` decides per item, from two checks
+measured on the dev question sets (figures in docs/retrieval.md):
+
+1. **The asked slot is filled** (:mod:`retrieval.answerability.slots`): a money question needs an amount in the
+   item, a "when does it take effect" question a date next to words of taking effect, a "how many
+   internet users" question a number in a sentence about users, a "which company" question a
+   company name the question does not already give.
+2. **The question's named things are in the item**: countries and nationalities (with a small
+   alias table: "dutch" → Netherlands), organisations, companies and instruments — words written
+   with a capital in the question, or nearly always capitalised in the corpus (so lower-case
+   "tiktok" counts), and acronyms, which also match their expansion ("PBOC" → "People's Bank of
+   China"). Words with digits are left to the slot check.
+
+:class:`Verdict` says which check failed, so the reply can say "No passage states <the asked thing>".
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Sequence
+
+from .casing import CaseProfile
+from .gazetteer import ALIASES, COUNTRIES
+from .gazetteer import NOT_ENTITIES as _NOT_ENTITIES
+from .slots import ORG_WORDS, Slot, asked_slots, asserted_amounts, event_window, fillers, question_values
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’&-]*[A-Za-z]|[A-Za-z]")
+_CAP_SEQ = re.compile(r"[A-Z][\w&'’.-]*(?:,? (?:of |and |for |the |de |du |von |& )*[A-Z][\w&'’.-]*)*")
+_SMALL = frozenset("of and for the de du von &".split())
+
+
+#: Characters of a question read for its slots and named things.
+MAX_QUESTION_CHARS = 1000
+@dataclass(frozen=True)
+class Entity:
+    """A named thing of the question: ``word`` as asked (lower-cased) and the forms that count as it."""
+
+    word: str
+    forms: tuple[str, ...]
+    acronym: bool = False
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a question asks: its slots, named things, the values it gives and its content words (stemmed)."""
+
+    text: str
+    slots: tuple[Slot, ...]
+    entities: tuple[Entity, ...]
+    given: frozenset[float]
+    terms: frozenset[str]
+    ask_terms: frozenset[str]
+    asserted: frozenset[float] = frozenset()
+
+    @property
+    def specific(self) -> bool:
+        """True when the question asks a slot or names things, so that a verdict says something."""
+        return bool(self.slots or self.entities)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether an item states what the question asks.
+
+    Attributes:
+        answers: True when every asked slot is filled and every named thing is in the item.
+        missing: the asked thing no passage states ("the amount asked", "“google”"), or None.
+        filler: (passage index, start, end) of the text that fills the first slot, within the
+            item's passage texts as given to :func:`judge`, or None.
+    """
+
+    answers: bool
+    missing: str | None = None
+    filler: tuple[int, int, int] | None = None
+
+
+def analyse(question: str, tokenize: Callable[[str], list[str]], casing: CaseProfile) -> Question:
+    """Read a question's slots, named things, given values and content terms (see module doc)."""
+    question = question[:MAX_QUESTION_CHARS]  # a Slack message can be 40k characters; questions are short
+    slots = tuple(asked_slots(question))
+    entities: list[Entity] = []
+    seen: set[str] = set()
+    for i, m in enumerate(_WORD.finditer(question)):
+        w = m.group(0).strip("'’")
+        low = w.lower().removesuffix("'s").removesuffix("’s")
+        if low in seen or low in _NOT_ENTITIES or len(low) < 2:
+            continue
+        if re.fullmatch(r"[A-Z]{2,}s", w):  # "AGs", "DPAs": a plural acronym
+            w, low = w[:-1], low[:-1]
+        acronym = w.isupper() and len(w) >= 2
+        if acronym and low not in casing and low not in ALIASES:
+            continue  # an acronym the bulletins never use may be spelled out there ("CNNIC"): cannot be checked
+        written_cap = w[0].isupper() and i > 0 and not question[max(0, m.start() - 2):m.start()].strip(" ") in ("-", ":")
+        if low in ALIASES or low in COUNTRIES or acronym or written_cap or casing.capitalised(low):
+            seen.add(low)
+            entities.append(Entity(low, (low, *ALIASES.get(low, ())), acronym))
+    # "australia 2024 breaches - what percentage came from…": the part after the topic is what is asked
+    parts = re.split(r"\s[-–—:]\s", question)
+    ask, topic = parts[-1], " ".join(parts[:-1])
+    # a value in the topic ("the 310m fine - how much was for consent?") names the case and is not the
+    # answer; an amount in the asked part ("was it fined 500m?") is what the item must confirm
+    asserted = asserted_amounts(ask) if any(s.kind == "money" for s in slots) else set()
+    given = question_values(topic) | (question_values(ask) - asserted)
+    return Question(question, slots, tuple(entities), frozenset(given), frozenset(tokenize(question)),
+                    frozenset(tokenize(ask)), frozenset(asserted))
+
+
+@functools.lru_cache(maxsize=4096)  # an item's text is judged again for every question it comes up for
+def _vocabulary(whole: str) -> tuple[str, "_Words"]:
+    """(lower-cased text, its words) for the named-thing check."""
+    lower = whole.lower()
+    found = re.findall(r"[a-z][\w'’&-]*", lower)
+    return lower, _Words(set(found) | {w.removesuffix("'s").removesuffix("’s") for w in found})
+
+
+class _Words(frozenset):
+    """A text's words, with a sorted copy for prefix look-ups."""
+
+    def __new__(cls, words: Iterable[str]) -> "_Words":
+        out = super().__new__(cls, words)
+        out.ordered = sorted(out)  # type: ignore[attr-defined]
+        return out
+
+    def has_prefix(self, prefix: str) -> bool:
+        """True when a word starts with prefix."""
+        i = bisect.bisect_left(self.ordered, prefix)  # type: ignore[attr-defined]
+        return i < len(self.ordered) and self.ordered[i].startswith(prefix)  # type: ignore[attr-defined]
+
+
+def _has_form(form: str, words: "_Words", text_lower: str) -> bool:
+    if " " in form or "." in form:
+        return form in text_lower
+    if form in words:
+        return True
+    # a word that extends the form ("german" → "germany"), or a form at most 2 letters longer than a word
+    return len(form) >= 4 and (words.has_prefix(form) or any(form[:n] in words for n in range(max(4, len(form) - 2),
+                                                                                            len(form))))
+
+
+def _acronym_in(acronym: str, text: str) -> bool:
+    """True when a run of words in text has acronym's letters as initials (small words optional):
+    "Cyberspace Administration of China" spells CAC, "Cybersecurity Act (CSA)" does not — a word in
+    capitals is an acronym of its own, and a one-letter word ("a", "A") spells nothing."""
+    target = acronym.lower()
+    words = re.findall(r"[A-Za-z][\w'’-]*", text)
+    initials = [w[0].lower() if len(w) > 1 and not w.isupper() else "" for w in words]
+    small = [w.lower() in _SMALL for w in words]
+    n = len(words)
+    for start in range(n):
+        if initials[start] != target[0] or small[start]:
+            continue
+        j, k = start, 0
+        while j < n and k < len(target):
+            if initials[j] == target[k]:
+                j, k = j + 1, k + 1
+            elif small[j]:
+                j += 1
+            else:
+                break
+        if k == len(target):
+            return True
+    return False
+
+
+def _sentences(text: str) -> tuple[tuple[int, int], ...]:
+    from retrieval.chunking import sentence_spans  # cached: passages repeat across queries
+    return sentence_spans(text)
+
+
+_URL = re.compile(r"(?:https?://|www\.)[^\s)\]>]+")
+#: An item whose passages hold fewer words than this outside links (a "Sources" list) answers nothing.
+MIN_PROSE_WORDS = 2
+#: What such an item lacks, as the "related" headline says it: "No passage states anything but links".
+LINKS_ONLY = "anything but links"
+
+
+def links_only(text: str) -> bool:
+    """True when text holds fewer than MIN_PROSE_WORDS words outside its links (a "Sources" list): such
+    a quote states nothing, whatever words its URLs hold, and answers no question."""
+    return len(re.findall(r"[^\W\d_]{2,}", _URL.sub(" ", text))) < MIN_PROSE_WORDS
+
+
+def judge(question: Question, texts: Sequence[str], context: str, tokenize: Callable[[str], list[str]],
+          scope: str = "", order: Sequence[int] | None = None) -> Verdict:
+    """Decide whether an item (its passage texts, in reading order, and its headings) answers question.
+
+    Args:
+        question: from :func:`analyse`.
+        texts: the verbatim texts of the item's passages, in reading order.
+        context: the item's headings (bulletin title, section, item title), searched for named things.
+        tokenize: the lexical tokenizer (lower-case, stop words out, stemmed).
+        scope: more text searched for named things only — for a paragraph outside any item, the
+            rest of its section ("The Norwegian data protection authority…" above a list).
+        order: the passage indices in the order to look for fillers (best-matching first);
+            default reading order. The first filler found is the one quoted.
+    """
+    whole = context + "\n" + "\n".join(texts) + "\n" + scope
+    lower, words = _vocabulary(whole)
+    for e in question.entities:
+        if any(_has_form(f, words, lower) for f in e.forms):
+            continue
+        if e.acronym and _acronym_in(e.word, whole):
+            continue
+        return Verdict(False, f"“{e.word}”")
+    first_filler = None
+    for slot in question.slots:
+        found = _find_filler(slot, question, texts, tokenize, order)
+        if found is None:
+            return Verdict(False, slot.label)
+        first_filler = first_filler or found
+    return Verdict(True, None, first_filler)
+
+
+def _find_filler(slot: Slot, question: Question, texts: Sequence[str], tokenize: Callable[[str], list[str]],
+                 order: Sequence[int] | None = None) -> tuple[int, int, int] | None:
+    """(passage index, start, end) of the text filling slot, or None.
+
+    Passages are tried in ``order``; within the first passage that has a filler, the one whose
+    sentence shares the most of the question's terms wins (ties: the earlier one).
+    """
+    window = event_window(slot)
+    head_terms = set(tokenize(slot.head)) if slot.head else set()
+    # a share is asked of what the question says after its topic; a name, of anything it says
+    content = (question.ask_terms if slot.kind == "percent" else question.terms) - _SLOT_WORDS(tokenize)
+    for p in (order if order is not None else range(len(texts))):
+        text = texts[p]
+        sentences = _sentences(text)
+        names = slot.kind in ("person", "company", "org")
+        spans = (list(_name_fillers(slot.kind, question, text, tokenize)) if names
+                 else fillers(slot, text, question.given, question.asserted))
+        best: tuple[int, int, int] | None = None
+        best_overlap = -1
+        for s, e in spans:
+            a, b = next(((a, b) for a, b in sentences if a <= s < b), (0, len(text)))
+            sentence_terms = set(tokenize(text[a:b]))
+            if names:
+                if head_terms and not _shares(head_terms, sentence_terms):
+                    continue
+                if content and not _shares(content, sentence_terms):
+                    continue
+            else:
+                if window is not None and not window.search(text[max(a, s - 60):s]):
+                    continue
+                if slot.kind == "count" and head_terms and not _shares(head_terms, set(tokenize(_words_after(text, e, 4)))):
+                    continue
+                if slot.kind == "percent" and content and not _shares(content, sentence_terms):
+                    continue
+            overlap = len(sentence_terms & question.terms)
+            if overlap > best_overlap:
+                best, best_overlap = (p, s, e), overlap
+        if best is not None:
+            return best
+    return None
+
+
+def _shares(wanted: set[str], have: set[str]) -> bool:
+    """True when a wanted stem is in have, allowing one to be a prefix of the other (admin / administr, app / applic)."""
+    return any(w in have or any(len(w) >= 3 and len(h) >= 3 and (h.startswith(w) or w.startswith(h)) for h in have)
+               for w in wanted)
+
+
+_SLOT_CACHE: dict[int, frozenset[str]] = {}
+
+
+def _SLOT_WORDS(tokenize: Callable[[str], list[str]]) -> frozenset[str]:
+    """Stems of the words that ask for a slot, which say nothing of what the answer is about."""
+    key = id(tokenize)
+    if key not in _SLOT_CACHE:
+        _SLOT_CACHE[key] = frozenset(tokenize(
+            "how much many percentage share proportion when date fine fines penalty penalties amount deadline name "
+            "company companies who which what actual real exact full specific"))
+    return _SLOT_CACHE[key]
+
+
+def _words_after(text: str, end: int, n: int) -> str:
+    """The n words of text after offset end."""
+    return " ".join(text[end:end + 200].split()[:n])
+
+
+def _name_fillers(kind: str, question: Question, text: str, tokenize: Callable[[str], list[str]]) -> Iterator[tuple[int, int]]:
+    """Capitalised names in text that the question does not give (see module doc)."""
+    q_terms = question.terms
+    for m in _CAP_SEQ.finditer(text):
+        if text[m.start() - 1:m.start()] == "(" and text[m.end():m.end() + 1] == ")":
+            continue  # "(HmbBfDI)" abbreviates the name before it, which was judged itself
+        before = text[max(0, m.start() - 3):m.start()]
+        words = [w.strip(",.") for w in m.group(0).split() if w.strip(",.").lower() not in _SMALL]
+        if (not before.strip() or re.search(r"[.!?:*\n(\[-]\s*$", before)) and len(words) == 1:
+            continue  # one capitalised word at a sentence start is not a name
+        fresh = [w for w in words if not _shares(set(tokenize(w)), q_terms) and w.lower() not in COUNTRIES
+                 and w.lower() not in ALIASES and w.lower() not in _NOT_ENTITIES]
+        if not fresh:
+            continue
+        lowered = {w.lower() for w in words}
+        if kind == "org":
+            yield m.start(), m.end()
+        elif lowered & ORG_WORDS:
+            continue
+        elif kind == "company":
+            yield m.start(), m.end()
+        elif len(words) >= 2 and not any(w.isupper() for w in words):  # person: "Jane Doe", not an acronym
+            yield m.start(), m.end()

@@ -1,0 +1,15 @@
+"""Encoders: texts → L2-normalised float32 vectors of shape (n, dimension).
+
+- :mod:`.factory` — the :class:`Encoder` protocol, :func:`make_encoder` (backend from
+  ``BULLETIN_BOT_ENCODER``: ``torch``, ``onnx``, ``onnx-int8``), :func:`resolve_model` and the
+  sentence-transformers (torch) backend;
+- :mod:`.onnx` — the torch-free ONNX backend and :func:`~retrieval.encoders.onnx.export_onnx`.
+
+Importing this package imports neither torch nor onnxruntime: backends load on first use.
+"""
+
+from __future__ import annotations
+
+from .factory import Encoder, SentenceTransformerEncoder, make_encoder, resolve_model
+
+__all__ = ["Encoder", "SentenceTransformerEncoder", "make_encoder", "resolve_model"]
