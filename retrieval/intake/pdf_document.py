@@ -110,7 +110,8 @@ def _line_text(line: Line, footnotes: set[int], keep_first_number: bool = False)
                 out.append("^" + text)
             elif text.isalpha() and len(text) <= 3:
                 out.append(text)
-            prev_x1 = w.x1 if prev_x1 is None or not out else prev_x1
+            if prev_x1 is not None and w.x0 - prev_x1 < 0.12 * w.size:
+                prev_x1 = w.x1  # a marker that touches its word: the white after it decides the space
             continue
         if out and (w.space or prev_x1 is None or w.x0 - prev_x1 >= 0.12 * w.size):
             out.append(" ")

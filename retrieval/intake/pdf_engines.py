@@ -58,8 +58,23 @@ def glyph_codes(chars: list[Char]) -> int:
     return n
 
 
-def _add_box(content: PageContent, x0: float, x1: float, top: float, bottom: float) -> None:
-    """A drawn rectangle or line as rules: thin and wide → a rule; thin and tall → a vertical rule; a frame → its edges."""
+def is_white(color) -> bool:
+    """True for a colour that does not show on white paper: grey 1, RGB (1, 1, 1), CMYK (0, 0, 0, 0)."""
+    if color is None:
+        return False
+    values = list(color) if isinstance(color, (tuple, list)) else [color]
+    try:
+        v = [float(c) for c in values]
+    except (TypeError, ValueError):
+        return False  # a pattern or named colour space: assume it shows
+    return (len(v) in (1, 3) and all(c >= 0.99 for c in v)) or (len(v) == 4 and all(c <= 0.01 for c in v))
+
+
+def _add_box(content: PageContent, x0: float, x1: float, top: float, bottom: float, visible: bool = True) -> None:
+    """A drawn rectangle or line as rules: thin and wide → a rule; thin and tall → a vertical rule; a frame → its
+    edges. A shape painted white on white (a text background) shows nothing and is no rule."""
+    if not visible:
+        return
     w, h = x1 - x0, bottom - top
     if w * h > _BACKGROUND * content.width * content.height:
         return
@@ -79,7 +94,9 @@ def plumber_page(page) -> PageContent:
                           float(c.get("size") or 0.0), str(c.get("fontname") or ""))
                      for c in page.chars if c.get("upright", True)]
     for obj in list(page.lines) + list(page.rects):
-        _add_box(content, float(obj["x0"]), float(obj["x1"]), float(obj["top"]), float(obj["bottom"]))
+        visible = ((obj.get("stroke") and not is_white(obj.get("stroking_color")))
+                   or (obj.get("fill") and not is_white(obj.get("non_stroking_color"))))
+        _add_box(content, float(obj["x0"]), float(obj["x1"]), float(obj["top"]), float(obj["bottom"]), bool(visible))
     return content
 
 
@@ -124,9 +141,16 @@ def pdfium_page(page) -> PageContent:
                                       fonts[key]))
     finally:
         textpage.close()
+    fill, stroke = ctypes.c_int(), ctypes.c_int()
+    r, g, b, a = (ctypes.c_uint() for _ in range(4))
     for obj in page.get_objects(filter=[raw.FPDF_PAGEOBJ_PATH], max_depth=2):
         left, bottom, right, top = obj.get_pos()
-        _add_box(content, left, right, height - top, height - bottom)
+        raw.FPDFPath_GetDrawMode(obj.raw, fill, stroke)
+        visible = False
+        for on, getter in ((stroke.value, raw.FPDFPageObj_GetStrokeColor), (fill.value, raw.FPDFPageObj_GetFillColor)):
+            if on and getter(obj.raw, r, g, b, a) and a.value and not (r.value > 250 and g.value > 250 and b.value > 250):
+                visible = True
+        _add_box(content, left, right, height - top, height - bottom, visible)
     return content
 
 

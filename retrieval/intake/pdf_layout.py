@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 WORD_GAP_EM = 0.12
 #: Smallest gap (ems) between two words that may be a column gutter.
 MIN_GAP_EM = 0.45
-#: A gap this wide (ems) is a gutter when it goes on through one neighbouring row (narrower ones need two).
+#: A number or bullet this far (ems) before the text of its line is a hanging marker, kept in front of that text.
 GUTTER_EM = 0.9
 #: Smallest gap (ems) that splits a row with no neighbour close enough to confirm a gutter.
 LONE_GUTTER_EM = 2.0
@@ -233,31 +233,34 @@ def _gaps(row: list[Word], em: float) -> list[tuple[float, float, int]]:
     return out
 
 
-def _run(cands: list[list[tuple[float, float, int]]], near: list[list[int]], i: int, gx0: float, gx1: float,
-         size: float) -> int:
-    """How many consecutive rows, row ``i`` included, carry a gap overlapping [gx0, gx1] (the band narrowing as it goes)."""
-    count = 1
+def _run(white: list[list[tuple[float, float]]], near: list[list[int]], i: int, gx0: float, gx1: float,
+         size: float) -> tuple[int, bool]:
+    """The rows next to row ``i`` that are white where its gap [gx0, gx1] is (the band narrowing as it
+    goes; a row is white in its gaps, before its first and after its last word): how many, row ``i``
+    included, and whether the text right of the band starts where row ``i``'s does in one of them
+    (a column's left edge, not a river of wide word spaces)."""
+    count, aligned = 1, False
     for step in (-1, 1):
         lo, hi, j = gx0, gx1, i
         while True:
             nxt = j + step
             if nxt not in near[j]:
                 break
-            match = next(((max(lo, h0), min(hi, h1)) for h0, h1, _ in cands[nxt] if min(hi, h1) - max(lo, h0) >= 0.3 * size),
-                         None)
+            match = next(((h0, h1) for h0, h1 in white[nxt] if min(hi, h1) - max(lo, h0) >= 0.3 * size), None)
             if match is None:
                 break
-            (lo, hi), j = match, nxt
+            aligned = aligned or abs(match[1] - gx1) <= 2.0
+            lo, hi, j = max(lo, match[0]), min(hi, match[1]), nxt
             count += 1
-    return count
+    return count, aligned
 
 
 def _segments(rows: list[list[Word]], vrules: list[tuple[float, float, float]]) -> list[Line]:
     """Each row cut at its gutters into lines (see the module doc).
 
     A gap of at least :data:`MIN_GAP_EM` is a gutter when a vertical rule runs through it, when the
-    white goes on through the rows next to it (three rows, or two for a gap of :data:`GUTTER_EM`),
-    when its row stands alone and the gap is :data:`LONE_GUTTER_EM` wide, or — for a row whose
+    white goes on through a row next to it and the text after it starts where that row's does (a
+    column's left edge), when its row stands alone and the gap is :data:`LONE_GUTTER_EM` wide, or — for a row whose
     neighbours do not cross the gap — when the text after it starts where another such gap or a
     column found on this page ends (the one line of a table cell beside a longer one)."""
     cands = [_gaps(r, MIN_GAP_EM) for r in rows]
@@ -266,6 +269,7 @@ def _segments(rows: list[list[Word]], vrules: list[tuple[float, float, float]]) 
     sizes = [max(w.size for w in r) for r in rows]
     near = [[j for j in (i - 1, i + 1) if 0 <= j < len(rows)
              and min(abs(tops[j] - bottoms[i]), abs(tops[i] - bottoms[j])) <= 1.5 * sizes[i]] for i in range(len(rows))]
+    white = [[(-1e9, r[0].x0)] + [(g0, g1) for g0, g1, _ in c] + [(r[-1].x1, 1e9)] for r, c in zip(rows, cands)]
     cuts: list[list[int]] = [[] for _ in rows]
     pending: list[tuple[int, float, float, int]] = []
     starts: list[float] = []
@@ -273,9 +277,8 @@ def _segments(rows: list[list[Word]], vrules: list[tuple[float, float, float]]) 
         size, mid = sizes[i], (bottoms[i] + tops[i]) / 2
         for gx0, gx1, k in cands[i]:
             ruled = any(gx0 <= x <= gx1 and y0 <= mid <= y1 for x, y0, y1 in vrules)
-            run = _run(cands, near, i, gx0, gx1, size) if not ruled else 0
-            if ruled or run >= 3 or (run >= 2 and gx1 - gx0 >= GUTTER_EM * size) or (
-                    not near[i] and gx1 - gx0 >= LONE_GUTTER_EM * size):
+            run, aligned = _run(white, near, i, gx0, gx1, size) if not ruled else (0, False)
+            if ruled or (run >= 2 and aligned) or (not near[i] and gx1 - gx0 >= LONE_GUTTER_EM * size):
                 cuts[i].append(k)
                 starts.append(gx1)
             else:
