@@ -249,7 +249,7 @@ def _run(white: list[list[tuple[float, float]]], near: list[list[int]], i: int, 
             match = next(((h0, h1) for h0, h1 in white[nxt] if min(hi, h1) - max(lo, h0) >= 0.3 * size), None)
             if match is None:
                 break
-            aligned = aligned or abs(match[1] - gx1) <= 2.0
+            aligned = aligned or bool(abs(match[1] - gx1) <= 2.0)
             lo, hi, j = max(lo, match[0]), min(hi, match[1]), nxt
             count += 1
     return count, aligned
