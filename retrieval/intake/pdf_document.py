@@ -74,6 +74,7 @@ class TextBlock:
     bottom: float = 0.0
     size: float = 0.0
     bold: bool = False
+    breaks: bool = False  # its lines are separate short lines (a signature, an address): kept one per line
     pieces: list[tuple[str, int]] = field(default_factory=list)  # (text, page) once composed
 
     def __post_init__(self) -> None:
@@ -180,7 +181,7 @@ def page_lines(blocks: list[Block], number: int, width: float, height: float) ->
 def _text_line(line: Line, footnotes: set[int], keep_first_number: bool = False) -> TextLine:
     text = _line_text(line, footnotes, keep_first_number)
     if keep_first_number and line.words[0].sup:
-        text = re.sub(r"^(\d+)(?=\S)", r"\1 ", text)
+        text = re.sub(r"^(\d+)(?=[^\d\s])", r"\1 ", text)
     return TextLine(text, line.x0, line.x1, line.top, line.bottom, line.size, line.bold, line.marker)
 
 
@@ -230,6 +231,29 @@ def _mark_headings(pages: list[PageText], body: float, body_bold: bool) -> None:
                 continue
             if b.size >= HEADING_RATIO * body or (b.bold and not body_bold and b.size >= 0.95 * body and len(b.lines) <= 2):
                 b.kind = "heading"
+
+
+def _is_short_line(b: TextBlock) -> bool:
+    end = b.text.rstrip(_CLOSING)[-1:]
+    return (b.kind == "body" and len(b.lines) == 1 and not b.lines[0].marker and len(b.text.split()) <= 8
+            and end not in ".;,!?")
+
+
+def _merge_short_lines(pages: list[PageText]) -> None:
+    """Single short lines one under the other, flush left in one style (a signature: "For the Board" /
+    "The Chair" / "Anu Talus", an address), become one block of lines."""
+    for p in pages:
+        out: list[TextBlock] = []
+        for b in p.blocks:
+            a = out[-1] if out else None
+            if (a is not None and _is_short_line(b) and (_is_short_line(a) or a.breaks) and abs(a.x0 - b.x0) <= 2
+                    and abs(a.size - b.size) <= 0.05 * a.size and a.bold == b.bold
+                    and 0 <= b.top - a.bottom <= 3.5 * (a.lines[-1].bottom - a.lines[-1].top)):
+                a.lines.append(b.lines[0])
+                a.breaks, a.bottom, a.x1 = True, b.bottom, max(a.x1, b.x1)
+                continue
+            out.append(b)
+        p.blocks = out
 
 
 def _mark_cover(pages: list[PageText], body: float, vocab: Counter[str]) -> None:
@@ -321,7 +345,7 @@ def _block_text(b: TextBlock, vocab: Counter[str], body: float) -> str:
         piece = ln.text
         if i == 0 and ln.marker:
             piece = ("- " if is_bullet(ln.marker) else ln.marker + " ") + piece
-        text = piece if not text else _join(text, piece, vocab)
+        text = piece if not text else text + "\n" + piece if b.breaks else _join(text, piece, vocab)
     if b.kind == "heading" and b.size >= HEADING_RATIO * body:
         return "## " + text
     return text
@@ -396,6 +420,7 @@ def compose(pages: list[PageText]) -> tuple[str, list[int], list[int]]:
     _mark_running(pages)
     body, body_bold = body_style(pages)
     _mark_headings(pages, body, body_bold)
+    _merge_short_lines(pages)
     vocab = vocabulary(pages)
     _mark_cover(pages, body, vocab)
     absorbed = _join_continuations(pages, vocab, body)

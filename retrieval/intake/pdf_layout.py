@@ -283,8 +283,8 @@ def _segments(rows: list[list[Word]], vrules: list[tuple[float, float, float]]) 
                 starts.append(gx1)
             else:
                 pending.append((i, gx0, gx1, k))
-    free = [(i, gx1, k) for i, gx0, gx1, k in pending
-            if not any(w.x1 > gx0 + 1 and w.x0 < gx1 - 1 for j in near[i] for w in rows[j])]
+    free = [(i, gx1, k) for i, gx0, gx1, k in pending  # neighbours white just left of where the text resumes
+            if not any(w.x0 < gx1 - 1 and w.x1 > gx1 - 0.3 * sizes[i] for j in near[i] for w in rows[j])]
     for i, gx1, k in free:
         aligned = sum(1 for x in starts if abs(gx1 - x) <= 2.0) + sum(1 for j, x, _ in free if j != i and abs(gx1 - x) <= 2.0)
         if aligned:
