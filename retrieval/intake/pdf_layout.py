@@ -249,7 +249,7 @@ def _run(white: list[list[tuple[float, float]]], near: list[list[int]], i: int, 
             match = next(((h0, h1) for h0, h1 in white[nxt] if min(hi, h1) - max(lo, h0) >= 0.3 * size), None)
             if match is None:
                 break
-            aligned = aligned or bool(abs(match[1] - gx1) <= 2.0)
+            aligned = aligned or abs(match[1] - gx1) <= 2.0
             lo, hi, j = max(lo, match[0]), min(hi, match[1]), nxt
             count += 1
     return count, aligned
@@ -286,8 +286,7 @@ def _segments(rows: list[list[Word]], vrules: list[tuple[float, float, float]]) 
     free = [(i, gx1, k) for i, gx0, gx1, k in pending  # neighbours white just left of where the text resumes
             if not any(w.x0 < gx1 - 1 and w.x1 > gx1 - 0.3 * sizes[i] for j in near[i] for w in rows[j])]
     for i, gx1, k in free:
-        aligned = sum(1 for x in starts if abs(gx1 - x) <= 2.0) + sum(1 for j, x, _ in free if j != i and abs(gx1 - x) <= 2.0)
-        if aligned:
+        if any(abs(gx1 - x) <= 2.0 for x in starts) or any(j != i and abs(gx1 - x) <= 2.0 for j, x, _ in free):
             cuts[i].append(k)
     lines: list[Line] = []
     for i, row in enumerate(rows):
