@@ -136,3 +136,26 @@ def _draw_rich(c, x: float, y: float, s: str, size: float, font: str) -> None:
         c.setFont(font, f_size)
         c.drawString(x, y + (size * 0.35 if sup else 0), piece)
         x += stringWidth(piece, font, f_size)
+
+
+def make_unmapped_font_pdf(path: Path) -> Path:
+    """Two pages in an embedded TrueType subset (DejaVu Sans) whose ToUnicode map is taken out, as in PDFs
+    whose fonts carry no map from glyphs to letters: page 1 is ASCII (its codes are the letters'), page 2
+    holds accented letters, which no text engine can then map back (glyph codes). The map is removed by
+    renaming its key in the written file (same length, so the cross-reference table stays right)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    pdfmetrics.registerFont(TTFont("DejaVuSans", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"))
+    c = canvas.Canvas(str(path), pagesize=A4, pageCompression=0)
+    for lines in (["Released on 14 March 2025 by the authority.", "The register opens in April."],
+                  ["Décision n° 2025-014 relative à la sécurité des données", "Entrée en vigueur: été 2025"]):
+        c.setFont("DejaVuSans", 11)
+        for i, line in enumerate(lines):
+            c.drawString(72, 700 - 16 * i, line)
+        c.showPage()
+    c.save()
+    data = path.read_bytes()
+    assert b"/ToUnicode" in data
+    path.write_bytes(data.replace(b"/ToUnicode", b"/ToUnicodX"))
+    return path

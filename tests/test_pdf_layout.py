@@ -140,3 +140,30 @@ def test_an_ocr_layer_over_a_scan_is_read_as_it_is(tmp_path: Path):
     pdf = make_layout_pdf(tmp_path / "ocr.pdf", [[
         ("invisible", 72, 100, "Scanned decision: the authority fined the clinic 20,000 euros.", 11)]])
     assert "Scanned decision: the authority fined the clinic 20,000 euros." in _text(pdf)
+
+
+def test_glyph_codes_no_engine_maps_are_left_out_and_reported_per_page(tmp_path: Path):
+    from tests.pdfs import make_unmapped_font_pdf
+
+    pdf = make_unmapped_font_pdf(tmp_path / "unmapped.pdf")
+    text, meta = pdf_to_text(pdf.read_bytes(), str(pdf))
+    assert "Released on 14 March 2025 by the authority." in text
+    assert "(cid:" not in text and not any(ord(ch) < 32 and ch not in "\n" for ch in text)
+    assert not any("\ue000" <= ch <= "\uf8ff" for ch in text)
+    assert "page(s) 2 (" in meta["warnings"] and "OCR those pages" in meta["warnings"]
+    b = read_bulletin(pdf)
+    assert any("glyph codes" in w for w in b.warnings)
+
+
+def test_the_reading_with_fewer_glyph_codes_wins():
+    from retrieval.intake.pdf_engines import PageContent, best_reading
+    from retrieval.intake.pdf_layout import Char
+
+    def reading(texts: list[str], engine: str) -> PageContent:
+        return PageContent([Char(t, 10 * i, 10 * i + 6, 0, 10, 10) for i, t in enumerate(texts)], engine=engine)
+
+    miner = reading(["(cid:54)", "(cid:72)", "(cid:83)", " ", "1"], "pdfplumber")
+    pdfium = reading(["S", "e", "p", " ", "1"], "pypdfium2")
+    assert best_reading([miner, pdfium]).engine == "pypdfium2"
+    bullets = reading(["\uf0a1", " ", "T", "e", "x", "t"], "pdfplumber")  # a symbol-font bullet is no lost text
+    assert best_reading([bullets, reading(["•", " ", "T", "e", "x", "t"], "pypdfium2")]).engine == "pdfplumber"

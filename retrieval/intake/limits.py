@@ -44,7 +44,8 @@ class FileLimits:
         limit, env = {"pages": (self.max_pages, PAGES_ENV), "characters": (self.max_chars, CHARS_ENV),
                       "passages": (self.max_passages, PASSAGES_ENV)}[what]
         if count > limit:
-            raise BulletinParseError(file, f"too large: {count:,} {what}, more than the limit of {limit:,} {what} per "
+            unit = what[:-1] if limit == 1 else what
+            raise BulletinParseError(file, f"too large: {count:,} {what}, more than the limit of {limit:,} {unit} per "
                                            f"file (set {env} to raise it)")
 
 

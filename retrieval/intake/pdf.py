@@ -41,7 +41,8 @@ from retrieval.text import is_iso_date
 
 from .limits import file_limits
 from .pdf_document import PageText, TextBlock, compose, page_lines
-from .pdf_engines import PageContent, glyph_codes, is_glyph_code, page_char_count, pdfium_page, plumber_page
+from .pdf_engines import (PageContent, best_reading, glyph_codes, is_glyph_code, page_char_count, pdfium_page,
+                          plumber_page)
 from .pdf_layout import Char, page_blocks
 from .printed_dates import printed_date
 
@@ -160,8 +161,7 @@ def _page_content(page, doc, index: int, count: int) -> PageContent:
             alternative = pdfium_page(other)
         finally:
             other.close()
-        if glyph_codes(alternative.chars) < glyph_codes(content.chars):
-            return alternative
+        return best_reading([content, alternative])
     return content
 
 

@@ -70,6 +70,11 @@ def is_white(color) -> bool:
     return (len(v) in (1, 3) and all(c >= 0.99 for c in v)) or (len(v) == 4 and all(c <= 0.01 for c in v))
 
 
+def best_reading(readings: list[PageContent]) -> PageContent:
+    """Of several engines' readings of one page, the one with the fewest glyph codes (the first on a tie)."""
+    return min(readings, key=lambda r: glyph_codes(r.chars))
+
+
 def _add_box(content: PageContent, x0: float, x1: float, top: float, bottom: float, visible: bool = True) -> None:
     """A drawn rectangle or line as rules: thin and wide → a rule; thin and tall → a vertical rule; a frame → its
     edges. A shape painted white on white (a text background) shows nothing and is no rule."""
