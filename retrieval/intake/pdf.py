@@ -41,8 +41,15 @@ from retrieval.text import is_iso_date
 
 from .limits import file_limits
 from .pdf_document import PageText, TextBlock, compose, page_lines
-from .pdf_engines import (PageContent, best_reading, glyph_codes, is_glyph_code, page_char_count, pdfium_page,
-                          plumber_page)
+from .pdf_engines import (
+    PageContent,
+    best_reading,
+    glyph_codes,
+    is_glyph_code,
+    page_char_count,
+    pdfium_page,
+    plumber_page,
+)
 from .pdf_layout import Char, page_blocks
 from .printed_dates import printed_date
 
