@@ -167,3 +167,33 @@ def test_the_reading_with_fewer_glyph_codes_wins():
     assert best_reading([miner, pdfium]).engine == "pypdfium2"
     bullets = reading(["\uf0a1", " ", "T", "e", "x", "t"], "pdfplumber")  # a symbol-font bullet is no lost text
     assert best_reading([bullets, reading(["•", " ", "T", "e", "x", "t"], "pypdfium2")]).engine == "pdfplumber"
+
+
+def test_pdfium_reads_the_same_blocks_and_rules_as_pdfplumber(tmp_path: Path):
+    """The fallback engine feeds the same layout: a table between rules reads alike through both."""
+    import pdfplumber
+    import pypdfium2
+
+    from retrieval.intake.pdf_document import page_lines
+    from retrieval.intake.pdf_engines import pdfium_page, plumber_page
+    from retrieval.intake.pdf_layout import page_blocks
+
+    pdf = make_layout_pdf(tmp_path / "both.pdf", [[
+        ("rule", 50, 545, 90), ("text", 52, 110, "2.3.", 10, False),
+        ("para", 80, 110, 222, LEFT, 10, False), ("para", 318, 110, 222, RIGHT, 10, False),
+        ("rule", 50, 545, 170), ("para", 80, 190, 450, "A wide- ranging note under the rule.", 10, False)]])
+
+    def blocks(content) -> list[str]:
+        laid = page_blocks(content.chars, content.rules, content.vrules, 1, content.height)
+        return [b.text for b in page_lines(laid, 1, content.width, content.height).blocks]
+
+    with pdfplumber.open(pdf) as doc:
+        page = doc.pages[0]
+        by_plumber = plumber_page(page)
+        page.close()
+    document = pypdfium2.PdfDocument(str(pdf))
+    by_pdfium = pdfium_page(document[0])
+    document.close()
+    assert len(by_pdfium.rules) == len(by_plumber.rules) == 2
+    assert blocks(by_pdfium) == blocks(by_plumber)
+    assert blocks(by_plumber)[:3] == [LEFT, RIGHT, "A wide- ranging note under the rule."]

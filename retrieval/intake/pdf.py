@@ -48,6 +48,7 @@ from .pdf_engines import (
     is_glyph_code,
     page_char_count,
     pdfium_page,
+    plain_text,
     plumber_page,
 )
 from .pdf_layout import Char, page_blocks
@@ -55,9 +56,10 @@ from .printed_dates import printed_date
 
 log = logging.getLogger(__name__)
 
-#: A page with more characters than this is read as plain text (no layout): its reading would cost
-#: hundreds of megabytes in pdfplumber and a layout of that many characters means nothing.
-MAX_LAYOUT_CHARS = 60_000
+#: A page with more characters than this (as PDFium counts them: it stops counting at 32,767) is read
+#: as plain text, without layout: pdfplumber would spend about 1.5 kB per character on it, and a
+#: layout of that many characters on one page means nothing. A dense A4 page holds about 6,000.
+MAX_LAYOUT_CHARS = 30_000
 _ENCRYPTED = "the PDF is encrypted (password-protected): save an unprotected copy"
 
 
@@ -160,7 +162,7 @@ def _page_content(page, doc, index: int, count: int) -> PageContent:
     """One page read by pdfplumber, by PDFium when pdfplumber gives glyph codes PDFium does not, or as
     plain PDFium text for a page of more than :data:`MAX_LAYOUT_CHARS` characters."""
     if count > MAX_LAYOUT_CHARS:
-        return _plain_page(doc, index)
+        return _plain_page(page)
     content = plumber_page(page)
     if glyph_codes(content.chars):
         other = doc[index]
@@ -172,26 +174,18 @@ def _page_content(page, doc, index: int, count: int) -> PageContent:
     return content
 
 
-def _plain_page(doc, index: int) -> PageContent:
-    """A huge page as PDFium's plain text, laid out as lines of ten-point text (no geometry to read)."""
-    page = doc[index]
-    try:
-        textpage = page.get_textpage()
-        try:
-            text = textpage.get_text_range()
-        finally:
-            textpage.close()
-        content = PageContent(width=float(page.get_width()), height=float(page.get_height()), engine="pypdfium2-text")
-    finally:
-        page.close()
+def _plain_page(page) -> PageContent:
+    """A huge page as plain text (:func:`~retrieval.intake.pdf_engines.plain_text`), laid out as lines of
+    ten-point text: there is no geometry worth reading in a page of one endless line."""
+    content = PageContent(width=float(page.width), height=float(page.height), engine="pdfminer-text")
     y = 0.0
-    for raw_line in text.splitlines():
+    for raw_line in plain_text(page).splitlines():
         x = 0.0
         for word in raw_line.split():
             content.chars.append(Char(word, x, x + 5.0 * len(word), y, y + 10.0, 10.0))
             content.chars.append(Char(" ", 0, 0, 0, 0, 0))
             x += 5.0 * len(word) + 3.0
-        y += 12.0 if raw_line.strip() else 24.0
+        y += 12.0
     content.height = max(content.height, y + 100.0)
     return content
 

@@ -109,8 +109,9 @@ def plumber_page(page) -> PageContent:
 def pdfium_page(page) -> PageContent:
     """A pypdfium2 page as :class:`PageContent`: PDFium's own character map, font sizes from the text matrix.
 
-    A character PDFium flags as unmapped is kept with its raw code (so :func:`glyph_codes` sees it);
-    the spaces and line breaks PDFium generates itself are read as spaces."""
+    A character PDFium flags as unmapped is kept as a glyph code (so :func:`glyph_codes` sees it); its
+    mark for a line-end hyphen (U+FFFE) is a hyphen; the spaces and line breaks PDFium generates itself
+    are read as spaces."""
     import pypdfium2.raw as raw
 
     width, height = float(page.get_width()), float(page.get_height())
@@ -139,9 +140,12 @@ def pdfium_page(page) -> PageContent:
             if key not in fonts:
                 fonts[key] = (buf.value.decode("latin-1") if font and raw.FPDFFont_GetBaseFontName(font, buf, 128)
                               else "")
-            text = chr(code) if 0 < code < 0x110000 else "\ufffd"
-            if raw.FPDFText_HasUnicodeMapError(tp, i) == 1 and not is_glyph_code(text):
-                text = "\ufffd"
+            if code in (0xFFFE, 0x02):
+                text = "-"  # PDFium's mark for a hyphen at the end of a line
+            elif raw.FPDFText_HasUnicodeMapError(tp, i) == 1:
+                text = "\ufffd" if not 0 < code < 0x110000 or not is_glyph_code(chr(code)) else chr(code)
+            else:
+                text = chr(code) if 0 < code < 0x110000 else "\ufffd"
             content.chars.append(Char(text, rect.left, rect.right, height - rect.top, height - rect.bottom, size,
                                       fonts[key]))
     finally:
@@ -149,7 +153,7 @@ def pdfium_page(page) -> PageContent:
     fill, stroke = ctypes.c_int(), ctypes.c_int()
     r, g, b, a = (ctypes.c_uint() for _ in range(4))
     for obj in page.get_objects(filter=[raw.FPDF_PAGEOBJ_PATH], max_depth=2):
-        left, bottom, right, top = obj.get_pos()
+        left, bottom, right, top = obj.get_bounds()
         raw.FPDFPath_GetDrawMode(obj.raw, fill, stroke)
         visible = False
         for on, getter in ((stroke.value, raw.FPDFPageObj_GetStrokeColor), (fill.value, raw.FPDFPageObj_GetFillColor)):
@@ -166,3 +170,39 @@ def page_char_count(page) -> int:
         return int(textpage.count_chars())
     finally:
         textpage.close()
+
+
+# -- plain text for a huge page (pdfminer.six, nothing per character but the character) ---------------------
+def plain_text(page) -> str:
+    """The text of a pdfplumber page as pdfminer decodes its strings, in content-stream order, one line per
+    text-showing operation; no boxes, no layout objects: memory grows with the text only. Glyph codes
+    are left out; a kerning gap of more than a fifth of an em in a ``TJ`` array is a space."""
+    from pdfminer.pdfdevice import PDFDevice
+    from pdfminer.pdffont import PDFUnicodeNotDefined
+    from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+
+    parts: list[str] = []
+
+    class _Text(PDFDevice):
+        def render_string(self, textstate, seq, ncs, graphicstate) -> None:  # type: ignore[no-untyped-def]
+            font = textstate.font
+            if font is None:
+                return
+            for obj in seq:
+                if isinstance(obj, (int, float)):
+                    if obj < -200:
+                        parts.append(" ")
+                    continue
+                data = obj.encode("latin-1") if isinstance(obj, str) else obj
+                if not isinstance(data, bytes):
+                    continue
+                for cid in font.decode(data):
+                    try:
+                        parts.append(font.to_unichr(cid))
+                    except PDFUnicodeNotDefined:
+                        continue
+            parts.append("\n")
+
+    rsrcmgr = PDFResourceManager()
+    PDFPageInterpreter(rsrcmgr, _Text(rsrcmgr)).process_page(page.page_obj)
+    return "".join(parts)
