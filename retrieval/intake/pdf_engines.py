@@ -184,7 +184,7 @@ def plain_text(page) -> str:
     parts: list[str] = []
 
     class _Text(PDFDevice):
-        def render_string(self, textstate, seq, ncs, graphicstate) -> None:  # type: ignore[no-untyped-def]
+        def render_string(self, textstate, seq, ncs, graphicstate) -> None:
             font = textstate.font
             if font is None:
                 return
