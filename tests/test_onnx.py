@@ -15,7 +15,7 @@ from retrieval.encoders.onnx import EXPORT_MANIFEST, INT8_FILE, OnnxEncoder
 from retrieval.errors import ConfigurationError, IndexMismatchError
 from retrieval.index.passages import PassageIndex
 from retrieval.ingest import ingest
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS, ONE_BULLETIN, ROOT
 from tests.fakes import HashEncoder
 
 TEXTS = ["What fine did the school in Nantong get?",
@@ -50,7 +50,7 @@ def test_the_export_gives_torchs_vectors_and_int8_close_ones(export_dir: Path):
 @pytest.mark.model
 def test_asking_with_an_onnx_backend_never_imports_torch(export_dir: Path, tmp_path: Path):
     data = tmp_path / "data"
-    ingest([CORPUS], data, make_encoder(None, backend="onnx", export_dir=export_dir))
+    ingest([ONE_BULLETIN], data, make_encoder(None, backend="onnx", export_dir=export_dir))
     os.symlink(export_dir, data / "onnx")
     code = ("import sys\nfrom bot.cli import main\n"
             f"sys.argv = ['bulletin-bot', 'ask', 'what fine did the school in Nantong get', '--data-dir', {str(data)!r}]\n"

@@ -61,17 +61,20 @@ def test_headings_become_items_and_passages_carry_their_page(bulletin_pdf: Path)
 def test_date_printed_in_the_pdf_beats_its_creation_date_and_a_sidecar_beats_both(tmp_path: Path, bulletin_pdf: Path):
     b = read_bulletin(bulletin_pdf)  # the running header prints "March 2025"; CreationDate is 2025-03-14
     assert (b.title, b.date, b.date_source) == ("Privacy Bulletin March 2025", "2025-03", "document")
-    assert b.warnings == []
+    assert b.notes == []
     bulletin_pdf.with_name("acme-2025-03.meta.toml").write_text('title = "ACME March"\ndate = "2025-03-01"\n')
     b = read_bulletin(bulletin_pdf)
     assert (b.title, b.date, b.date_source) == ("ACME March", "2025-03-01", "sidecar")
 
 
-def test_creation_date_only_when_the_pdf_prints_none_and_a_warning_says_so(tmp_path: Path):
+def test_creation_date_only_when_the_pdf_prints_none_and_a_warning_says_so(tmp_path: Path, encoder):
     plain = make_pdf(tmp_path / "plain.pdf", [PAGE2, PAGE3], header=None)
     b = read_bulletin(plain)
     assert (b.date, b.date_source) == ("2025-03-14", "metadata")
-    assert len(b.warnings) == 1 and "only from the file's metadata" in b.warnings[0]
+    report = ingest([plain], tmp_path / "data", encoder)
+    assert report.dates == [{"file": "plain.pdf", "title": "Privacy Bulletin March 2025", "date": "2025-03-14",
+                             "date_source": "metadata"}]
+    assert any("comes only from the file's metadata" in w for w in report.warnings)
 
 
 def test_scanned_pdf_says_ocr_it_first(tmp_path: Path):
@@ -81,8 +84,9 @@ def test_scanned_pdf_says_ocr_it_first(tmp_path: Path):
 
 def test_encrypted_and_broken_pdfs_are_one_sentence_each(tmp_path: Path):
     locked = make_pdf(tmp_path / "locked.pdf", [PAGE2], encrypt="secret")
-    with pytest.raises(BulletinParseError, match="encrypted"):
+    with pytest.raises(BulletinParseError) as locked_exc:  # the reason, not the path (this test's own name has "encrypted")
         read_bulletin(locked)
+    assert locked_exc.value.reason == "the PDF is encrypted (password-protected): save an unprotected copy"
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage")
     with pytest.raises(BulletinParseError, match="not a readable PDF") as exc:
@@ -99,6 +103,8 @@ def test_bad_pdfs_are_reported_and_the_good_one_is_ingested_and_cited_by_page(tm
     report = ingest([tmp_path], data, encoder)
     assert report.added == ["acme-2025-03.pdf"]
     assert sorted(Path(e["file"]).name for e in report.errors) == ["broken.pdf", "locked.pdf", "scan.pdf"]
+    (locked,) = [e for e in report.errors if e["file"].endswith("locked.pdf")]
+    assert locked["error"].startswith("the PDF is encrypted (password-protected)"), locked
     index = PassageIndex.load(data)
     assert {p.citation.page for p in index.iter_passages()} == {1, 2, 3}
     assert index.catalog()[0][14] in (1, 2, 3)

@@ -150,9 +150,9 @@ def test_glyph_codes_no_engine_maps_are_left_out_and_reported_per_page(tmp_path:
     assert "Released on 14 March 2025 by the authority." in text
     assert "(cid:" not in text and not any(ord(ch) < 32 and ch not in "\n" for ch in text)
     assert not any("\ue000" <= ch <= "\uf8ff" for ch in text)
-    assert "page(s) 2 (" in meta["warnings"] and "OCR those pages" in meta["warnings"]
+    assert "page(s) 2 (" in meta["unread"] and "OCR those pages" in meta["unread"]
     b = read_bulletin(pdf)
-    assert any("glyph codes" in w for w in b.warnings)
+    assert len(b.notes) == 1 and "glyph codes" in b.notes[0]
 
 
 def test_the_reading_with_fewer_glyph_codes_wins():

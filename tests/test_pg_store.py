@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 import pytest
 
@@ -111,4 +112,26 @@ def test_a_version_1_database_gains_the_subscriptions_table_and_keeps_its_rows(p
     finally:
         store.close()
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [(1,), (2,)]
+        assert conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [
+            (v,) for v in range(1, pg_migrations.SCHEMA_VERSION + 1)]
+
+
+def test_a_version_2_database_folds_repeated_votes_into_each_users_latest(pg_url, monkeypatch):
+    from bot.state import pg_migrations
+    from bot.state.postgres import PgStore
+
+    with monkeypatch.context() as m:  # the bot as it was before one vote per user
+        m.setattr(pg_migrations, "MIGRATIONS", pg_migrations.MIGRATIONS[:2])
+        m.setattr(pg_migrations, "SCHEMA_VERSION", 2)
+        old = PgStore(pg_url)
+        answer_id = old.record_answer("a question", [1], "U1", "C1", "1.0")
+        for user, vote in [("U1", 1), ("U1", 1), ("U2", 1), ("U1", -1)]:  # as the old code wrote them
+            old._execute("INSERT INTO feedback (answer_id, query, passage_ids, user_id, vote, created_at)"
+                         " VALUES (%s, 'a question', '[1]', %s, %s, %s)", (answer_id, user, vote, time.time()))
+        assert len(old.feedback()) == 4
+        old.close()
+    store = PgStore(pg_url)
+    try:
+        assert sorted((f.user, f.vote) for f in store.feedback()) == [("U1", -1), ("U2", 1)]
+    finally:
+        store.close()

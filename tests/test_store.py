@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -192,4 +193,24 @@ def test_a_version_2_store_gains_the_subscriptions_table_and_keeps_its_rows(tmp_
     store = SQLiteStore(path)
     assert store.answer(answer_id).query == "a question"
     assert store.subscriptions("C1") == [] and store.subscribe("C1", "topic", "cookies", "U1")
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION == 3
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION >= 3
+
+
+def test_a_version_3_store_folds_repeated_votes_into_each_users_latest(tmp_path, monkeypatch):
+    from bot.state import migrations
+
+    path = tmp_path / "bot.sqlite"
+    with monkeypatch.context() as m:  # the bot as it was before one vote per user
+        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
+        m.setattr(migrations, "SCHEMA_VERSION", 3)
+        old = SQLiteStore(path)
+        answer_id = old.record_answer("a question", [1], "U1", "C1", "1.0")
+        for user, vote in [("U1", 1), ("U1", 1), ("U2", 1), ("U1", -1)]:  # as the old code wrote them
+            old._conn().execute("INSERT INTO feedback (answer_id, query, passage_ids, user, vote, created_at)"
+                                " VALUES (?, 'a question', '[1]', ?, ?, ?)", (answer_id, user, vote, time.time()))
+        assert len(old.feedback()) == 4
+        old.close()
+    store = SQLiteStore(path)
+    assert sorted((f.user, f.vote) for f in store.feedback()) == [("U1", -1), ("U2", 1)]
+    store.record_feedback(answer_id, "U2", 1)
+    assert len(store.feedback()) == 2

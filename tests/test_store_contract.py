@@ -97,6 +97,22 @@ def test_answers_and_feedback_round_trip_and_are_seen_by_another_store(make_stor
         one.record_feedback(answer_id, "U2", 0)
 
 
+def test_one_vote_per_user_per_answer_the_latest_counts(store):
+    answer_id = store.record_answer("what fine?", [11], user="U1")
+    for _ in range(3):
+        store.record_feedback(answer_id, "U1", 1)  # three 👍 by one user count once
+    store.record_feedback(answer_id, "U2", 1)
+    assert sorted((f.user, f.vote) for f in store.feedback()) == [("U1", 1), ("U2", 1)]
+    store.record_feedback(answer_id, "U1", -1)  # a change of mind replaces the vote
+    assert sorted((f.user, f.vote) for f in store.feedback()) == [("U1", -1), ("U2", 1)]
+    now = time.time()
+    store.record_feedback(answer_id, "U2", -1, at=now - 60)  # cast before U2's 👍 (a vote queued in an outage)
+    assert sorted((f.user, f.vote) for f in store.feedback()) == [("U1", -1), ("U2", 1)]
+    other = store.record_answer("what fine?", [11], user="U1")
+    store.record_feedback(other, "U1", 1)  # another answer: a vote of its own
+    assert len(store.feedback()) == 3
+
+
 def test_threads_the_bot_answered(store):
     store.remember_thread("C1", "1.0")
     store.remember_thread("C1", "1.0")

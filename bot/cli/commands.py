@@ -42,11 +42,15 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, allow_empty: bool, as_json: b
         _watch_inbox(inbox_dir or Path(data_dir) / "inbox", data_dir, model, interval)
         return
 
+    from bot.config import IngestSettings
+
+    limits = IngestSettings.from_env()
     targets = list(paths) or [Path(DEFAULT_CORPUS)]
     missing = [str(p) for p in targets if not p.exists()]
     encoder = options.make_encoder(model, data_dir)
     report = run_ingest(targets, data_dir, encoder, rebuild=rebuild, allow_empty=allow_empty,
-                        show_progress=not as_json and sys.stderr.isatty())
+                        show_progress=not as_json and sys.stderr.isatty(),
+                        **limits.ingest_limits())
     for m in missing:
         if not any(e["file"] == m for e in report.errors):
             report.errors.append({"file": m, "error": "no such file or directory", "line": None})
@@ -63,11 +67,13 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, allow_empty: bool, as_json: b
 
 def _watch_inbox(folder: Path, data_dir: Path, model: str | None, interval: float) -> None:
     """Poll the inbox (bot/server/inbox.py) and ingest what is dropped there; one line per ingest; Ctrl-C stops."""
+    from bot.config import IngestSettings
     from bot.server.inbox import watch
     from retrieval.ingest import ingest as run_ingest
 
+    limits = IngestSettings.from_env().ingest_limits()
     encoder = options.make_encoder(model, data_dir)
-    watch(folder, lambda files: run_ingest(files, data_dir, encoder), interval, click.echo)
+    watch(folder, lambda files: run_ingest(files, data_dir, encoder, **limits), interval, click.echo)
 
 
 @click.command()
@@ -85,14 +91,13 @@ def _watch_inbox(folder: Path, data_dir: Path, model: str | None, interval: floa
 def ask(question: str, top_k: int, as_json: bool, section: str | None, since: str | None, until: str | None,
         as_of: str | None, bulletin: str | None, publisher: str | None, data_dir: Path, model: str | None) -> None:
     """Quote the passages that best answer QUESTION, with their citations."""
-    from retrieval.search.searcher import Searcher
 
     filters = {"section": section, "since": since, "until": until, "as_of": as_of, "bulletin": bulletin,
                "publisher": publisher}
     if not question.strip():
         click.echo('error: the question is empty; ask e.g. bulletin-bot ask "what fine did the school in Nantong get"', err=True)
         sys.exit(1)
-    searcher = Searcher(data_dir, options.make_encoder(model, data_dir))
+    searcher = options.make_searcher(data_dir, model)
     answer = searcher.search(question, top_k=top_k, filters={k: v for k, v in filters.items() if v})
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -142,7 +147,8 @@ def serve(http_mode: bool, host: str | None, port: int | None, data_dir: Path, m
     elif not settings.socket_mode:
         raise click.UsageError("set SLACK_APP_TOKEN for Socket Mode, or pass --http (with SLACK_SIGNING_SECRET)")
     # Loaded by serve_forever once the HTTP server listens (so /healthz answers while the model loads).
-    serve_forever(settings, Searcher(data_dir, options.make_encoder(model, data_dir)), http=http_mode,
+    searcher = Searcher(data_dir, options.make_encoder(model, data_dir), faiss_threads=settings.faiss_threads)
+    serve_forever(settings, searcher, http=http_mode,
                   on_listening=lambda server: click.echo(
                       f"listening on http://{server.server_address[0]}:{server.server_port} (loading the model and index…)",
                       err=True))

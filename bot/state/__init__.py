@@ -4,7 +4,9 @@
 - :mod:`.stores` — :func:`open_store`: PostgreSQL when ``BULLETIN_BOT_DATABASE_URL`` is set, else SQLite;
 - :mod:`.sqlite` — :class:`~bot.state.sqlite.SQLiteStore` (``DATA_DIR/bot.sqlite``), with :mod:`.migrations`;
 - :mod:`.postgres` — :class:`~bot.state.postgres.PgStore`, shared by replicas, with :mod:`.pg_migrations`;
-- :mod:`.subscriptions` — the digest subscriptions' SQL, shared by both stores.
+- :mod:`.subscriptions` — the digest subscriptions' SQL, shared by both stores;
+- :mod:`.resilient` — :class:`~bot.state.resilient.ResilientStore`: ``serve``'s store, answering on through an
+  outage of the store underneath (votes and answers kept in memory, written when it is back).
 
 ``tests/test_store_contract.py`` runs one contract suite against both stores.
 """

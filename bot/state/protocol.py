@@ -13,6 +13,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from retrieval.errors import ConfigurationError
+
+
+class StoreUnavailable(RuntimeError):
+    """The state store cannot be used now (PostgreSQL down or unreachable); what needs it is refused with
+    one sentence, while questions are still answered (:mod:`bot.state.resilient`)."""
+
+
+class StoreUnreachable(ConfigurationError):
+    """The state store's server cannot be reached when the store is opened (refused, timed out, starting
+    up or shutting down, a host name that does not resolve) — unlike a refused login or an unknown
+    database, which are settings to fix. ``serve`` then starts without it (:mod:`bot.state.resilient`)."""
+
 
 @dataclass(frozen=True)
 class AnswerRecord:
@@ -45,10 +58,10 @@ def check_vote(vote: int) -> None:
         raise ValueError(f"vote must be 1 or -1, got {vote!r}")
 
 
-def new_feedback(record: "AnswerRecord", user: str | None, vote: int) -> Feedback:
+def new_feedback(record: "AnswerRecord", user: str | None, vote: int, at: float | None = None) -> Feedback:
     """The feedback a vote (already checked by :func:`check_vote`) on a stored answer becomes: its
-    query and passage ids copied, timed now."""
-    return Feedback(record.id, record.query, record.passage_ids, user, vote, time.time())
+    query and passage ids copied, timed ``at`` (Unix seconds, default now)."""
+    return Feedback(record.id, record.query, record.passage_ids, user, vote, time.time() if at is None else at)
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,9 @@ class StateStore(Protocol):
     def close(self) -> None:
         """Release this thread's connection."""
 
+    def ping(self) -> bool:
+        """True when the store can be used now (cheap; used to notice it is back after an outage)."""
+
     def purge(self, now: float | None = None) -> int:
         """Delete what is kept past the retention period; returns how many rows went."""
 
@@ -150,8 +166,10 @@ class StateStore(Protocol):
     def answer(self, answer_id: int) -> AnswerRecord | None:
         """The answer with that id, or None."""
 
-    def record_feedback(self, answer_id: int, user: str | None, vote: int) -> Feedback | None:
-        """Record a vote (+1 or -1) on an answer; None for an unknown answer."""
+    def record_feedback(self, answer_id: int, user: str | None, vote: int,
+                        at: float | None = None) -> Feedback | None:
+        """Record a vote (+1 or -1) on an answer, cast at ``at`` (default now); one per user per answer
+        (the later replaces the earlier); None for an unknown answer."""
 
     def feedback(self) -> list[Feedback]:
         """All feedback, oldest first."""

@@ -73,6 +73,8 @@ class SQLiteStore(SubscriptionMethods):
         self.retention_days = retention_days
         self._local = threading.local()
         self._claims = 0
+        #: Failures that mean the file cannot be used now (locked past the timeout, disk full or failing).
+        self.unavailable_errors = (sqlite3.OperationalError,)
         migrate(self._conn(), self.path)
         self.purge()
 
@@ -101,6 +103,20 @@ class SQLiteStore(SubscriptionMethods):
         """Run one statement; returns its rows and rowcount (for :class:`~bot.state.subscriptions.SubscriptionMethods`)."""
         cur = self._conn().execute(sql, args)
         return cur.fetchall(), cur.rowcount
+
+    def ping(self) -> bool:
+        """True when the file can be written now (an immediate transaction, rolled back)."""
+        try:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            self.close()  # a fresh connection next time
+            return False
+        return True
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
 
     def close(self) -> None:
         """Close this thread's connection (others close when their threads end)."""
@@ -146,7 +162,9 @@ class SQLiteStore(SubscriptionMethods):
         cur = self._conn().execute(
             "INSERT INTO answers (query, passage_ids, user, channel, thread_ts, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (query, json.dumps([int(p) for p in passage_ids]), user, channel, thread_ts, time.time()))
-        return int(cur.lastrowid)
+        if cur.lastrowid is None:  # sqlite3 sets it after every INSERT
+            raise sqlite3.DatabaseError("the answer was inserted without a row id")
+        return cur.lastrowid
 
     def answer(self, answer_id: int) -> AnswerRecord | None:
         """The answer with that id, or None."""
@@ -157,8 +175,11 @@ class SQLiteStore(SubscriptionMethods):
             return None
         return AnswerRecord(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6])
 
-    def record_feedback(self, answer_id: int, user: str | None, vote: int) -> Feedback | None:
+    def record_feedback(self, answer_id: int, user: str | None, vote: int,
+                        at: float | None = None) -> Feedback | None:
         """Record a vote (+1 or -1) on an answer with its query and passage ids; None for an unknown answer.
+        One vote per user per answer: a user's later vote replaces their earlier one (three 👍 count once;
+        of two votes the one cast later, ``at`` Unix seconds, default now, is kept).
 
         Raises:
             ValueError: vote is neither +1 nor -1.
@@ -167,9 +188,11 @@ class SQLiteStore(SubscriptionMethods):
         record = self.answer(answer_id)
         if record is None:
             return None
-        fb = new_feedback(record, user, vote)
+        fb = new_feedback(record, user, vote, at)
         self._conn().execute(
-            "INSERT INTO feedback (answer_id, query, passage_ids, user, vote, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO feedback (answer_id, query, passage_ids, user, vote, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (answer_id, user) DO UPDATE SET vote = excluded.vote, created_at = excluded.created_at"
+            " WHERE excluded.created_at >= feedback.created_at",
             (fb.answer_id, fb.query, json.dumps(fb.passage_ids), fb.user, fb.vote, fb.created_at))
         log.info("feedback %+d on answer %s by %s", vote, answer_id, user)
         return fb
@@ -251,7 +274,8 @@ class SQLiteStore(SubscriptionMethods):
 
     def digests(self, channel: str | None = None) -> list[DigestRecord]:
         """Every digest row (of one channel when given), by channel then day."""
-        sql, args = f"SELECT {_DIGEST_COLUMNS} FROM digests ORDER BY channel, day", ()
+        args: tuple[str, ...] = ()
+        sql = f"SELECT {_DIGEST_COLUMNS} FROM digests ORDER BY channel, day"
         if channel is not None:
             sql, args = f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE channel = ? ORDER BY day", (channel,)
         return [_digest_record(r) for r in self._conn().execute(sql, args)]

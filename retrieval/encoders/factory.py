@@ -176,13 +176,18 @@ def _torch(name_or_path: str | None, export_dir: Path | None = None) -> Encoder:
     return SentenceTransformerEncoder(name_or_path)
 
 
+def onnx_dir(export_dir: Path | None = None) -> Path:
+    """Where the ONNX export is kept: ``$BULLETIN_BOT_ONNX_DIR``, else ``export_dir`` (the CLI passes
+    ``DATA_DIR/onnx``), else ``data/onnx``."""
+    return Path(os.environ.get(ONNX_DIR_ENV) or export_dir or Path("data") / "onnx")
+
+
 def _onnx(quantized: bool) -> Callable[..., Encoder]:
     def factory(name_or_path: str | None, export_dir: Path | None = None) -> Encoder:
         from .onnx import OnnxEncoder  # imports neither torch nor sentence-transformers
 
         name, location = resolve_model(name_or_path)
-        where = Path(os.environ.get(ONNX_DIR_ENV) or export_dir or Path("data") / "onnx")
-        return OnnxEncoder(name, location, where, quantized=quantized)
+        return OnnxEncoder(name, location, onnx_dir(export_dir), quantized=quantized)
     return factory
 
 

@@ -1,67 +1,106 @@
-"""Bounds on the work one bulletin file may cause: pages, characters and passages.
+"""Bounded work per bulletin file: how much one file may make an ingest do, and the setting that raises it.
 
-A file over a limit is that file's error (:class:`~retrieval.errors.BulletinParseError`), in one
-sentence naming the limit and the setting that raises it; the other files still ingest. The same
-limits hold wherever a file comes from: ``bulletin-bot ingest``, the watched inbox and Slack
-uploads all go through :func:`retrieval.ingest.ingest`.
+One file — a 66 MB e-mail, a PDF of one endless line — must not make the bot embed for hours or grow
+without bound: each :class:`Limit` caps one quantity per file. A file past a limit is refused whole
+with :class:`~retrieval.errors.FileLimitError` (a :class:`~retrieval.errors.BulletinParseError`, so
+ingest reports it as that file's error and the other files still ingest), whose one sentence names
+the limit, what the file reached, and the variable that raises it. Uploads and the inbox go through
+the same ingest, so through the same limits.
 
-Settings (read from the environment each time :func:`file_limits` is called, like the retrieval
-package's other ``BULLETIN_BOT_*`` variables; see ``bot/config.py``)::
+The limits, each set by a variable that :mod:`bot.config` reads (the retrieval package never reads
+the environment) and handed to :func:`retrieval.ingest.ingest` by its callers (``ingest``, ``ingest
+--watch``, ``serve``'s inbox and uploads)::
 
-    BULLETIN_BOT_MAX_PAGES      pages of one PDF (default 5000)
-    BULLETIN_BOT_MAX_CHARS      characters of text in one bulletin file (default 10,000,000)
-    BULLETIN_BOT_MAX_PASSAGES   passages one bulletin file may make (default 50,000)
+    BULLETIN_BOT_MAX_PASSAGES_PER_FILE   passages one bulletin file may give, 1..10000000 (default 10000)
+    BULLETIN_BOT_MAX_PAGES_PER_FILE      pages of one PDF, 1..10000000 (default 5000)
+    BULLETIN_BOT_MAX_CHARS_PER_FILE      characters of text one bulletin file may give, 1..10^9 (default 10,000,000)
 
-Why these defaults: a 2,000-page PDF of full pages (about 6 million characters, 10,000 passages)
-ingests within about 300 MB (``benchmarks/bench_pdf_memory.py``), and embedding 50,000 passages
-takes about ten minutes on two cores; more than that from one file is a mistake or an attack.
+The pages and characters of a PDF are counted by PDFium before it is parsed (:mod:`retrieval.intake.pdf`),
+so a file past them costs almost nothing; :class:`FileBounds` carries both to the extractors.
+
+Add a limit (pages, characters…) by defining another :class:`Limit` here, its variable in
+:mod:`bot.config`, and calling :meth:`Limit.check` where the quantity is counted.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from typing import Mapping
 
-from retrieval.errors import BulletinParseError, ConfigurationError
-
-PAGES_ENV = "BULLETIN_BOT_MAX_PAGES"
-CHARS_ENV = "BULLETIN_BOT_MAX_CHARS"
-PASSAGES_ENV = "BULLETIN_BOT_MAX_PASSAGES"
+from retrieval.errors import ConfigurationError, FileLimitError
 
 
 @dataclass(frozen=True)
-class FileLimits:
-    """Per-file bounds; each is a positive int."""
+class Limit:
+    """A cap on one quantity per bulletin file.
 
-    max_pages: int = 5000
-    max_chars: int = 10_000_000
-    max_passages: int = 50_000
-
-    def check(self, file: str, what: str, count: int) -> None:
-        """Raise :class:`BulletinParseError` for ``file`` when ``count`` of ``what`` (pages, characters,
-        passages) is over its limit."""
-        limit, env = {"pages": (self.max_pages, PAGES_ENV), "characters": (self.max_chars, CHARS_ENV),
-                      "passages": (self.max_passages, PASSAGES_ENV)}[what]
-        if count > limit:
-            unit = what[:-1] if limit == 1 else what
-            raise BulletinParseError(file, f"too large: {count:,} {what}, more than the limit of {limit:,} {unit} per "
-                                           f"file (set {env} to raise it)")
-
-
-def file_limits(environ: Mapping[str, str] | None = None) -> FileLimits:
-    """The limits in force: :class:`FileLimits` defaults, overridden by the environment.
-
-    Raises:
-        ConfigurationError: a variable that is not a positive whole number (named, with its value).
+    Attributes:
+        what: the quantity counted, plural, as it reads in a sentence ("passages").
+        env: the variable that sets it (read by :mod:`bot.config`; named in the refusal).
+        default: the value when neither the caller nor the variable gives one.
+        low, high: the values the variable may take (inclusive).
     """
-    env = os.environ if environ is None else environ
-    values = {}
-    for field, name in (("max_pages", PAGES_ENV), ("max_chars", CHARS_ENV), ("max_passages", PASSAGES_ENV)):
-        raw = (env.get(name) or "").strip().replace("_", "").replace(",", "")
-        if not raw:
-            continue
-        if not raw.isdigit() or int(raw) < 1:
-            raise ConfigurationError(f"{name} must be a whole number >= 1, got {env.get(name)!r}")
-        values[field] = int(raw)
-    return FileLimits(**values)
+
+    what: str
+    env: str
+    default: int
+    low: int = 1
+    high: int = 10_000_000
+
+    def value(self, given: int | None) -> int:
+        """The limit in force: ``given`` (a caller's, e.g. from the settings), else the default.
+
+        Raises:
+            ConfigurationError: ``given`` is not an integer in ``low..high`` (the message names the limit).
+        """
+        if given is None:
+            return self.default
+        if isinstance(given, bool) or not isinstance(given, int) or not self.low <= given <= self.high:
+            raise ConfigurationError(f"the limit of {self.what} per file ({self.env}) must be an integer between "
+                                     f"{self.low} and {self.high}, got {given!r}")
+        return given
+
+    def check(self, count: int, limit: int, file: str) -> None:
+        """Raise :class:`FileLimitError` when ``count`` exceeds ``limit`` (as :meth:`value` gave it).
+
+        The message: "it gives more than 10,000 passages, the limit per bulletin file (set
+        BULLETIN_BOT_MAX_PASSAGES_PER_FILE to raise it); nothing of it was ingested".
+        """
+        if count > limit:
+            raise FileLimitError(file, f"it gives more than {limit:,} {self.what}, the limit per bulletin file "
+                                       f"(set {self.env} to raise it); nothing of it was ingested",
+                                 limit=self, value=count)
+
+
+#: Passages one file may give. Embedding costs ~28 ms a passage on 2 CPU cores (all-MiniLM-L6-v2,
+#: benchmarks/README.md), so 10,000 passages are ~5 minutes of embedding; the 66 MB e-mail of issue 18
+#: gave 360,000 (~3 hours).
+MAX_PASSAGES_PER_FILE = Limit("passages", "BULLETIN_BOT_MAX_PASSAGES_PER_FILE", 10_000)
+
+
+#: Pages of one PDF. A 2,000-page PDF of full pages reads in about 250 MB (benchmarks/bench_pdf_memory.py).
+MAX_PAGES_PER_FILE = Limit("pages", "BULLETIN_BOT_MAX_PAGES_PER_FILE", 5_000)
+#: Characters of text one file may give: about 3,000 dense PDF pages, or a 10 MB text file.
+MAX_CHARS_PER_FILE = Limit("characters", "BULLETIN_BOT_MAX_CHARS_PER_FILE", 10_000_000, high=1_000_000_000)
+
+
+@dataclass(frozen=True)
+class FileBounds:
+    """The page and character limits in force while one file is read (values as :meth:`Limit.value` gave them)."""
+
+    max_pages: int = MAX_PAGES_PER_FILE.default
+    max_chars: int = MAX_CHARS_PER_FILE.default
+
+    @classmethod
+    def of(cls, max_pages: int | None = None, max_chars: int | None = None) -> "FileBounds":
+        """Bounds from a caller's values (None: the default).
+
+        Raises:
+            ConfigurationError: a value out of its limit's range (named).
+        """
+        return cls(MAX_PAGES_PER_FILE.value(max_pages), MAX_CHARS_PER_FILE.value(max_chars))
+
+    def check_pages(self, count: int, file: str) -> None:
+        MAX_PAGES_PER_FILE.check(count, self.max_pages, file)
+
+    def check_chars(self, count: int, file: str) -> None:
+        MAX_CHARS_PER_FILE.check(count, self.max_chars, file)

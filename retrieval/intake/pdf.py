@@ -39,7 +39,8 @@ import re
 from retrieval.errors import BulletinParseError
 from retrieval.text import is_iso_date
 
-from .limits import file_limits
+from .dates import find_date
+from .limits import FileBounds
 from .pdf_document import PageText, TextBlock, compose, page_lines
 from .pdf_engines import (
     PageContent,
@@ -52,7 +53,6 @@ from .pdf_engines import (
     plumber_page,
 )
 from .pdf_layout import Char, page_blocks
-from .printed_dates import printed_date
 
 log = logging.getLogger(__name__)
 
@@ -63,22 +63,23 @@ MAX_LAYOUT_CHARS = 30_000
 _ENCRYPTED = "the PDF is encrypted (password-protected): save an unprotected copy"
 
 
-def pdf_to_text(data: bytes, file: str) -> tuple[str, dict[str, str]]:
+def pdf_to_text(data: bytes, file: str, bounds: FileBounds | None = None) -> tuple[str, dict[str, str]]:
     """The text of a PDF bulletin as blank-line separated blocks, and its metadata.
 
     Returns:
         (text, metadata): metadata may hold ``title`` (the document's Title), ``date`` with
         ``date_source`` ("document" for a date printed on the first page or in running
-        headers/footers, "metadata" for the CreationDate), ``warnings`` (one per line) and always
+        headers/footers, "metadata" for the CreationDate), ``unread`` (pages whose glyph codes no
+        engine maps, one sentence a line; :attr:`Bulletin.notes`) and always
         holds ``page_starts`` and ``page_numbers`` (comma-separated; see the module doc).
 
     Raises:
         BulletinParseError: encrypted (password), broken or not a PDF, over a limit of
-            :mod:`retrieval.intake.limits`, or no text layer at all.
+            ``bounds`` (pages, characters; :class:`~retrieval.errors.FileLimitError`), or no text layer at all.
     """
     import pypdfium2 as pdfium
 
-    limits = file_limits()
+    bounds = bounds or FileBounds()
     try:
         doc = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -86,7 +87,7 @@ def pdf_to_text(data: bytes, file: str) -> tuple[str, dict[str, str]]:
             raise BulletinParseError(file, _ENCRYPTED) from None
         raise BulletinParseError(file, "not a readable PDF (PDFium could not open it): the file is damaged or not a PDF") from None
     try:
-        limits.check(file, "pages", len(doc))
+        bounds.check_pages(len(doc), file)
         counts = []
         for i in range(len(doc)):
             page = doc[i]
@@ -94,7 +95,7 @@ def pdf_to_text(data: bytes, file: str) -> tuple[str, dict[str, str]]:
                 counts.append(page_char_count(page))
             finally:
                 page.close()
-        limits.check(file, "characters", sum(counts))
+        bounds.check_chars(sum(counts), file)
         pages, warnings, info = _read_pages(data, file, doc, counts)
     finally:
         doc.close()
@@ -105,13 +106,13 @@ def pdf_to_text(data: bytes, file: str) -> tuple[str, dict[str, str]]:
         raise BulletinParseError(file, "no text layer: OCR it first")
     meta = _metadata(info)
     text, starts, numbers = compose(pages)
-    printed = printed_date(_self_describing_lines(pages))
+    printed = next((found[0] for line in _self_describing_lines(pages) if (found := find_date(line))), None)
     if printed:
         meta["date"], meta["date_source"] = printed, "document"
     elif "date" in meta:
         meta["date_source"] = "metadata"
     if warnings:
-        meta["warnings"] = "\n".join(warnings)
+        meta["unread"] = "\n".join(warnings)
     meta["page_starts"] = ",".join(map(str, starts))
     meta["page_numbers"] = ",".join(map(str, numbers))
     return text + "\n", meta
@@ -152,7 +153,7 @@ def _read_pages(data: bytes, file: str, doc, counts: list[int]) -> tuple[list[Pa
     warnings = []
     if unmapped:
         where = ", ".join(f"{page} ({n})" for page, n in unmapped[:20]) + (" …" if len(unmapped) > 20 else "")
-        warnings.append(f"{file}: glyph codes no text engine maps to letters were left out on page(s) {where} "
+        warnings.append(f"glyph codes no text engine maps to letters were left out on page(s) {where} "
                         "(characters per page in brackets); OCR those pages to read them")
         log.info("%s", warnings[-1])
     return out, warnings, info

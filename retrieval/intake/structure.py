@@ -70,10 +70,10 @@ class Bulletin:
         page_numbers: the page of each run of ``page_starts`` (pages need not ascend: a page's
             footnotes may follow a paragraph that ends on the next page); None when run ``i`` is page
             ``i + 1``.
-        date_source: where ``date`` came from: "sidecar" (the ``.meta.toml`` or front matter),
-            "document" (printed in the document), "metadata" (the file's own metadata, e.g. a PDF's
-            CreationDate) or "none".
-        warnings: what reading the file noticed and the reader should know (one sentence each).
+        notes: what of the file could not be read, one sentence each (e.g. an e-mail part in an
+            unknown charset); the rest is the bulletin. Ingest reports them as warnings.
+        date_source: where ``date`` came from: ``sidecar``, ``document``, ``metadata`` or ``none``
+            (see :mod:`retrieval.intake.dates`).
     """
 
     source_file: str
@@ -87,8 +87,8 @@ class Bulletin:
     sections: list[Section] = field(default_factory=list)
     page_starts: list[int] | None = None
     page_numbers: list[int] | None = None
+    notes: list[str] = field(default_factory=list)
     date_source: str = "none"
-    warnings: list[str] = field(default_factory=list)
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page holding source_text[offset], or None for unpaged text."""

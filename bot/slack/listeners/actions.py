@@ -43,7 +43,12 @@ def on_feedback(deps, ack, body: dict, action: dict, respond, client) -> None:
 def record_feedback(deps, respond, value: str | None, user: str | None, vote: int) -> None:
     """Store the vote on the answer ``value`` and thank the voter privately (or say it is too old)."""
     recorded = deps.store.record_feedback(int(value or 0), user, vote)
-    text = "Thanks, your feedback is recorded." if recorded else "That answer is too old to rate, sorry."
+    if not recorded:
+        text = "That answer is too old to rate, sorry."
+    elif getattr(deps.store, "available", True):
+        text = "Thanks, your feedback is recorded."
+    else:  # kept in memory by the ResilientStore until the database is back
+        text = "Thanks, your feedback is recorded; it is saved once the bot's database is back."
     respond(response_type="ephemeral", replace_original=False, **blocks.render_notice(text).kwargs())
 
 

@@ -20,7 +20,7 @@ import time
 from slack_sdk.errors import SlackApiError
 
 from bot.slack import blocks, mrkdwn
-from bot.state.protocol import event_keys
+from bot.state.protocol import StoreUnavailable, event_keys
 from retrieval.errors import FilterError, IndexMismatchError, IndexNotFoundError
 from retrieval.search.searcher import MAX_TOP_K
 
@@ -37,6 +37,8 @@ HELP_WORDS = frozenset({"help", "?", "usage"})
 FAILED = "Sorry, the search failed. The error has been logged; please try again in a moment."
 BAD_FILTER = "I cannot search that as written: {error}."
 NO_INDEX = "No bulletins are indexed yet, so I cannot answer. An administrator must run `bulletin-bot ingest`."
+STORE_DOWN = ("The bot's database is unavailable right now, so I could not do that (questions are still "
+              "answered); please try again in a few minutes.")
 
 
 @dataclasses.dataclass
@@ -146,7 +148,7 @@ def post(client, channel: str, thread_ts: str | None, user: str | None, message,
         respond(response_type="ephemeral", replace_original=False, **message.kwargs())
         return
     dm = client.conversations_open(users=user)["channel"]["id"]
-    client.chat_postMessage(channel=dm, text=blocks.escape(note), unfurl_links=False, unfurl_media=False)
+    client.chat_postMessage(channel=dm, text=mrkdwn.escape(note), unfurl_links=False, unfurl_media=False)
     client.chat_postMessage(channel=dm, unfurl_links=False, unfurl_media=False, **message.kwargs())
 
 
@@ -167,6 +169,9 @@ def report_error(error: Exception, body: dict, client, respond=None) -> None:
     elif isinstance(error, IndexNotFoundError):
         log.warning("question asked but nothing is indexed: %s", error)
         text = NO_INDEX
+    elif isinstance(error, StoreUnavailable):
+        log.warning("a request needed the state store, which is down: %s", error)
+        text = STORE_DOWN
     elif isinstance(error, IndexMismatchError):  # specific already, and the searcher logged its cause once
         log.error("answering failed: %s", error)
         text = FAILED
