@@ -197,3 +197,17 @@ def test_pdfium_reads_the_same_blocks_and_rules_as_pdfplumber(tmp_path: Path):
     assert len(by_pdfium.rules) == len(by_plumber.rules) == 2
     assert blocks(by_pdfium) == blocks(by_plumber)
     assert blocks(by_plumber)[:3] == [LEFT, RIGHT, "A wide- ranging note under the rule."]
+
+
+def test_paragraphs_numbered_within_a_chapter_are_items_of_their_own(tmp_path: Path):
+    """"4.1." and "4.10." are two items (1 and 10) of chapter 4, so an answer can show both (hits are one per item)."""
+    pdf = make_layout_pdf(tmp_path / "numbered.pdf", [[
+        ("text", 72, 80, "4. Information security management", 14, True),
+        ("text", 45, 110, "4.1.", 10, False), ("para", 80, 110, 440, "Information security management makes provisions "
+                                                  "for information security.", 10, False),
+        ("text", 45, 140, "4.10.", 10, False), ("para", 80, 140, 440, "The information security officer shall report "
+                                                   "to the management board at least once a quarter.", 10, False),
+    ]])
+    b = read_bulletin(pdf)
+    section = next(s for s in b.sections if s.title == "4. Information security management")
+    assert [(i.number, i.paragraphs[0].text[:9]) for i in section.items] == [(1, "4.1. Info"), (10, "4.10. The")]
