@@ -256,7 +256,7 @@ def _merge_short_lines(pages: list[PageText]) -> None:
         p.blocks = out
 
 
-def _mark_cover(pages: list[PageText], body: float, vocab: Counter[str]) -> None:
+def _mark_cover(pages: list[PageText], body: float, vocab: Vocabulary) -> None:
     """A first page of display type only (in a document of more pages) becomes one ``cover`` block:
     a line per block, each block's lines joined."""
     if len(pages) < 2 or not pages[0].blocks:
@@ -272,11 +272,11 @@ def _mark_cover(pages: list[PageText], body: float, vocab: Counter[str]) -> None
 
 
 # -- hyphenation -------------------------------------------------------------------------------------------
-def vocabulary(pages: list[PageText]) -> Counter[str]:
+def vocabulary(pages: list[PageText]) -> Vocabulary:
     """Lower-cased words of the document: hyphenated compounds whole and their parts; the halves of a
     word split at a line end (the last word of a line ending ``-`` and the first of the line read
     next, in any block) are left out, so that only words the document prints whole count."""
-    vocab: Counter[str] = Counter()
+    vocab = Vocabulary()
     after_hyphen = False
     for p in pages:
         for b in p.blocks:
@@ -296,12 +296,22 @@ def vocabulary(pages: list[PageText]) -> Counter[str]:
     return vocab
 
 
-def _ending_count(vocab: Counter[str], ending: str) -> int:
-    """How many words of the vocabulary end with ``ending`` (and are longer): many for ``ing``, ``tion``."""
-    return sum(1 for w in vocab if len(w) > len(ending) and w.endswith(ending))
+class Vocabulary(Counter):
+    """The document's words and their counts (:func:`vocabulary`), with how many of them share an ending."""
+
+    _endings: Counter[str] | None = None
+
+    def ending_count(self, ending: str) -> int:
+        """How many words end with ``ending`` and are longer: many for ``ing``, ``tion``, few for ``ranging``.
+        The endings (up to 12 letters) of all the words are counted once."""
+        if len(ending) > 12:
+            return sum(1 for w in self if len(w) > len(ending) and w.endswith(ending))
+        if self._endings is None:
+            self._endings = Counter(w[-k:] for w in self for k in range(1, min(len(w), 13)))
+        return self._endings[ending]
 
 
-def join_hyphenated(left: str, right: str, vocab: Counter[str]) -> str:
+def join_hyphenated(left: str, right: str, vocab: Vocabulary) -> str:
     """``left`` (ending ``-``) and ``right`` joined as one word or as a compound, by the document's words.
 
     In order: ``manage-`` + ``ment`` → ``management`` when the document prints that word; kept
@@ -322,12 +332,12 @@ def join_hyphenated(left: str, right: str, vocab: Counter[str]) -> str:
     last = lw.split("-")[-1]
     if vocab[last] and vocab[first]:
         return left + right
-    if vocab[last] and len(last) >= 4 and len(first) >= 4 and _ending_count(vocab, first) < 3:
+    if vocab[last] and len(last) >= 4 and len(first) >= 4 and vocab.ending_count(first) < 3:
         return left + right
     return head + right
 
 
-def _join(left: str, right: str, vocab: Counter[str]) -> str:
+def _join(left: str, right: str, vocab: Vocabulary) -> str:
     if left.endswith("\u00ad"):
         return left[:-1] + right
     if _HYPHEN_END.search(left) and right[:1].isalpha():
@@ -338,7 +348,7 @@ def _join(left: str, right: str, vocab: Counter[str]) -> str:
     return left + " " + right
 
 
-def _block_text(b: TextBlock, vocab: Counter[str], body: float) -> str:
+def _block_text(b: TextBlock, vocab: Vocabulary, body: float) -> str:
     """A block's lines as one paragraph (hyphenation joined), its marker in front; a display heading as ``## …``."""
     text = ""
     for i, ln in enumerate(b.lines):
@@ -366,7 +376,7 @@ def _top_of_column(page: PageText, b: TextBlock) -> bool:
                    and min(o.x1, b.x1) > max(o.x0, b.x0) for o in page.blocks)
 
 
-def _join_continuations(pages: list[PageText], vocab: Counter[str], body: float) -> set[int]:
+def _join_continuations(pages: list[PageText], vocab: Vocabulary, body: float) -> set[int]:
     """Compose every block's text and join each paragraph continued at the top of a column or page to
     the paragraph it continues; returns the ids of the blocks absorbed.
 
