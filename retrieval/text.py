@@ -2,6 +2,7 @@
 
 - :func:`normalise_space` folds runs of whitespace;
 - :func:`is_iso_date` checks an ISO ``YYYY``/``YYYY-MM``/``YYYY-MM-DD`` date;
+- :data:`LINK` finds a link written in the text (a URL, a bare domain or file name, a markdown link target);
 - :func:`decode_bulletin_bytes` decodes a bulletin file's bytes the way ``open(..., encoding="utf-8")`` does.
 
 This module imports nothing else of ``retrieval`` but its errors, so any module may use it.
@@ -18,6 +19,11 @@ _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
 _WS = re.compile(r"\s+")
+
+#: A link written in a passage: a URL (``https://…``, ``www.…``), a bare domain or file name (``gov.uk/…``,
+#: ``report.pdf``) or a markdown link target (``](uber_case.md)``). Its words are no prose: a company's name in
+#: lower case inside a URL says nothing about how the bulletin writes that name.
+LINK = re.compile(r"\]\([^)\s]*\)|(?:https?://|www\.)\S+|\S+\.(?:com|org|net|gov|eu|uk|de|fr|nl|pdf|html?|md)\b\S*")
 
 
 def normalise_space(text: str) -> str:

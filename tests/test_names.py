@@ -87,6 +87,15 @@ def test_a_name_typed_in_lower_case_that_the_corpus_only_capitalises():
     assert "acea" in entities("acea energia - what was the exact fine amount from the garante?")
 
 
+def test_a_name_in_lower_case_inside_its_links_is_still_a_name_the_corpus_capitalises():
+    # the shipped bulletins write "Uber" in their prose, "uber" only in the regulator's URLs and link targets
+    _, casing = corpus()
+    assert casing.capitalised("uber")
+    assert not CaseProfile(["see https://example.org/uber-fined and [more](uber_case.md) on the fine"]).words & {"uber"}
+    # so a question that opens with the name still names it, as one that writes it mid-sentence does
+    assert "uber" in entities("Uber fines") and "uber" in entities("how much was Uber fined")
+
+
 def test_capitals_of_ordinary_words_read_as_one_name():
     assert "take it down" in entities("TAKE IT DOWN act - what are the penalties?")
 
