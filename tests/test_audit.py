@@ -270,3 +270,14 @@ def test_the_audit_groups_options_given_before_replay_apply_to_it(indexed, runne
     assert out["summary"]["answers"] == 1
     later = json.loads(run(runner, "audit", "--data-dir", str(indexed), "--since", "2999-01-01", "replay", "--json"))
     assert later["summary"]["answers"] == 0
+
+
+def test_until_the_last_representable_day_and_a_basic_format_date_take_the_whole_day(runner, tmp_path):
+    from bot.audit import parse_when
+
+    assert parse_when("9999-12-31", end=True) - parse_when("9999-12-31") == 86400
+    assert parse_when("20261204", end=True) == parse_when("2026-12-04", end=True)
+    assert parse_when("2026-12-04T10:00", end=True) == parse_when("2026-12-04T10:00")
+    result = runner.invoke(cli.main, ["audit", "--data-dir", str(tmp_path), "--until", "9999-12-31"])
+    assert result.exit_code == 0, result.output
+    assert "No answers recorded" in result.output
