@@ -47,6 +47,8 @@ Ingesting (:class:`IngestSettings` needs no token: ``ingest`` reads it; ``serve`
 
     BULLETIN_BOT_MAX_PASSAGES_PER_FILE  passages one bulletin file may give, 1..10000000 (default 10000); a file past
                               it is refused whole (:mod:`retrieval.intake.limits`)
+    BULLETIN_BOT_MAX_PAGES_PER_FILE     pages of one PDF, 1..10000000 (default 5000); counted before it is parsed
+    BULLETIN_BOT_MAX_CHARS_PER_FILE     characters of text one file may give, 1..1000000000 (default 10000000)
 
 Nothing else of the project reads the environment, but for two readers named here: the click options
 (``--data-dir``/``BULLETIN_BOT_DATA_DIR``, ``--model``/``BULLETIN_BOT_MODEL``, ``--inbox``/``BULLETIN_BOT_INBOX_DIR``)
@@ -60,11 +62,11 @@ import os
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, TypedDict
 from urllib.parse import urlparse
 
 from retrieval.errors import ConfigurationError
-from retrieval.intake.limits import MAX_PASSAGES_PER_FILE
+from retrieval.intake.limits import MAX_CHARS_PER_FILE, MAX_PAGES_PER_FILE, MAX_PASSAGES_PER_FILE
 
 DEFAULT_API_URL = "https://slack.com/api/"
 #: Defaults of BULLETIN_BOT_HTTP_CONNECTION_LIMIT and BULLETIN_BOT_HTTP_IDLE_TIMEOUT (why: bot.server.http_server).
@@ -119,6 +121,7 @@ class Settings:
         upload_max_mb: the largest uploaded file taken, in MB (1..1000).
         faiss_threads: faiss' OpenMP threads for a search (:class:`SearchSettings`).
         max_passages_per_file: the most passages one bulletin file may give (:class:`IngestSettings`).
+        max_pages_per_file, max_chars_per_file: the most pages of one PDF, characters of one file (:class:`IngestSettings`).
     """
 
     bot_token: str = field(repr=False)
@@ -150,6 +153,13 @@ class Settings:
     upload_max_mb: int = 20
     faiss_threads: int = 1
     max_passages_per_file: int = MAX_PASSAGES_PER_FILE.default
+    max_pages_per_file: int = MAX_PAGES_PER_FILE.default
+    max_chars_per_file: int = MAX_CHARS_PER_FILE.default
+
+    def ingest_limits(self) -> "IngestLimits":
+        """The per-file limits as the keyword arguments of :func:`retrieval.ingest.ingest`."""
+        return {"max_passages_per_file": self.max_passages_per_file, "max_pages_per_file": self.max_pages_per_file,
+                "max_chars_per_file": self.max_chars_per_file}
 
     @property
     def inbox_path(self) -> Path:
@@ -228,7 +238,7 @@ class Settings:
             ingest_allowed_users=_ids(get, "BULLETIN_BOT_INGEST_ALLOWED_USERS", "user ids such as U0123ABCD"),
             upload_max_mb=_int(get, "BULLETIN_BOT_UPLOAD_MAX_MB", 20, 1, 1000),
             faiss_threads=SearchSettings.read(get).faiss_threads,
-            max_passages_per_file=IngestSettings.read(get).max_passages_per_file,
+            **IngestSettings.read(get).ingest_limits(),
         )
         unknown = set(overrides) - {f.name for f in fields(cls)}
         if unknown:
@@ -311,15 +321,32 @@ class SearchSettings:
         return cls(_int(get, "BULLETIN_BOT_FAISS_THREADS", 1, 1, 256))
 
 
+class IngestLimits(TypedDict):
+    """The per-file limits, as :func:`retrieval.ingest.ingest` takes them."""
+
+    max_passages_per_file: int
+    max_pages_per_file: int
+    max_chars_per_file: int
+
+
 @dataclass(frozen=True)
 class IngestSettings:
     """How much one bulletin file may make an ingest do (:mod:`retrieval.intake.limits`); needs no Slack token.
 
     Attributes:
         max_passages_per_file: ``BULLETIN_BOT_MAX_PASSAGES_PER_FILE`` (default 10,000).
+        max_pages_per_file: ``BULLETIN_BOT_MAX_PAGES_PER_FILE`` (default 5,000).
+        max_chars_per_file: ``BULLETIN_BOT_MAX_CHARS_PER_FILE`` (default 10,000,000).
     """
 
     max_passages_per_file: int = MAX_PASSAGES_PER_FILE.default
+    max_pages_per_file: int = MAX_PAGES_PER_FILE.default
+    max_chars_per_file: int = MAX_CHARS_PER_FILE.default
+
+    def ingest_limits(self) -> "IngestLimits":
+        """The limits as the keyword arguments of :func:`retrieval.ingest.ingest`."""
+        return {"max_passages_per_file": self.max_passages_per_file, "max_pages_per_file": self.max_pages_per_file,
+                "max_chars_per_file": self.max_chars_per_file}
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None,
@@ -327,15 +354,15 @@ class IngestSettings:
         """Read and validate the ingest variables (same sources and precedence as :meth:`Settings.from_env`).
 
         Raises:
-            SettingsError: BULLETIN_BOT_MAX_PASSAGES_PER_FILE is malformed.
+            SettingsError: a BULLETIN_BOT_MAX_*_PER_FILE variable is malformed.
         """
         return cls.read(_getter(environ, dotenv))
 
     @classmethod
     def read(cls, get) -> "IngestSettings":
         """Like :meth:`from_env`, from a ``get(name) -> str | None`` lookup."""
-        limit = MAX_PASSAGES_PER_FILE
-        return cls(_int(get, limit.env, limit.default, limit.low, limit.high))
+        return cls(*(_int(get, limit.env, limit.default, limit.low, limit.high)
+                     for limit in (MAX_PASSAGES_PER_FILE, MAX_PAGES_PER_FILE, MAX_CHARS_PER_FILE)))
 
 
 def data_dir_from_env(environ: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> Path:

@@ -31,7 +31,7 @@ import numpy as np
 from retrieval.encoders.factory import Encoder
 from retrieval.index.generations import BulletinRecord, ingest_lock, remove_stale_builds, write_generation
 from retrieval.index.passages import PassageIndex
-from retrieval.intake.limits import MAX_PASSAGES_PER_FILE
+from retrieval.intake.limits import MAX_PASSAGES_PER_FILE, FileBounds
 from retrieval.intake.metadata import METADATA_SUFFIX
 from retrieval.intake.sources import find_bulletin_files, no_bulletin_files, read_bulletin, unreadable_link
 
@@ -41,9 +41,10 @@ from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
 log = logging.getLogger(__name__)
 
 #: Bumped whenever parsing or chunking changes, so that every bulletin is re-parsed once.
-#: 10: a heading in capitals ends the item above it; 9: markdown by markdown-it-py, HTML by its main content
-#: and structure; 8: a bullet title may follow emoji; 7: passages carry the PDF page
-PARSER_VERSION = "10"
+#: 11: PDF reading order from the layout; 10: a heading in capitals ends the item above it; 9: markdown by
+#: markdown-it-py, HTML by its main content and structure; 8: a bullet title may follow emoji; 7: passages carry
+#: the PDF page
+PARSER_VERSION = "11"
 
 
 @dataclass
@@ -138,7 +139,8 @@ def _refusal(prev_bulletins: dict, paths: Sequence[str | Path], rebuild: bool) -
 
 def ingest(paths: Sequence[str | Path], data_dir: str | Path, encoder: Encoder, *, rebuild: bool = False,
            allow_empty: bool = False, max_tokens: int = DEFAULT_MAX_TOKENS, show_progress: bool = False,
-           max_passages_per_file: int | None = None) -> IngestReport:
+           max_passages_per_file: int | None = None, max_pages_per_file: int | None = None,
+           max_chars_per_file: int | None = None) -> IngestReport:
     """Bring the index in data_dir in line with the bulletin files under paths.
 
     Args:
@@ -154,22 +156,26 @@ def ingest(paths: Sequence[str | Path], data_dir: str | Path, encoder: Encoder, 
         max_passages_per_file: a file giving more passages is refused whole (its error says so); None:
             the default, 10,000 (:mod:`retrieval.intake.limits`; ``BULLETIN_BOT_MAX_PASSAGES_PER_FILE``
             in the settings).
+        max_pages_per_file, max_chars_per_file: a PDF of more pages, or a file giving more characters of
+            text, is refused whole; None: the defaults, 5,000 and 10,000,000
+            (``BULLETIN_BOT_MAX_PAGES_PER_FILE``, ``BULLETIN_BOT_MAX_CHARS_PER_FILE``).
 
     Returns:
         An :class:`IngestReport`. Errors in single files are in ``report.errors``, never raised.
 
     Raises:
-        ConfigurationError: ``max_passages_per_file`` is not an integer in 1..10,000,000.
+        ConfigurationError: a limit out of its range (``max_passages_per_file`` is an integer in 1..10,000,000).
     """
     data_dir = Path(data_dir)
     report = IngestReport()
     max_passages = MAX_PASSAGES_PER_FILE.value(max_passages_per_file)
+    bounds = FileBounds.of(max_pages_per_file, max_chars_per_file)
     with ingest_lock(data_dir):
         remove_stale_builds(data_dir)  # a killed ingest's .partial directory: no build but ours can be running
         prev, reuse = _load_previous(data_dir, encoder, rebuild, report)
         try:
             return _ingest(paths, data_dir, encoder, prev, reuse, rebuild, allow_empty, max_tokens, show_progress,
-                           report, max_passages)
+                           report, max_passages, bounds)
         finally:
             if prev is not None:
                 prev.close()
@@ -177,7 +183,7 @@ def ingest(paths: Sequence[str | Path], data_dir: str | Path, encoder: Encoder, 
 
 def _ingest(paths: Sequence[str | Path], data_dir: Path, encoder: Encoder, prev: PassageIndex | None, reuse: bool,
             rebuild: bool, allow_empty: bool, max_tokens: int, show_progress: bool, report: IngestReport,
-            max_passages: int | None = None) -> IngestReport:
+            max_passages: int | None = None, bounds: FileBounds | None = None) -> IngestReport:
     prev_bulletins = {b.source_file: b for b in prev.bulletins()} if prev else {}
     prev_ids = prev.passage_ids_by_bulletin() if prev else {}
     files, dirs = find_bulletin_files(paths)
@@ -227,7 +233,7 @@ def _ingest(paths: Sequence[str | Path], data_dir: Path, encoder: Encoder, prev:
                 kept[name] = BulletinRecord(**{**old.__dict__, "path": str(path.resolve())})
                 report.unchanged.append(name)
                 continue
-            bulletin = read_bulletin(path)
+            bulletin = read_bulletin(path, bounds)
             content_key = _content_key(bulletin.source_text)
             if seen_content.get(content_key, name) != name:
                 raise BulletinParseError(str(path), f"same text as {seen_content[content_key]}, which is already ingested")

@@ -252,10 +252,10 @@ def test_an_unexpected_exception_is_that_files_error(indexed: Path, corpus_copy:
     (corpus_copy / SEED).write_text((corpus_copy / SEED).read_text() + "\nA new closing paragraph.\n")
     real = ingest_module.read_bulletin
 
-    def broken(path):
+    def broken(path, bounds=None):
         if Path(path).name == SEED:
             raise ValueError("something deep inside broke")
-        return real(path)
+        return real(path, bounds)
 
     monkeypatch.setattr(ingest_module, "read_bulletin", broken)
     report = ingest([corpus_copy], indexed, encoder)

@@ -58,12 +58,23 @@ def test_headings_become_items_and_passages_carry_their_page(bulletin_pdf: Path)
         assert b.source_text[p.citation.char_start:p.citation.char_end] == p.text
 
 
-def test_title_and_date_from_the_pdf_metadata_unless_a_sidecar_gives_them(bulletin_pdf: Path):
-    b = read_bulletin(bulletin_pdf)
-    assert (b.title, b.date) == ("Privacy Bulletin March 2025", "2025-03-14")
+def test_date_printed_in_the_pdf_beats_its_creation_date_and_a_sidecar_beats_both(tmp_path: Path, bulletin_pdf: Path):
+    b = read_bulletin(bulletin_pdf)  # the running header prints "March 2025"; CreationDate is 2025-03-14
+    assert (b.title, b.date, b.date_source) == ("Privacy Bulletin March 2025", "2025-03", "document")
+    assert b.notes == []
     bulletin_pdf.with_name("acme-2025-03.meta.toml").write_text('title = "ACME March"\ndate = "2025-03-01"\n')
     b = read_bulletin(bulletin_pdf)
-    assert (b.title, b.date) == ("ACME March", "2025-03-01")
+    assert (b.title, b.date, b.date_source) == ("ACME March", "2025-03-01", "sidecar")
+
+
+def test_creation_date_only_when_the_pdf_prints_none_and_a_warning_says_so(tmp_path: Path, encoder):
+    plain = make_pdf(tmp_path / "plain.pdf", [PAGE2, PAGE3], header=None)
+    b = read_bulletin(plain)
+    assert (b.date, b.date_source) == ("2025-03-14", "metadata")
+    report = ingest([plain], tmp_path / "data", encoder)
+    assert report.dates == [{"file": "plain.pdf", "title": "Privacy Bulletin March 2025", "date": "2025-03-14",
+                             "date_source": "metadata"}]
+    assert any("comes only from the file's metadata" in w for w in report.warnings)
 
 
 def test_scanned_pdf_says_ocr_it_first(tmp_path: Path):

@@ -50,7 +50,7 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, allow_empty: bool, as_json: b
     encoder = options.make_encoder(model, data_dir)
     report = run_ingest(targets, data_dir, encoder, rebuild=rebuild, allow_empty=allow_empty,
                         show_progress=not as_json and sys.stderr.isatty(),
-                        max_passages_per_file=limits.max_passages_per_file)
+                        **limits.ingest_limits())
     for m in missing:
         if not any(e["file"] == m for e in report.errors):
             report.errors.append({"file": m, "error": "no such file or directory", "line": None})
@@ -71,9 +71,9 @@ def _watch_inbox(folder: Path, data_dir: Path, model: str | None, interval: floa
     from bot.server.inbox import watch
     from retrieval.ingest import ingest as run_ingest
 
-    limit = IngestSettings.from_env().max_passages_per_file
+    limits = IngestSettings.from_env().ingest_limits()
     encoder = options.make_encoder(model, data_dir)
-    watch(folder, lambda files: run_ingest(files, data_dir, encoder, max_passages_per_file=limit), interval, click.echo)
+    watch(folder, lambda files: run_ingest(files, data_dir, encoder, **limits), interval, click.echo)
 
 
 @click.command()

@@ -278,7 +278,7 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
         from .inbox import DEFAULT_INTERVAL, start_watching
 
         start_watching(settings.inbox_path, lambda files: ingest(files, settings.data_dir, searcher.encoder,
-                                                                   max_passages_per_file=settings.max_passages_per_file),
+                                                                   **settings.ingest_limits()),
                        DEFAULT_INTERVAL if inbox_interval is None else inbox_interval, watching)
         log.info("ready")
         if not http:

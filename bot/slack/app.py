@@ -41,8 +41,7 @@ def uploads(settings: Settings, searcher) -> Uploads:
     from retrieval.ingest import ingest
 
     return Uploads(settings.ingest_allowed_users, settings.upload_max_mb * 1024 * 1024, settings.inbox_path,
-                   lambda files: ingest(files, settings.data_dir, searcher.encoder,
-                                        max_passages_per_file=settings.max_passages_per_file),
+                   lambda files: ingest(files, settings.data_dir, searcher.encoder, **settings.ingest_limits()),
                    files_url=settings.files_url)
 
 

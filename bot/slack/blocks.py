@@ -224,7 +224,7 @@ def render_answer(answer: Answer, *, answer_id: int | None = None, offset: int =
         tail.append({"type": "actions", "elements": buttons})
 
     head = [section_block(headline), *dated]
-    citations = [context_block(citation_line(h), *later_lines(h)) for h in hits]
+    citations = [context_block(*_labelled(answer, h), *later_lines(h)) for h in hits]
     fixed = message_chars(head) + message_chars(tail)
     room = MAX_MESSAGE_CHARS - fixed
     max_hits = (MAX_BLOCKS - len(head) - len(tail)) // 2
@@ -260,6 +260,17 @@ def later_lines(hit: Hit) -> list[str]:
     return out
 
 
+#: How a hit's citation line starts, by :meth:`~retrieval.search.answer.Answer.label` (the CLI's words, in mrkdwn).
+HIT_MARKS = {"answers": ":white_check_mark: *answers*", "related": ":grey_question: _related_", "far": "_far_"}
+
+
+def _labelled(answer: Answer, hit: Hit) -> list[str]:
+    """The context elements of a hit's citation: its label first (":white_check_mark: answers",
+    ":grey_question: related"), then the citation line."""
+    mark = HIT_MARKS.get(answer.label(hit) or "")
+    return ([mark] if mark else []) + [citation_line(hit)]
+
+
 def _plain(mrkdwn: str) -> str:
     """A headline without its bold/italic markers, for the fallback text (still escaped)."""
     return mrkdwn.replace("*", "").replace(":warning: ", "")
@@ -276,7 +287,8 @@ def fallback_text(answer: Answer, hits: list[Hit], offset: int = 0) -> str:
         c = h.citation
         where = ", ".join(p for p in (c.bulletin, c.date, f"item {c.item_number}" if c.item_number is not None else None,
                                       f"p. {c.page}" if c.page is not None else None) if p)
-        line = f"[{h.rank}] “{escape(shorten(h.text, 280))}” — {escape(shorten(where, 300))}"
+        label = answer.label(h)
+        line = f"[{h.rank}]{f' ({label})' if label else ''} “{escape(shorten(h.text, 280))}” — {escape(shorten(where, 300))}"
         if h.later:
             e = h.later[0]
             line += f" (later development: {escape(e.when)} {escape(shorten(e.text, 120))})"

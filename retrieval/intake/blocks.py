@@ -20,6 +20,9 @@ _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _BULLET = re.compile(r"^[-*+]\s+")
 _BOLD_TITLE = re.compile(r"^[-*+]\s+(?:[^\w\s*]{1,12}\s*)?\*\*(.+?)\*\*")  # emoji may precede the title
 _NUMBERED = re.compile(r"^(\d{1,3})\s*[.)]\s*(\S.*)$")
+#: A paragraph numbered by its place in a chapter, "4.10. The officer shall…", "2.10 Some respondents…":
+#: an item numbered by its last part (10), in the section of its chapter.
+_SUBNUMBERED = re.compile(r"^\d{1,3}(?:\.\d{1,3}){0,2}\.(\d{1,3})\.?\s+([A-Z“\"‘(\[].*)$")
 _FIELD = re.compile(r"^[A-Z][A-Za-z ]{0,24}:\s*\S")
 _BYLINE = re.compile(r"^By\s+[A-Z][^.!?]{0,80}$")
 _BOILERPLATE = re.compile(r"^(back to top|return to top|top of page)\W*$", re.IGNORECASE)
@@ -150,7 +153,7 @@ def classify(text: str, start: int, end: int, line: int) -> Block:
         return Block("bullet", text, start, end, line, title=plain_text(m.group(1)) if m else None)
     if _is_pipe_table(text):
         return Block("table", text, start, end, line)
-    if single and (m := _NUMBERED.match(text)):
+    if single and ((m := _SUBNUMBERED.match(text)) or (m := _NUMBERED.match(text))):
         rest = m.group(2).strip()
         titled = len(rest) <= 200 and not rest.endswith((".", ";", ":")) and ". " not in rest
         return Block("numbered", text, start, end, line, number=int(m.group(1)),

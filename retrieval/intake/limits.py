@@ -12,6 +12,11 @@ the environment) and handed to :func:`retrieval.ingest.ingest` by its callers (`
 --watch``, ``serve``'s inbox and uploads)::
 
     BULLETIN_BOT_MAX_PASSAGES_PER_FILE   passages one bulletin file may give, 1..10000000 (default 10000)
+    BULLETIN_BOT_MAX_PAGES_PER_FILE      pages of one PDF, 1..10000000 (default 5000)
+    BULLETIN_BOT_MAX_CHARS_PER_FILE      characters of text one bulletin file may give, 1..10^9 (default 10,000,000)
+
+The pages and characters of a PDF are counted by PDFium before it is parsed (:mod:`retrieval.intake.pdf`),
+so a file past them costs almost nothing; :class:`FileBounds` carries both to the extractors.
 
 Add a limit (pages, characters…) by defining another :class:`Limit` here, its variable in
 :mod:`bot.config`, and calling :meth:`Limit.check` where the quantity is counted.
@@ -70,3 +75,32 @@ class Limit:
 #: benchmarks/README.md), so 10,000 passages are ~5 minutes of embedding; the 66 MB e-mail of issue 18
 #: gave 360,000 (~3 hours).
 MAX_PASSAGES_PER_FILE = Limit("passages", "BULLETIN_BOT_MAX_PASSAGES_PER_FILE", 10_000)
+
+
+#: Pages of one PDF. A 2,000-page PDF of full pages reads in about 250 MB (benchmarks/bench_pdf_memory.py).
+MAX_PAGES_PER_FILE = Limit("pages", "BULLETIN_BOT_MAX_PAGES_PER_FILE", 5_000)
+#: Characters of text one file may give: about 3,000 dense PDF pages, or a 10 MB text file.
+MAX_CHARS_PER_FILE = Limit("characters", "BULLETIN_BOT_MAX_CHARS_PER_FILE", 10_000_000, high=1_000_000_000)
+
+
+@dataclass(frozen=True)
+class FileBounds:
+    """The page and character limits in force while one file is read (values as :meth:`Limit.value` gave them)."""
+
+    max_pages: int = MAX_PAGES_PER_FILE.default
+    max_chars: int = MAX_CHARS_PER_FILE.default
+
+    @classmethod
+    def of(cls, max_pages: int | None = None, max_chars: int | None = None) -> "FileBounds":
+        """Bounds from a caller's values (None: the default).
+
+        Raises:
+            ConfigurationError: a value out of its limit's range (named).
+        """
+        return cls(MAX_PAGES_PER_FILE.value(max_pages), MAX_CHARS_PER_FILE.value(max_chars))
+
+    def check_pages(self, count: int, file: str) -> None:
+        MAX_PAGES_PER_FILE.check(count, self.max_pages, file)
+
+    def check_chars(self, count: int, file: str) -> None:
+        MAX_CHARS_PER_FILE.check(count, self.max_chars, file)

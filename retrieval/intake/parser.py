@@ -18,6 +18,8 @@ are classified (each rule was written against a real bulletin shape, see ``docs/
 - A pipe table → one paragraph per body row, the header row as its context (sub-heading).
 - A markdown footnote (``[^3]: …``) → a paragraph of its own, "footnote 3" as its context.
 - ``12. Title`` or ``1 .Title`` (one short line) → a numbered item; numbers may restart per section.
+- ``4.10. The officer shall…`` or ``2.10 Some respondents…`` (a paragraph numbered within its chapter, as
+  circulars and policy statements number them) → an item numbered by the last part (10) with that body.
 - ``- **Title** (url): text`` (a top-level markdown bullet) → an unnumbered item, numbered by its
   position in the section; its first paragraph is the bullet's own text and each nested sub-bullet
   (at any depth) is a paragraph of its own, so ¶N points at the bullet that says it. The same holds

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Protocol, Sequence
 
 from retrieval.errors import BulletinParseError
 from retrieval.text import decode_bulletin_bytes
 
 from .dates import file_name_date
+from .limits import FileBounds
 from .metadata import read_metadata
 from .parser import parse_bulletin
 from .structure import Bulletin
@@ -32,15 +33,18 @@ log = logging.getLogger("retrieval.intake")  # the name its warnings always had
 #: whether the document states it (``document``: an e-mail's Date header, a PDF's printed first
 #: page) or only the file's metadata does (``metadata``, the default: a PDF's CreationDate, an
 #: HTML ``<meta>`` date). See :mod:`retrieval.intake.dates`.
-Extractor = Callable[[bytes, str], "tuple[str, dict[str, str]]"]
+class Extractor(Protocol):
+    """(file bytes, file name for errors, the page/character bounds in force) → (text, metadata found in the file)."""
+
+    def __call__(self, data: bytes, file: str, bounds: FileBounds | None = None) -> tuple[str, dict[str, str]]: ...
 
 
-def extract_text(data: bytes, file: str) -> tuple[str, dict[str, str]]:
+def extract_text(data: bytes, file: str, bounds: FileBounds | None = None) -> tuple[str, dict[str, str]]:
     """A plain-text or markdown bulletin: its bytes decoded (front matter is left to the parser)."""
     return decode_bulletin_bytes(data, file), {}
 
 
-def extract_html(data: bytes, file: str) -> tuple[str, dict[str, str]]:
+def extract_html(data: bytes, file: str, bounds: FileBounds | None = None) -> tuple[str, dict[str, str]]:
     """An HTML bulletin: its visible text (:func:`retrieval.intake.html.html_to_text`) and ``<title>``/``<meta>`` metadata."""
     from .html import html_to_text
 
@@ -50,16 +54,17 @@ def extract_html(data: bytes, file: str) -> tuple[str, dict[str, str]]:
     return text, page_meta
 
 
-def extract_pdf(data: bytes, file: str) -> tuple[str, dict[str, str]]:
-    """A PDF bulletin: its text layer (:func:`retrieval.intake.pdf.pdf_to_text`), Title/CreationDate and page offsets."""
+def extract_pdf(data: bytes, file: str, bounds: FileBounds | None = None) -> tuple[str, dict[str, str]]:
+    """A PDF bulletin: its text layer (:func:`retrieval.intake.pdf.pdf_to_text`), Title/date and page runs;
+    its pages and characters are counted against ``bounds`` before it is parsed."""
     from .pdf import pdf_to_text
 
     if not data.strip():
         raise BulletinParseError(file, "the file is empty")
-    return pdf_to_text(data, file)
+    return pdf_to_text(data, file, bounds)
 
 
-def extract_eml(data: bytes, file: str) -> tuple[str, dict[str, str]]:
+def extract_eml(data: bytes, file: str, bounds: FileBounds | None = None) -> tuple[str, dict[str, str]]:
     """An e-mail newsletter: its HTML (else text) part's text and Subject/Date/sender metadata (:mod:`retrieval.intake.email`)."""
     from .email import eml_to_text
 
@@ -95,7 +100,7 @@ def is_bulletin_file(path: Path) -> bool:
     return path.is_file() and path.name.lower().endswith(tuple(EXTRACTORS)) and not path.name.startswith(".")
 
 
-def read_bulletin(path: str | Path) -> Bulletin:
+def read_bulletin(path: str | Path, bounds: FileBounds | None = None) -> Bulletin:
     """Read and parse one bulletin file with its sidecar metadata.
 
     The extractor of the file's ending (:data:`EXTRACTORS`) turns its bytes into text. An
@@ -106,18 +111,25 @@ def read_bulletin(path: str | Path) -> Bulletin:
     citation offsets then index the extracted text. A ``.pdf`` likewise (:mod:`retrieval.intake.pdf`): its
     Title and CreationDate fill in, and its passages carry their page.
 
+    ``bounds`` (default :class:`~retrieval.intake.limits.FileBounds` ()) limits the pages of a PDF and
+    the characters of any file's text.
+
     Raises:
-        BulletinParseError: unreadable, empty, binary, non-UTF-8 or unparseable file, or bad metadata.
+        BulletinParseError: unreadable, empty, binary, non-UTF-8 or unparseable file, or bad metadata;
+            :class:`~retrieval.errors.FileLimitError` past a limit of ``bounds``.
     """
     path = Path(path)
+    bounds = bounds or FileBounds()
     if path.exists() and not path.is_file():
         raise BulletinParseError(str(path), "not a regular file")
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise BulletinParseError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
-    text, file_meta = extractor_for(path)(data, str(path))
+    text, file_meta = extractor_for(path)(data, str(path), bounds)
+    bounds.check_chars(len(text), str(path))
     page_starts = file_meta.pop("page_starts", None)
+    page_numbers = file_meta.pop("page_numbers", None)
     unread = file_meta.pop("unread", None)
     attachments = file_meta.pop("attachments", None)
     if attachments:
@@ -133,6 +145,7 @@ def read_bulletin(path: str | Path) -> Bulletin:
         raise BulletinParseError(str(path), exc.reason, exc.line) from None
     if page_starts:
         bulletin.page_starts = [int(s) for s in page_starts.split(",")]
+        bulletin.page_numbers = [int(s) for s in page_numbers.split(",")] if page_numbers else None
     if unread:
         bulletin.notes = unread.split("\n")
     if bulletin.has_metadata and bulletin.date is None:

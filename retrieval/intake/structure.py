@@ -65,8 +65,11 @@ class Bulletin:
             ``YYYY-MM-DD``, or None when unknown.
         has_metadata: False when neither a sidecar nor front matter was found (title then comes
             from the first line and the date is unknown).
-        page_starts: for a paged source (a PDF), the offset in ``source_text`` where each page
-            (1, 2, …) begins, ascending; None for unpaged text.
+        page_starts: for a paged source (a PDF), the offsets in ``source_text`` where runs of text
+            begin, ascending; None for unpaged text.
+        page_numbers: the page of each run of ``page_starts`` (pages need not ascend: a page's
+            footnotes may follow a paragraph that ends on the next page); None when run ``i`` is page
+            ``i + 1``.
         notes: what of the file could not be read, one sentence each (e.g. an e-mail part in an
             unknown charset); the rest is the bulletin. Ingest reports them as warnings.
         date_source: where ``date`` came from: ``sidecar``, ``document``, ``metadata`` or ``none``
@@ -83,6 +86,7 @@ class Bulletin:
     has_metadata: bool = False
     sections: list[Section] = field(default_factory=list)
     page_starts: list[int] | None = None
+    page_numbers: list[int] | None = None
     notes: list[str] = field(default_factory=list)
     date_source: str = "none"
 
@@ -92,7 +96,10 @@ class Bulletin:
             return None
         import bisect
 
-        return max(1, bisect.bisect_right(self.page_starts, offset))
+        run = max(0, bisect.bisect_right(self.page_starts, offset) - 1)
+        if self.page_numbers and run < len(self.page_numbers):
+            return self.page_numbers[run]
+        return run + 1
 
     def paragraphs(self) -> list[tuple[Section, Item | None, Paragraph]]:
         """Every paragraph in reading order, with its section and item (None outside items)."""
