@@ -281,3 +281,10 @@ def test_until_the_last_representable_day_and_a_basic_format_date_take_the_whole
     result = runner.invoke(cli.main, ["audit", "--data-dir", str(tmp_path), "--until", "9999-12-31"])
     assert result.exit_code == 0, result.output
     assert "No answers recorded" in result.output
+
+
+def test_feedback_export_into_a_folder_that_does_not_exist_is_one_sentence(runner, tmp_path):
+    out = tmp_path / "missing" / "votes.jsonl"
+    result = runner.invoke(cli.main, ["feedback", "export", "--data-dir", str(tmp_path), "-o", str(out)])
+    assert result.exit_code == 1 and "cannot write" in result.output and str(out) in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
