@@ -270,3 +270,21 @@ def test_the_audit_groups_options_given_before_replay_apply_to_it(indexed, runne
     assert out["summary"]["answers"] == 1
     later = json.loads(run(runner, "audit", "--data-dir", str(indexed), "--since", "2999-01-01", "replay", "--json"))
     assert later["summary"]["answers"] == 0
+
+
+def test_until_the_last_representable_day_and_a_basic_format_date_take_the_whole_day(runner, tmp_path):
+    from bot.audit import parse_when
+
+    assert parse_when("9999-12-31", end=True) - parse_when("9999-12-31") == 86400
+    assert parse_when("20261204", end=True) == parse_when("2026-12-04", end=True)
+    assert parse_when("2026-12-04T10:00", end=True) == parse_when("2026-12-04T10:00")
+    result = runner.invoke(cli.main, ["audit", "--data-dir", str(tmp_path), "--until", "9999-12-31"])
+    assert result.exit_code == 0, result.output
+    assert "No answers recorded" in result.output
+
+
+def test_feedback_export_into_a_folder_that_does_not_exist_is_one_sentence(runner, tmp_path):
+    out = tmp_path / "missing" / "votes.jsonl"
+    result = runner.invoke(cli.main, ["feedback", "export", "--data-dir", str(tmp_path), "-o", str(out)])
+    assert result.exit_code == 1 and "cannot write" in result.output and str(out) in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

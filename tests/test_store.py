@@ -128,6 +128,15 @@ def test_a_store_from_a_newer_bot_is_refused_in_one_sentence(tmp_path):
         SQLiteStore(path)
 
 
+def test_a_file_that_is_not_a_database_is_refused_in_one_sentence(tmp_path):
+    from retrieval.errors import ConfigurationError
+
+    path = tmp_path / "bot.sqlite"
+    path.write_text("not a database, just text that is long enough to be read as a header\n" * 20)
+    with pytest.raises(ConfigurationError, match="is not a readable bulletin-bot database"):
+        SQLiteStore(path)
+
+
 def test_retention_purges_old_questions_and_feedback_at_open_and_on_demand(tmp_path):
     import time
 

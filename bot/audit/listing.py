@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 from bot.state.protocol import AnswerRecord, Feedback
 
@@ -21,15 +21,19 @@ def parse_when(text: str, *, end: bool = False) -> float:
     Raises:
         ValueError: not an ISO date ("--since must be YYYY-MM-DD…, got …").
     """
+    text = text.strip()
     try:
-        when = datetime.fromisoformat(text.strip())
+        when = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"a date must be YYYY-MM-DD or YYYY-MM-DDTHH:MM, got {text!r}") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    if end and len(text.strip()) == 10:
-        when += timedelta(days=1)
-    return when.timestamp()
+    try:
+        date.fromisoformat(text)  # a date without a time (2026-03-03, 20260303): --until takes the whole day
+    except ValueError:
+        return when.timestamp()
+    # In seconds, not as a datetime: the day after 9999-12-31 is past datetime's range.
+    return when.timestamp() + (86400.0 if end else 0.0)
 
 
 def iso(seconds: float) -> str:

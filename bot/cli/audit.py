@@ -122,7 +122,10 @@ def export_command(since: str | None, output: Path | None, data_dir: Path, model
         store.close()
     text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
     else:
         click.echo(text, nl=False)
     notes = [f"{len(lines)} questions exported"]

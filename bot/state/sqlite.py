@@ -31,6 +31,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from retrieval.errors import ConfigurationError
+
 from .audit_sql import ANSWER_COLUMNS, answer_record, answers_query, feedback_query, feedback_record
 from .migrations import DEFAULT_RETENTION_DAYS, migrate, purge_before
 from .protocol import AnswerRecord, DigestRecord, Feedback, check_vote, new_feedback
@@ -65,7 +67,8 @@ class SQLiteStore(SubscriptionMethods):
             open, and by :meth:`purge`).
 
     Raises:
-        ConfigurationError: the file was written by a newer bulletin-bot (a schema it does not know).
+        ConfigurationError: the file was written by a newer bulletin-bot (a schema it does not know), or
+            is not an SQLite database (another file under its name, a damaged one).
     """
 
     def __init__(self, path: str | Path, dedupe_seconds: float = 3600, retention_days: int = DEFAULT_RETENTION_DAYS):
@@ -78,7 +81,13 @@ class SQLiteStore(SubscriptionMethods):
         self._claims = 0
         #: Failures that mean the file cannot be used now (locked past the timeout, disk full or failing).
         self.unavailable_errors = (sqlite3.OperationalError,)
-        migrate(self._conn(), self.path)
+        try:
+            migrate(self._conn(), self.path)
+        except sqlite3.OperationalError:
+            raise  # locked, disk full: the caller's unavailable_errors
+        except sqlite3.DatabaseError as exc:  # "file is not a database", a damaged file
+            raise ConfigurationError(f"{self.path} is not a readable bulletin-bot database ({exc}); move it aside "
+                                     "(a new one is created) or use another data directory") from None
         self.purge()
 
     def purge(self, now: float | None = None) -> int:
