@@ -289,6 +289,23 @@ def test_loops_and_dangling_links_inside_a_folder_are_reported(tmp_path: Path, c
     assert errors["gone.txt"] == f"a symbolic link to {tmp_path / 'nowhere.txt'}, which does not exist"
 
 
+def test_a_link_out_of_its_folder_is_never_read_and_one_inside_it_is(tmp_path: Path, corpus_copy: Path, encoder):
+    secret = tmp_path / "elsewhere" / "secrets.txt"
+    secret.parent.mkdir()
+    secret.write_text("SLACK_BOT_TOKEN\n\nxoxb-not-for-quoting\n", encoding="utf-8")
+    (corpus_copy / "leak.txt").symlink_to(secret)  # dropped in a bulletin folder, or the inbox
+    (corpus_copy / "sub").mkdir()
+    inside = corpus_copy / "sub" / "copy.txt"
+    inside.write_text("A bulletin\n\nA paragraph inside the folder.\n", encoding="utf-8")
+    (corpus_copy / "inside.txt").symlink_to(inside)
+    for given in ([corpus_copy], [corpus_copy / "leak.txt", corpus_copy / SEED]):  # a folder scan, the inbox's list
+        report = ingest(given, tmp_path / f"data{len(given)}", encoder)
+        errors = {Path(e["file"]).name: e["error"] for e in report.errors}
+        assert errors["leak.txt"].startswith(f"a symbolic link to {secret}, outside its folder")
+        assert "leak.txt" not in report.added and SEED in report.added
+    assert "inside.txt" in ingest([corpus_copy], tmp_path / "data1", encoder).unchanged
+
+
 def test_a_folder_without_bulletin_files_is_said(indexed: Path, tmp_path: Path, encoder):
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -115,13 +115,17 @@ def read_bulletin(path: str | Path, bounds: FileBounds | None = None) -> Bulleti
     the characters of any file's text.
 
     Raises:
-        BulletinParseError: unreadable, empty, binary, non-UTF-8 or unparseable file, or bad metadata;
+        BulletinParseError: unreadable, empty, binary, non-UTF-8 or unparseable file, or bad metadata; a
+            symbolic link that leads out of its folder (:func:`link_outside_folder`);
             :class:`~retrieval.errors.FileLimitError` past a limit of ``bounds``.
     """
     path = Path(path)
     bounds = bounds or FileBounds()
     if path.exists() and not path.is_file():
         raise BulletinParseError(str(path), "not a regular file")
+    escape = link_outside_folder(path)
+    if escape:
+        raise BulletinParseError(str(path), escape)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -181,6 +185,23 @@ def find_bulletin_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[P
         else:
             files.append(p)
     return files, dirs
+
+
+def link_outside_folder(path: Path) -> str | None:
+    """Why the symbolic link ``path`` is not read: it leads to a file outside the folder it lies in (or that
+    folder's subfolders), or None when ``path`` is no such link.
+
+    A bulletin folder or the inbox is a place where others drop files: a link ``x.txt`` to ``/etc/passwd`` or
+    to the bot's ``.env`` would otherwise be indexed and quoted into Slack. The file itself can be named.
+    """
+    if not path.is_symlink():
+        return None
+    folder, target = _resolved(path.parent), _resolved(path)
+    if folder in target.parents:
+        return None
+    return (f"a symbolic link to {target}, outside its folder {folder}: a link is read only when it stays inside "
+            f"its folder, so that a file dropped there cannot quote another file of this machine; copy the file "
+            f"in, or name {target} itself")
 
 
 def _resolved(path: Path) -> Path:
