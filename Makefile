@@ -12,10 +12,13 @@ STAMP  := $(VENV)/.installed-stamp
 
 # torch is installed first and pinned: its CPU wheel lies on this machine's disk, while an
 # unpinned install (or one pulled in by sentence-transformers) fetches a multi-GB CUDA build.
+# The last step makes the ONNX export the default encoder runs (once per model: it lands in the cache keyed by
+# the model's checksum, ~/.cache/bulletin-bot/onnx or $$BULLETIN_BOT_ONNX_DIR, and a later clone finds it there).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0 $(TORCH_PIP_ARGS)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/bulletin-bot export-onnx
 	touch $(STAMP)
 
 install: $(STAMP)
