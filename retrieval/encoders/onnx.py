@@ -34,10 +34,18 @@ log = logging.getLogger(__name__)
 
 #: The model's input window in word pieces, special tokens included (all-MiniLM-L6-v2: 256).
 MAX_LENGTH = 256
-#: Env var: onnxruntime intra-op threads (default :data:`DEFAULT_THREADS`).
+#: Env var: onnxruntime intra-op threads for every call (default: :data:`QUERY_THREADS` for one text,
+#: :func:`batch_threads` for more).
 THREADS_ENV = "BULLETIN_BOT_ONNX_THREADS"
-#: Intra-op threads when none are set: measured in benchmarks/bench_peers.py (1 vs 2 on this project's 2 cores).
-DEFAULT_THREADS = 2
+#: Intra-op threads for one text (a question). Measured in benchmarks/bench_peers.py on 2 shared cores: a
+#: question runs in ~3 ms on one thread, and a second thread adds a barrier per kernel that costs more than it
+#: saves, far more when the cores are busy (a server answering several questions at once, other processes).
+QUERY_THREADS = 1
+
+
+def batch_threads() -> int:
+    """Intra-op threads for a batch of texts (an ingest): the machine's cores, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def load_tokenizer(path: str | Path, truncate: bool = True):
@@ -79,7 +87,9 @@ class OnnxEncoder:
         model_dir: the local model directory the export is made from and keyed by.
         cache_root: the export cache (default :func:`retrieval.encoders.export.cache_root`).
         quantized: run ``model_int8.onnx`` instead of the fused fp32 ``model.onnx``.
-        threads: onnxruntime intra-op threads (default ``$BULLETIN_BOT_ONNX_THREADS``, else :data:`DEFAULT_THREADS`).
+        threads: onnxruntime intra-op threads for every call (default ``$BULLETIN_BOT_ONNX_THREADS``, else
+            :data:`QUERY_THREADS` for one text and :func:`batch_threads` for more: one session each, made on
+            first use, so a process that only answers questions holds one).
         batch_size: texts per forward pass (texts are sorted by length first).
 
     Raises:
@@ -92,7 +102,7 @@ class OnnxEncoder:
         if batch_size <= 0:
             raise ConfigurationError(f"batch_size must be > 0, got {batch_size}")
         threads = threads if threads is not None else _threads_from_env()
-        if threads <= 0:
+        if threads is not None and threads <= 0:
             raise ConfigurationError(f"threads must be > 0, got {threads}")
         self.model_name, self.model_dir = name, Path(model_dir)
         self.cache_root = Path(cache_root) if cache_root is not None else None
@@ -100,7 +110,7 @@ class OnnxEncoder:
         self.backend = "onnx-int8" if quantized else "onnx"
         self.quantized, self.batch_size, self.threads = quantized, batch_size, threads
         self.dimension = 384
-        self._session = None
+        self._sessions: dict[int, object] = {}
         tokenizer_file = self.model_dir / TOKENIZER_FILE
         if not tokenizer_file.exists():
             raise ConfigurationError(f"{self.model_dir}: no {TOKENIZER_FILE}; the ONNX backends need a local model")
@@ -112,25 +122,33 @@ class OnnxEncoder:
         return ensure_export(self.model_name, self.model_dir, INT8_FILE if self.quantized else FP32_FILE,
                              self.cache_root)
 
-    def _load(self):
-        if self._session is None:
+    def threads_for(self, n_texts: int) -> int:
+        """The intra-op threads a call embedding n_texts runs on."""
+        if self.threads is not None:
+            return self.threads
+        return QUERY_THREADS if n_texts <= 1 else batch_threads()
+
+    def _load(self, threads: int):
+        session = self._sessions.get(threads)
+        if session is None:
             import onnxruntime as ort
 
             opts = ort.SessionOptions()
-            opts.intra_op_num_threads = self.threads
+            opts.intra_op_num_threads = threads
             opts.inter_op_num_threads = 1
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            self._session = ort.InferenceSession(str(self.export_file()), opts, providers=["CPUExecutionProvider"])
-            out = self._session.get_outputs()[0].shape[-1]
+            session = ort.InferenceSession(str(self.export_file()), opts, providers=["CPUExecutionProvider"])
+            out = session.get_outputs()[0].shape[-1]
             if isinstance(out, int):
                 self.dimension = out
-        return self._session
+            self._sessions[threads] = session
+        return session
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts. Returns float32 array of shape (len(texts), dimension), rows L2-normalised, in texts' order."""
         if len(texts) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        session = self._load()
+        session = self._load(self.threads_for(len(texts)))
         encodings = self._tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))  # a batch pads to its own longest
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
@@ -147,10 +165,10 @@ class OnnxEncoder:
         return len(self._count.encode(text, add_special_tokens=False).ids)
 
 
-def _threads_from_env() -> int:
+def _threads_from_env() -> int | None:
     value = os.environ.get(THREADS_ENV, "").strip()
     if not value:
-        return DEFAULT_THREADS
+        return None
     try:
         return int(value)
     except ValueError:
