@@ -32,10 +32,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-# ruff over the repository, mypy over retrieval/ (their settings are in pyproject.toml)
+# ruff over the repository, mypy over retrieval/ and bot/ (their settings are in pyproject.toml)
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy retrieval/
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python benchmarks/bench_ingest.py

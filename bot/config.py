@@ -6,6 +6,9 @@ Variables (a ``.env`` file in the working directory fills in any that the enviro
     SLACK_APP_TOKEN           xapp-…  app-level token; when set, ``serve`` uses Socket Mode
     SLACK_SIGNING_SECRET      verifies HTTP requests (required for ``serve --http``)
     SLACK_API_URL             Web API base URL (default https://slack.com/api/; GovSlack and tests use another)
+    SLACK_FILES_URL           the only origin uploaded files are downloaded from, with the bot token (default
+                              https://files.<SLACK_API_URL's host>/, i.e. https://files.slack.com/; https only,
+                              plain http only for a loopback test server)
     BULLETIN_BOT_TOP_K        hits quoted per answer, 1..10 (default 3)
     BULLETIN_BOT_WORKERS      answer worker threads, 1..64 (default 4)
     BULLETIN_BOT_QUEUE_SIZE   questions waiting for a free worker, 1..10000 (default 100); past it: "I'm busy"
@@ -29,11 +32,26 @@ Serving and logging (:class:`LogSettings` needs no token, so every command reads
 
     BULLETIN_BOT_HTTP_HOST    address ``serve`` listens on (default 0.0.0.0)
     BULLETIN_BOT_HTTP_PORT    port of /slack/events (HTTP mode) and /healthz, /readyz (both modes), 1..65535 (default 3000)
+    BULLETIN_BOT_HTTP_CONNECTION_LIMIT  connections the HTTP server accepts at once, 10..100000 (default 1000)
+    BULLETIN_BOT_HTTP_IDLE_TIMEOUT  seconds before a connection that sends nothing is closed, 1..3600 (default 15)
     LOG_LEVEL                 DEBUG, INFO, WARNING, ERROR or CRITICAL (default WARNING; -v INFO, -vv DEBUG win)
     LOG_FORMAT                text (default) or json (one JSON object per line)
-    LOG_QUESTIONS             1/true: put the question text in the per-answer log line (default off)
+    LOG_QUESTIONS             1/true: put the question text in the per-answer log line, and keep it and the
+                              asker's user id in the answer record (the audit trail) (default off)
 
-Read elsewhere (by click options and the retrieval package): ``BULLETIN_BOT_DATA_DIR``, ``BULLETIN_BOT_MODEL``.
+Searching (:class:`SearchSettings` needs no token either: ``ask`` and ``eval`` read it too)::
+
+    BULLETIN_BOT_FAISS_THREADS  faiss' OpenMP threads for a search, 1..256 (default 1: fastest for one query at a time)
+
+Ingesting (:class:`IngestSettings` needs no token: ``ingest`` reads it; ``serve`` for its inbox and uploads)::
+
+    BULLETIN_BOT_MAX_PASSAGES_PER_FILE  passages one bulletin file may give, 1..10000000 (default 10000); a file past
+                              it is refused whole (:mod:`retrieval.intake.limits`)
+
+Nothing else of the project reads the environment, but for two readers named here: the click options
+(``--data-dir``/``BULLETIN_BOT_DATA_DIR``, ``--model``/``BULLETIN_BOT_MODEL``, ``--inbox``/``BULLETIN_BOT_INBOX_DIR``)
+and the encoder factory, :mod:`retrieval.encoders.factory` (``BULLETIN_BOT_MODEL``, ``BULLETIN_BOT_ENCODER``,
+``BULLETIN_BOT_ONNX_DIR``). The data directory alone, without the rest: :func:`data_dir_from_env`.
 """
 
 from __future__ import annotations
@@ -46,8 +64,14 @@ from typing import Mapping
 from urllib.parse import urlparse
 
 from retrieval.errors import ConfigurationError
+from retrieval.intake.limits import MAX_PASSAGES_PER_FILE
 
 DEFAULT_API_URL = "https://slack.com/api/"
+#: Defaults of BULLETIN_BOT_HTTP_CONNECTION_LIMIT and BULLETIN_BOT_HTTP_IDLE_TIMEOUT (why: bot.server.http_server).
+CONNECTION_LIMIT = 1000
+IDLE_TIMEOUT = 15
+#: Where Slack serves uploaded files (``url_private``) for the default Web API.
+DEFAULT_FILES_URL = "https://files.slack.com/"
 #: Slack retries an unacknowledged event up to 3 times over about 5 minutes
 #: (https://api.slack.com/apis/events-api#retries); remember events at least twice that long.
 MIN_DEDUPE_SECONDS = 600
@@ -66,10 +90,15 @@ class Settings:
         app_token: ``SLACK_APP_TOKEN`` (xapp-…) or None; hidden from repr.
         signing_secret: ``SLACK_SIGNING_SECRET`` or None; hidden from repr.
         api_url: Web API base URL, always ending in "/".
+        files_url: the origin (``scheme://host[:port]/``) of Slack's file server: an upload is downloaded,
+            with the bot token, only from a URL on it (:mod:`bot.slack.listeners.uploads`).
         data_dir: where index generations and ``bot.sqlite`` live.
         http_host: address ``serve`` listens on (HTTP mode; health endpoints in both modes).
         http_port: port for /slack/events (HTTP mode) and /healthz, /readyz (1..65535; 0 in tests: any).
-        log_questions: put the question text in the per-answer log line.
+        http_connection_limit: connections the HTTP server accepts at once (:mod:`bot.server.http_server`).
+        http_idle_timeout: seconds before the HTTP server closes a connection that sends nothing.
+        log_questions: put the question text in the per-answer log line, and keep it and the asker in the
+            answer record (:func:`bot.slack.listeners.reply.record_shown`).
         top_k: hits quoted per answer (1..10).
         workers: threads answering questions (1..64).
         queue_size: questions that may wait for a free worker (1..10000); past that the asker is told
@@ -88,15 +117,20 @@ class Settings:
         inbox_dir: the watched inbox folder (None: ``data_dir / "inbox"``; see :attr:`inbox_path`).
         ingest_allowed_users: user ids who may add bulletins by uploading a file (empty: nobody).
         upload_max_mb: the largest uploaded file taken, in MB (1..1000).
+        faiss_threads: faiss' OpenMP threads for a search (:class:`SearchSettings`).
+        max_passages_per_file: the most passages one bulletin file may give (:class:`IngestSettings`).
     """
 
     bot_token: str = field(repr=False)
     app_token: str | None = field(default=None, repr=False)
     signing_secret: str | None = field(default=None, repr=False)
     api_url: str = DEFAULT_API_URL
+    files_url: str = DEFAULT_FILES_URL
     data_dir: Path = Path("./data")
     http_host: str = "0.0.0.0"
     http_port: int = 3000
+    http_connection_limit: int = CONNECTION_LIMIT
+    http_idle_timeout: int = IDLE_TIMEOUT
     log_questions: bool = False
     top_k: int = 3
     workers: int = 4
@@ -114,6 +148,8 @@ class Settings:
     inbox_dir: Path | None = None
     ingest_allowed_users: tuple[str, ...] = ()
     upload_max_mb: int = 20
+    faiss_threads: int = 1
+    max_passages_per_file: int = MAX_PASSAGES_PER_FILE.default
 
     @property
     def inbox_path(self) -> Path:
@@ -168,9 +204,12 @@ class Settings:
         values = dict(
             bot_token=bot_token or "", app_token=app_token, signing_secret=get("SLACK_SIGNING_SECRET"),
             api_url=api_url if api_url.endswith("/") else api_url + "/",
+            files_url=_files_url(get, "SLACK_FILES_URL", parsed.hostname or ""),
             data_dir=Path(get("BULLETIN_BOT_DATA_DIR") or "./data"),
             http_host=get("BULLETIN_BOT_HTTP_HOST") or "0.0.0.0",
             http_port=_int(get, "BULLETIN_BOT_HTTP_PORT", 3000, 1, 65535),
+            http_connection_limit=_int(get, "BULLETIN_BOT_HTTP_CONNECTION_LIMIT", CONNECTION_LIMIT, 10, 100000),
+            http_idle_timeout=_int(get, "BULLETIN_BOT_HTTP_IDLE_TIMEOUT", IDLE_TIMEOUT, 1, 3600),
             log_questions=LogSettings.read(get).questions,
             top_k=_int(get, "BULLETIN_BOT_TOP_K", 3, 1, 10),
             workers=_int(get, "BULLETIN_BOT_WORKERS", 4, 1, 64),
@@ -188,6 +227,8 @@ class Settings:
             inbox_dir=Path(get("BULLETIN_BOT_INBOX_DIR")) if get("BULLETIN_BOT_INBOX_DIR") else None,
             ingest_allowed_users=_ids(get, "BULLETIN_BOT_INGEST_ALLOWED_USERS", "user ids such as U0123ABCD"),
             upload_max_mb=_int(get, "BULLETIN_BOT_UPLOAD_MAX_MB", 20, 1, 1000),
+            faiss_threads=SearchSettings.read(get).faiss_threads,
+            max_passages_per_file=IngestSettings.read(get).max_passages_per_file,
         )
         unknown = set(overrides) - {f.name for f in fields(cls)}
         if unknown:
@@ -242,6 +283,65 @@ class LogSettings:
         secrets = tuple(v for v in (get(name) for name in SECRET_VARIABLES) if v)
         secrets += database_password(get("BULLETIN_BOT_DATABASE_URL"))
         return cls(level.upper() if level else None, fmt, _bool(get, "LOG_QUESTIONS"), secrets)
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How a :class:`~retrieval.search.searcher.Searcher` runs; needs no Slack token (``ask``, ``eval``, ``serve``).
+
+    Attributes:
+        faiss_threads: ``BULLETIN_BOT_FAISS_THREADS``, faiss' OpenMP threads for a search (default 1).
+    """
+
+    faiss_threads: int = 1
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None,
+                 dotenv: str | Path | None = ".env") -> "SearchSettings":
+        """Read and validate the search variables (same sources and precedence as :meth:`Settings.from_env`).
+
+        Raises:
+            SettingsError: BULLETIN_BOT_FAISS_THREADS is malformed.
+        """
+        return cls.read(_getter(environ, dotenv))
+
+    @classmethod
+    def read(cls, get) -> "SearchSettings":
+        """Like :meth:`from_env`, from a ``get(name) -> str | None`` lookup."""
+        return cls(_int(get, "BULLETIN_BOT_FAISS_THREADS", 1, 1, 256))
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """How much one bulletin file may make an ingest do (:mod:`retrieval.intake.limits`); needs no Slack token.
+
+    Attributes:
+        max_passages_per_file: ``BULLETIN_BOT_MAX_PASSAGES_PER_FILE`` (default 10,000).
+    """
+
+    max_passages_per_file: int = MAX_PASSAGES_PER_FILE.default
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None,
+                 dotenv: str | Path | None = ".env") -> "IngestSettings":
+        """Read and validate the ingest variables (same sources and precedence as :meth:`Settings.from_env`).
+
+        Raises:
+            SettingsError: BULLETIN_BOT_MAX_PASSAGES_PER_FILE is malformed.
+        """
+        return cls.read(_getter(environ, dotenv))
+
+    @classmethod
+    def read(cls, get) -> "IngestSettings":
+        """Like :meth:`from_env`, from a ``get(name) -> str | None`` lookup."""
+        limit = MAX_PASSAGES_PER_FILE
+        return cls(_int(get, limit.env, limit.default, limit.low, limit.high))
+
+
+def data_dir_from_env(environ: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> Path:
+    """``BULLETIN_BOT_DATA_DIR`` (default ``./data``), for a caller that cannot read the other settings
+    (``doctor``, when they are malformed)."""
+    return Path(_getter(environ, dotenv)("BULLETIN_BOT_DATA_DIR") or "./data")
 
 
 def _getter(environ: Mapping[str, str] | None, dotenv: str | Path | None):
@@ -307,6 +407,22 @@ def _zone(get, name: str, default: str) -> str:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise SettingsError(f"{name} must be an IANA time zone such as Asia/Shanghai or UTC, got {raw!r}") from None
     return raw
+
+
+def _files_url(get, name: str, api_host: str) -> str:
+    """The origin ``scheme://host[:port]/`` files are downloaded from: the variable, else
+    ``https://files.<api host>/`` (``slack.com`` → ``files.slack.com``, ``slack-gov.com`` → ``files.slack-gov.com``).
+    https only; plain http only for a loopback host (a test server), so the bot token never travels in clear."""
+    raw = get(name)
+    if raw is None:
+        host = api_host[4:] if api_host.startswith("api.") else api_host
+        return f"https://files.{host}/" if host else DEFAULT_FILES_URL
+    parsed = urlparse(raw)
+    loopback = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parsed.hostname or parsed.scheme not in ("http", "https") or (parsed.scheme == "http" and not loopback):
+        raise SettingsError(f"{name} must be an https URL such as https://files.slack.com/ (plain http only for a "
+                            f"loopback test server), got {raw!r}")
+    return f"{parsed.scheme}://{parsed.netloc}/"
 
 
 def _database_url(get, name: str) -> str | None:

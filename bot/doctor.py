@@ -8,6 +8,8 @@ Checks, in order (a check that cannot run because an earlier one failed is "skip
 3. scopes — the token's ``x-oauth-scopes`` include every bot scope that ``manifest.yml`` asks for.
 4. app token — (Socket Mode) ``apps.connections.open`` accepts ``SLACK_APP_TOKEN``.
 5. data directory — exists (or can be created) and is writable (index generations, ``bot.sqlite``).
+   state store — PostgreSQL (``BULLETIN_BOT_DATABASE_URL``) answers, or ``bot.sqlite`` can be read, and
+   its schema is one this bot knows (:mod:`bot.doctor_store`; read-only).
 6. index — an index generation is in force and passes its checks.
 7. model — the embedding model loads and encodes, and it is the model the index was built with.
 
@@ -21,9 +23,12 @@ import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
-from .config import LogSettings, Settings, SettingsError
+from .config import LogSettings, Settings, SettingsError, data_dir_from_env
+
+if TYPE_CHECKING:
+    from retrieval.encoders.factory import Encoder
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +70,7 @@ class Check:
 
 def run_checks(*, environ: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env",
                data_dir: str | Path | None = None, manifest: str | Path = "manifest.yml",
-               encoder_factory: Callable[[], object] | None = None) -> list[Check]:
+               encoder_factory: Callable[[], Encoder] | None = None) -> list[Check]:
     """Run every check (see the module docstring); returns them in order. Never raises for an
     expected failure: each becomes a "fail" :class:`Check` with its fix.
 
@@ -92,8 +97,14 @@ def run_checks(*, environ: Mapping[str, str] | None = None, dotenv: str | Path |
         checks += check_slack(settings, Path(manifest))
     root = Path(data_dir) if data_dir is not None else (settings.data_dir if settings else None)
     if root is None:
-        root = Path((environ if environ is not None else os.environ).get("BULLETIN_BOT_DATA_DIR") or "./data")
+        root = data_dir_from_env(environ, dotenv)
     checks.append(check_data_dir(root))
+    if settings is not None:
+        from .doctor_store import check_store
+
+        checks.append(check_store(settings))
+    else:
+        checks.append(Check("state store", SKIP, "needs a valid configuration"))
     index_check, index_info = check_index(root)
     checks.append(index_check)
     checks.append(check_model(encoder_factory, index_info))
@@ -139,7 +150,7 @@ def check_slack(settings: Settings, manifest: Path) -> list[Check]:
                             "use the Bot User OAuth Token (xoxb-…), not a user token, in SLACK_BOT_TOKEN"))
     checks.append(check_scopes(_header(response.headers, "x-oauth-scopes"), manifest, settings.follow_threads))
     if settings.app_token:
-        checks.append(_check_app_token(settings))
+        checks.append(_check_app_token(settings, settings.app_token))
     return checks
 
 
@@ -182,13 +193,13 @@ def check_scopes(granted_header: str | None, manifest: Path, follow_threads: boo
     return Check("scopes", OK, f"all {len(wanted)} scopes of {manifest.name}: {', '.join(wanted)}")
 
 
-def _check_app_token(settings: Settings) -> Check:
+def _check_app_token(settings: Settings, app_token: str) -> Check:
     from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError
 
     try:
         # Returns a one-time WebSocket URL; no connection is opened.
-        WebClient(base_url=settings.api_url, timeout=10).apps_connections_open(app_token=settings.app_token)
+        WebClient(base_url=settings.api_url, timeout=10).apps_connections_open(app_token=app_token)
     except SlackApiError as exc:
         error = exc.response.get("error") or f"HTTP {exc.response.status_code}"
         return Check("app token", FAIL, f"apps.connections.open answered {error}", APP_TOKEN_FIX)
@@ -234,7 +245,7 @@ def check_index(data_dir: Path) -> tuple[Check, dict | None]:
     return Check("index", OK, detail), info
 
 
-def check_model(encoder_factory: Callable[[], object] | None, index_info: dict | None) -> Check:
+def check_model(encoder_factory: Callable[[], Encoder] | None, index_info: dict | None) -> Check:
     """The encoder loads and returns one vector per text; its name and dimension match the index's."""
     import numpy as np
 

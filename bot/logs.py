@@ -92,6 +92,10 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class _OwnHandler(logging.StreamHandler):
+    """The handler :func:`make_handler` makes: :func:`configure` replaces its own, never another's."""
+
+
 def make_handler(fmt: str = "text", secrets: Iterable[str] = (), stream: TextIO | None = None) -> logging.Handler:
     """A stream handler (default stderr) with the ``fmt`` formatter ("text" or "json") and redaction.
 
@@ -100,10 +104,9 @@ def make_handler(fmt: str = "text", secrets: Iterable[str] = (), stream: TextIO 
     """
     if fmt not in ("text", "json"):
         raise ValueError(f"log format must be text or json, got {fmt!r}")
-    handler = logging.StreamHandler(sys.stderr if stream is None else stream)
+    handler = _OwnHandler(sys.stderr if stream is None else stream)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     handler.addFilter(RedactingFilter(secrets))
-    handler._bulletin_bot = True  # type: ignore[attr-defined] - marks the handler configure() owns
     return handler
 
 
@@ -121,7 +124,7 @@ def configure(level: str | int = "WARNING", fmt: str = "text", secrets: Iterable
         stream: where lines go (default: ``sys.stderr`` at the time of the call).
     """
     root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, "_bulletin_bot", False)]:
+    for old in [h for h in root.handlers if isinstance(h, _OwnHandler)]:
         root.removeHandler(old)
     level = level.upper() if isinstance(level, str) else level
     handler = make_handler(fmt, secrets, stream)

@@ -19,6 +19,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Callable
 
+from retrieval.intake.limits import MAX_PASSAGES_PER_FILE
 from retrieval.intake.structure import Bulletin, Item, Paragraph, Section
 
 #: Default passage length limit, in word pieces of the embedding model's tokenizer.
@@ -198,19 +199,28 @@ def passage_context(bulletin: Bulletin, section: Section, item: Item | None, par
 
 
 def passages_from(bulletin: Bulletin, max_tokens: int = DEFAULT_MAX_TOKENS,
-                  count_tokens: Callable[[str], int] = approximate_token_count) -> list[Passage]:
+                  count_tokens: Callable[[str], int] = approximate_token_count,
+                  max_passages: int | None = None) -> list[Passage]:
     """All passages of a bulletin, in reading order.
 
     Args:
         bulletin: a parsed bulletin.
         max_tokens: the longest passage, in word pieces as counted by ``count_tokens``.
         count_tokens: counts word pieces; pass the encoder's tokenizer for exact counts.
+        max_passages: the most passages one file may give
+            (:data:`~retrieval.intake.limits.MAX_PASSAGES_PER_FILE`); None: no limit. Chunking stops
+            as soon as it is passed, so a huge file costs no more than the limit.
 
     Returns:
         Passages whose ``text == bulletin.source_text[citation.char_start:citation.char_end]``.
+
+    Raises:
+        FileLimitError: the bulletin gives more than ``max_passages`` passages.
     """
     out: list[Passage] = []
     for section, item, para in bulletin.paragraphs():
+        if max_passages is not None and len(out) > max_passages:
+            MAX_PASSAGES_PER_FILE.check(len(out), max_passages, bulletin.source_file)
         context = passage_context(bulletin, section, item, para)
         # context + newline + text + [CLS]/[SEP] must fit the window, or the end of the text is cut off
         budget = max(32, min(max_tokens, MODEL_WINDOW - 3 - count_tokens(context)))
@@ -226,4 +236,6 @@ def passages_from(bulletin: Bulletin, max_tokens: int = DEFAULT_MAX_TOKENS,
             )
             out.append(Passage(passage_id(bulletin.source_file, start, end, text), text, citation,
                                context, part, len(spans)))
+    if max_passages is not None:
+        MAX_PASSAGES_PER_FILE.check(len(out), max_passages, bulletin.source_file)
     return out

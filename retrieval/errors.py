@@ -4,6 +4,7 @@ Hierarchy::
 
     RetrievalError                 base class; catch this to handle any retrieval failure
     ├── BulletinParseError         a bulletin file cannot be read or parsed (carries file and line)
+    │   └── FileLimitError         a file is past a per-file limit (retrieval.intake.limits): refused whole
     ├── IndexNotFoundError         no index generation exists in the data directory yet
     ├── IndexMismatchError         an index generation is inconsistent (counts, ids, model, dimension)
     └── ConfigurationError         a bad argument or setting (e.g. top_k <= 0, unknown filter)
@@ -34,6 +35,19 @@ class BulletinParseError(RetrievalError):
         self.reason = reason
         where = f"{self.file}:{line}" if line is not None else self.file
         super().__init__(f"{where}: {reason}")
+
+
+class FileLimitError(BulletinParseError):
+    """A bulletin file is past a per-file limit (:mod:`retrieval.intake.limits`) and is refused whole.
+
+    Attributes:
+        limit: the :class:`~retrieval.intake.limits.Limit` (its ``what`` and ``env`` name it).
+        value: what the file reached (at least the limit plus one; counting may stop there).
+    """
+
+    def __init__(self, file: str, reason: str, *, limit: object, value: int):
+        super().__init__(file, reason)
+        self.limit, self.value = limit, value
 
 
 class IndexNotFoundError(RetrievalError):

@@ -8,7 +8,9 @@ metadata sidecar and the parser version) with the generation in force:
   keeps its vector);
 - a bulletin whose file left a scanned directory, or no longer exists, leaves the index;
 - a bad file is reported with its file and line; the others still ingest, and a bulletin already
-  indexed from an earlier good version of that file stays as it was.
+  indexed from an earlier good version of that file stays as it was; a symbolic link that loops or
+  leads nowhere (given, or in a scanned directory) is such a file, and a scanned directory holding no
+  bulletin file is reported too ("no bulletin files in …").
 
 When nothing changed, no generation is written; nor when the run would leave the index without
 any bulletin (a mistyped path, an empty directory), unless ``allow_empty`` is given. The same content under two file names is ingested
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,10 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.encoders.factory import Encoder
-from retrieval.index.generations import BulletinRecord, ingest_lock, write_generation
+from retrieval.index.generations import BulletinRecord, ingest_lock, remove_stale_builds, write_generation
 from retrieval.index.passages import PassageIndex
+from retrieval.intake.limits import MAX_PASSAGES_PER_FILE
 from retrieval.intake.metadata import METADATA_SUFFIX
-from retrieval.intake.sources import find_bulletin_files, read_bulletin
+from retrieval.intake.sources import find_bulletin_files, no_bulletin_files, read_bulletin, unreadable_link
 
 from .chunking import DEFAULT_MAX_TOKENS, Passage, passages_from
 from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
@@ -37,7 +41,9 @@ from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
 log = logging.getLogger(__name__)
 
 #: Bumped whenever parsing or chunking changes, so that every bulletin is re-parsed once.
-PARSER_VERSION = "8"  # 8: a bullet title may follow emoji; 7: passages carry the PDF page
+#: 10: a heading in capitals ends the item above it; 9: markdown by markdown-it-py, HTML by its main content
+#: and structure; 8: a bullet title may follow emoji; 7: passages carry the PDF page
+PARSER_VERSION = "10"
 
 
 @dataclass
@@ -56,14 +62,20 @@ class IngestReport:
     passages_removed: int = 0
     generation: str | None = None
     refused: str | None = None  # why nothing was written: the run would have left the index empty
+    #: per bulletin read in this run (added or updated): {"file", "title", "date", "date_source"}
+    dates: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """The ``--json`` shape: counts of bulletins, passages in the index, and per-file errors."""
+        """The ``--json`` shape: counts of bulletins, passages in the index, per-file errors, the
+        warnings, and per bulletin read in this run its date and where it came from (``date_source``:
+        ``sidecar``, ``document``, ``metadata`` or ``none``; see :mod:`retrieval.intake.dates`)."""
         return {
             "added": len(self.added), "updated": len(self.updated), "removed": len(self.removed),
             "unchanged": len(self.unchanged), "passages": self.passages,
             "errors": [{"file": e["file"], "error": f"line {e['line']}: {e['error']}" if e.get("line") else e["error"]}
                        for e in self.errors],
+            "warnings": list(self.warnings),
+            "bulletins": list(self.dates),
         }
 
 
@@ -112,7 +124,7 @@ def _unique_files(files: list[Path]) -> list[Path]:
     return list(unique.values())
 
 
-def _refusal(prev_bulletins: dict, paths: list[str | Path], rebuild: bool) -> str:
+def _refusal(prev_bulletins: dict, paths: Sequence[str | Path], rebuild: bool) -> str:
     """The one sentence an ingest that would leave the index empty (or a rebuild that read nothing) answers instead."""
     if rebuild and prev_bulletins:
         return (f"not rebuilding: no bulletin file could be read from {', '.join(str(p) for p in paths) or 'no path'}, "
@@ -124,8 +136,9 @@ def _refusal(prev_bulletins: dict, paths: list[str | Path], rebuild: bool) -> st
             "empty index is not written; check the paths given, or pass --allow-empty")
 
 
-def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, rebuild: bool = False,
-           allow_empty: bool = False, max_tokens: int = DEFAULT_MAX_TOKENS, show_progress: bool = False) -> IngestReport:
+def ingest(paths: Sequence[str | Path], data_dir: str | Path, encoder: Encoder, *, rebuild: bool = False,
+           allow_empty: bool = False, max_tokens: int = DEFAULT_MAX_TOKENS, show_progress: bool = False,
+           max_passages_per_file: int | None = None) -> IngestReport:
     """Bring the index in data_dir in line with the bulletin files under paths.
 
     Args:
@@ -138,30 +151,45 @@ def ingest(paths: list[str | Path], data_dir: str | Path, encoder: Encoder, *, r
             refused: ``report.refused`` says why, and the generation in force stays).
         max_tokens: passage length limit in the encoder's word pieces.
         show_progress: draw a tqdm progress bar on stderr while embedding.
+        max_passages_per_file: a file giving more passages is refused whole (its error says so); None:
+            the default, 10,000 (:mod:`retrieval.intake.limits`; ``BULLETIN_BOT_MAX_PASSAGES_PER_FILE``
+            in the settings).
 
     Returns:
         An :class:`IngestReport`. Errors in single files are in ``report.errors``, never raised.
+
+    Raises:
+        ConfigurationError: ``max_passages_per_file`` is not an integer in 1..10,000,000.
     """
     data_dir = Path(data_dir)
     report = IngestReport()
+    max_passages = MAX_PASSAGES_PER_FILE.value(max_passages_per_file)
     with ingest_lock(data_dir):
+        remove_stale_builds(data_dir)  # a killed ingest's .partial directory: no build but ours can be running
         prev, reuse = _load_previous(data_dir, encoder, rebuild, report)
         try:
             return _ingest(paths, data_dir, encoder, prev, reuse, rebuild, allow_empty, max_tokens, show_progress,
-                           report)
+                           report, max_passages)
         finally:
             if prev is not None:
                 prev.close()
 
 
-def _ingest(paths: list[str | Path], data_dir: Path, encoder: Encoder, prev: PassageIndex | None, reuse: bool,
-            rebuild: bool, allow_empty: bool, max_tokens: int, show_progress: bool, report: IngestReport) -> IngestReport:
+def _ingest(paths: Sequence[str | Path], data_dir: Path, encoder: Encoder, prev: PassageIndex | None, reuse: bool,
+            rebuild: bool, allow_empty: bool, max_tokens: int, show_progress: bool, report: IngestReport,
+            max_passages: int | None = None) -> IngestReport:
     prev_bulletins = {b.source_file: b for b in prev.bulletins()} if prev else {}
     prev_ids = prev.passage_ids_by_bulletin() if prev else {}
     files, dirs = find_bulletin_files(paths)
     files = _unique_files(files)
     scanned = {d.resolve() for d in dirs}
     found = {p.name for p in files}
+    for d in dirs:  # a folder with nothing to read is said, not passed over (a mistyped or emptied folder)
+        if not any(f.parent == d for f in files):
+            if allow_empty:  # emptied on purpose: said, not an error
+                report.warnings.append(no_bulletin_files(d))
+            else:
+                report.errors.append({"file": str(d), "error": no_bulletin_files(d), "line": None})
 
     def leaves(old: BulletinRecord) -> bool:
         """An indexed bulletin whose file left a scanned directory, or no longer exists."""
@@ -187,7 +215,7 @@ def _ingest(paths: list[str | Path], data_dir: Path, encoder: Encoder, prev: Pas
             if name in kept or name in new_passages:
                 raise BulletinParseError(str(path), f"another bulletin file named {name} was already ingested in this run")
             if not path.exists():
-                raise BulletinParseError(str(path), "no such file")
+                raise BulletinParseError(str(path), unreadable_link(path) or "no such file")
             if not path.is_file():
                 raise BulletinParseError(str(path), "not a regular file")
             old = prev_bulletins.get(name)
@@ -204,7 +232,7 @@ def _ingest(paths: list[str | Path], data_dir: Path, encoder: Encoder, prev: Pas
             if seen_content.get(content_key, name) != name:
                 raise BulletinParseError(str(path), f"same text as {seen_content[content_key]}, which is already ingested")
             seen_content[content_key] = name
-            passages = passages_from(bulletin, max_tokens, encoder.count_tokens)
+            passages = passages_from(bulletin, max_tokens, encoder.count_tokens, max_passages)
         except BulletinParseError as exc:
             fail(path, exc.reason, exc.line)
             continue
@@ -218,8 +246,15 @@ def _ingest(paths: list[str | Path], data_dir: Path, encoder: Encoder, prev: Pas
             log.debug("reading %s failed", path, exc_info=True)
             fail(path, f"cannot read the file ({type(exc).__name__}: {exc})")
             continue
+        report.warnings.extend(f"{path}: {note}" for note in bulletin.notes)
+        report.dates.append({"file": name, "title": bulletin.title, "date": bulletin.date,
+                             "date_source": bulletin.date_source})
+        if bulletin.date_source == "metadata":
+            report.warnings.append(f"{path}: date {bulletin.date} comes only from the file's metadata, not from the "
+                                   f"document; give the bulletin's date in {path.stem}{METADATA_SUFFIX} if it differs")
         if not bulletin.has_metadata:
-            report.warnings.append(f"{path}: no metadata (add {path.stem}{METADATA_SUFFIX}); title taken from its first line, date unknown")
+            report.warnings.append(f"{path}: no metadata (add {path.stem}{METADATA_SUFFIX}); title taken from its first line"
+                                   + ("" if bulletin.date else ", date unknown"))
         (report.updated if name in prev_bulletins else report.added).append(name)
         new_passages[name] = passages
         kept[name] = BulletinRecord(

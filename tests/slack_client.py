@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from slack_sdk.signature import SignatureVerifier
 
 from bot.config import Settings
-from bot.server.serve import EVENTS_PATH, start_http_in_thread
+from bot.server.serve import EVENTS_PATH, server_limits, start_http_in_thread
 from bot.slack.app import create_app
 from bot.state.sqlite import SQLiteStore
 from tests.slack_fake import BOT_USER_ID, TEAM_ID, FakeSlack
@@ -28,16 +28,19 @@ _ids = itertools.count(1)
 
 
 class BotUnderTest:
-    """The bot served over HTTP, talking to ``fake``. Use as a context manager."""
+    """The bot served over HTTP, talking to ``fake``, keeping its state in ``store`` (default: SQLite in
+    ``data_dir``). Use as a context manager."""
 
-    def __init__(self, fake: FakeSlack, searcher, data_dir: Path, **settings):
+    def __init__(self, fake: FakeSlack, searcher, data_dir: Path, store=None, **settings):
         self.fake = fake
+        settings.setdefault("files_url", fake.url)  # the fake serves files over http on 127.0.0.1
         self.settings = Settings(bot_token="xoxb-test-token", signing_secret=SIGNING_SECRET, api_url=fake.api_url,
                                  data_dir=data_dir, **settings)
-        self.store = SQLiteStore(self.settings.store_path, dedupe_seconds=self.settings.dedupe_seconds,
-                              retention_days=self.settings.retention_days)
+        self.store = store if store is not None else SQLiteStore(
+            self.settings.store_path, dedupe_seconds=self.settings.dedupe_seconds,
+            retention_days=self.settings.retention_days)
         self.app = create_app(self.settings, searcher, self.store)
-        self.server, self._thread = start_http_in_thread(self.app)
+        self.server, self._thread = start_http_in_thread(self.app, **server_limits(self.settings))
         self.url = f"http://127.0.0.1:{self.server.server_port}{EVENTS_PATH}"
         self.verifier = SignatureVerifier(SIGNING_SECRET)
 

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from bot import cli
 from bot.cli import options as cli_options
 from bot.slack import blocks as bk
+from bot.slack import mrkdwn
 from retrieval.errors import ConfigurationError, FilterError
 from retrieval.index.passages import PassageIndex
 from retrieval.ingest import ingest
@@ -143,7 +144,7 @@ def test_as_of_2024_keeps_november_2024_and_as_of_october_drops_it(indexed: Path
 def test_no_bulletin_dated_up_to_the_cut_off_is_said_plainly(indexed: Path, encoder):
     answer = Searcher(indexed, encoder).search("what fines did the CAC impose as of May 2019?")
     assert answer.hits == [] and answer.none_dated and answer.tier == "nothing"
-    assert answer.headline() == "No bulletin is dated up to May 2019"
+    assert answer.headline() == "No bulletin is dated up to May 2019, so nothing can be quoted for “what fines did the CAC impose?”"
     assert answer.to_dict()["as_of"] == "2019-05" and answer.to_dict()["none_dated"] is True
     assert not Searcher(indexed, encoder).search("fines as of September 2019").none_dated  # 2019-09 is dated then
 
@@ -170,7 +171,7 @@ def test_cli_and_json_show_the_cut_off(runner: CliRunner, indexed: Path):
     assert "Answering from bulletins dated up to 30 June 2024." in res.stdout and "May 2025" not in res.stdout
     assert "filters: section:enforcement\n" in res.stdout  # the cut-off is on its own line, not repeated
     res = runner.invoke(cli.main, ["ask", "fines as of May 2019", *data])
-    assert res.stdout.splitlines() == ["Q: fines", "", "No bulletin is dated up to May 2019."]
+    assert res.stdout.splitlines() == ["Q: fines", "", "No bulletin is dated up to May 2019, so nothing can be quoted for “fines”."]
     res = runner.invoke(cli.main, ["ask", "fines as at 32 May 2024", *data])
     assert res.exit_code == 1 and "“as at 32 May 2024” is not a real date" in res.stderr
 
@@ -236,7 +237,7 @@ def test_slash_command_mention_and_dm_answer_as_of_the_date(slack, indexed: Path
     reply = fake.wait_for(RESPONSE_URL)[0]
     assert CUTOFF + "." in reply.body["text"].splitlines()
     assert cited_dates(reply) and all(d <= "2024-06" for d in cited_dates(reply))
-    assert bk.escape(expected.hits[0].text.split("\n")[0][:60]).replace("*", "") in json.dumps(
+    assert mrkdwn.escape(expected.hits[0].text.split("\n")[0][:60]).replace("*", "") in json.dumps(
         reply.body["blocks"], ensure_ascii=False).replace("*", "")
     bot.send_event(mention("fines as_of:2023-07", ts="300.1"))
     post = fake.wait_for("chat.postMessage")[0]

@@ -42,7 +42,7 @@ def check_limits(message: bk.Message) -> None:
 
 
 def test_escape_and_unescape():
-    assert bk.escape("a & b <!channel> > c") == "a &amp; b &lt;!channel&gt; &gt; c"
+    assert mrkdwn.escape("a & b <!channel> > c") == "a &amp; b &lt;!channel&gt; &gt; c"
     assert mrkdwn.unescape("a &amp;lt; b &lt;x&gt;") == "a &lt; b <x>"
 
 
@@ -94,7 +94,7 @@ def test_no_confident_answer_is_said_plainly_and_hits_labelled():
     msg = bk.render_answer(answer(hit("nearest"), answered=False))
     check_limits(msg)
     assert "No confident answer" in msg.blocks[0]["text"]["text"] and "do *not* answer" in msg.blocks[0]["text"]["text"]
-    assert msg.text.startswith("No confident answer") and "not answering" in msg.text
+    assert msg.text.startswith("No confident answer") and "do not answer" in msg.text
 
 
 def test_nothing_found_is_never_silent():
@@ -143,13 +143,32 @@ def test_usage_and_notices():
 
 
 def test_one_citation_renderer_serves_answers_and_digest():
-    from types import SimpleNamespace
-
     from bot.slack.citations import render_citation
 
-    c = SimpleNamespace(bulletin="B <1>", url="https://x.test/b", date="2024-05-01", section="Fines", item_number=2,
-                        item_title="A & B", paragraph=3, source_file="b.md", char_start=10, char_end=20)
+    c = Citation(bulletin="B <1>", publisher=None, url="https://x.test/b", date="2024-05-01", section="Fines",
+                 item_number=2, item_title="A & B", paragraph=3, source_file="b.md", char_start=10, char_end=20)
     assert render_citation(c, rank=1, similarity=0.5) == (
         "*[1]* <https://x.test/b|B &lt;1&gt;> · 2024-05-01 · Fines · item 2: A &amp; B · ¶3 · similarity 0.50")
     assert render_citation(c, title="Bulletin", item_title=False, location=True) == (
         "<https://x.test/b|Bulletin> · 2024-05-01 · Fines · item 2 · ¶3 · b.md, chars 10–20")
+
+
+@pytest.mark.parametrize("case", ["answers", "related-missing", "related-named", "related", "nothing", "empty"])
+def test_every_surface_words_the_tier_as_the_answer_does(case):
+    """The CLI, the Slack blocks and their fallback text say the tier in the words of Answer.headline."""
+    from bot.cli.formatting import format_answer
+
+    h = hit("The fine was <b>RMB 50,000</b> & more.")
+    made = {"answers": Answer("fines & <co>", [h], True),
+            "related-missing": Answer("fines & <co>", [h], False, missing="the amount asked"),
+            "related-named": Answer("fines & <co>", [h], False, missing="“google”"),
+            "related": Answer("fines & <co>", [h], False),
+            "nothing": Answer("fines & <co>", [h], False, tier="nothing"),
+            "empty": Answer("fines & <co>", [], False)}[case]
+    msg = bk.render_answer(made)
+    words = made.headline(quotes=made.tier != "nothing")
+    slack_words = made.headline(quotes=made.tier != "nothing", show=mrkdwn.escape)
+    assert slack_words in msg.blocks[0]["text"]["text"].replace("*", "")
+    assert msg.text.startswith(slack_words)
+    assert words in format_answer(made)
+    assert "&amp; &lt;co&gt;" in msg.text and "& <co>" not in msg.text  # the user's words escaped, in Slack only

@@ -189,3 +189,23 @@ def test_eval_calibrate_that_cannot_fit_says_why_without_a_traceback(runner: Cli
     assert res.exit_code == 1
     assert "cannot calibrate on these questions: no threshold abstains" in res.stderr
     assert "Traceback" not in res.output + res.stderr
+
+
+def test_ingest_of_an_empty_folder_says_so_and_exits_1(runner: CliRunner, tmp_path: Path, corpus_copy: Path):
+    data = str(tmp_path / "data")
+    assert runner.invoke(cli.main, ["ingest", str(corpus_copy), "--data-dir", data]).exit_code == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = runner.invoke(cli.main, ["ingest", str(empty), "--data-dir", data])
+    assert res.exit_code == 1, res.output
+    assert f"error: {empty}: no bulletin files in {empty} (files ending .txt," in res.stderr
+
+
+def test_ingest_with_a_symlink_loop_argument_ingests_the_others_and_names_the_loop(runner: CliRunner, tmp_path: Path,
+                                                                                   corpus_copy: Path):
+    loop = tmp_path / "loop.txt"
+    loop.symlink_to(loop)
+    ok = next(corpus_copy.glob("*.txt"))
+    res = runner.invoke(cli.main, ["ingest", str(ok), str(loop), "--data-dir", str(tmp_path / "data")])
+    assert res.exit_code == 0 and res.exception is None or isinstance(res.exception, SystemExit), res.output
+    assert "1 added" in res.stdout and f"error: {loop}: a symbolic link that loops" in res.stderr

@@ -95,3 +95,22 @@ def test_inbox_and_upload_settings():
     for name, bad in [("BULLETIN_BOT_INGEST_ALLOWED_USERS", "@alice"), ("BULLETIN_BOT_UPLOAD_MAX_MB", "0")]:
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({**base, name: bad}, dotenv=None)
+
+
+def test_faiss_threads_setting():
+    from bot.config import SearchSettings
+
+    assert SearchSettings.from_env({}, dotenv=None).faiss_threads == 1
+    assert SearchSettings.from_env({"BULLETIN_BOT_FAISS_THREADS": "2"}, dotenv=None).faiss_threads == 2
+    assert Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-x", "BULLETIN_BOT_FAISS_THREADS": "4"}, dotenv=None).faiss_threads == 4
+    with pytest.raises(SettingsError, match="BULLETIN_BOT_FAISS_THREADS must be between 1 and 256, got 0"):
+        SearchSettings.from_env({"BULLETIN_BOT_FAISS_THREADS": "0"}, dotenv=None)
+
+
+def test_the_data_directory_alone(tmp_path):
+    from bot.config import data_dir_from_env
+
+    assert data_dir_from_env({}, dotenv=None) == Path("./data")
+    (tmp_path / ".env").write_text("BULLETIN_BOT_DATA_DIR=/from/dotenv\n")
+    assert data_dir_from_env({}, dotenv=tmp_path / ".env") == Path("/from/dotenv")
+    assert data_dir_from_env({"BULLETIN_BOT_DATA_DIR": "/srv"}, dotenv=tmp_path / ".env") == Path("/srv")

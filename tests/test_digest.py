@@ -7,7 +7,9 @@ digest run is given its ``now``; spacing between posts is recorded, not slept.
 from __future__ import annotations
 
 import json
+import shutil
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -38,6 +40,7 @@ from retrieval.index.generations import BulletinRecord
 from retrieval.index.passages import PassageIndex
 from retrieval.ingest import ingest
 from retrieval.search.searcher import Searcher
+from tests.conftest import CORPUS
 from tests.fakes import HashEncoder
 from tests.slack_client import BotUnderTest, mention
 from tests.slack_fake import FakeSlack
@@ -96,12 +99,26 @@ def add_new_bulletins(tmp_path: Path, data_dir: Path, monkeypatch) -> None:
     assert not report.errors and sorted(report.added) == ["quokka-2025-06.md", "wombat-2025-06.md"]
 
 
+@pytest.fixture(scope="module")
+def corpus_at_index(tmp_path_factory, shipped_corpus: Path, shipped_index: Path) -> Path:
+    """The shipped corpus (at the session's corpus path, as :func:`corpus_copy` gives it), ingested at
+    CORPUS_AT once for the module; :func:`data_dir` copies it."""
+    shutil.rmtree(shipped_corpus)
+    shutil.copytree(CORPUS, shipped_corpus)
+    d = tmp_path_factory.mktemp("digest") / "data"
+    with pytest.MonkeyPatch.context() as m:
+        freeze_ingest_clock(m, CORPUS_AT)
+        assert not ingest([shipped_corpus], d, HashEncoder()).errors
+    return d
+
+
 @pytest.fixture
-def data_dir(tmp_path, corpus_copy, monkeypatch) -> Path:
-    """The shipped corpus, ingested at CORPUS_AT."""
+def data_dir(tmp_path, corpus_copy, monkeypatch, corpus_at_index) -> Path:
+    """The shipped corpus, ingested at CORPUS_AT (a copy of :func:`corpus_at_index`); the ingest clock
+    stays at CORPUS_AT for the test."""
     freeze_ingest_clock(monkeypatch, CORPUS_AT)
     d = tmp_path / "data"
-    assert not ingest([corpus_copy], d, HashEncoder()).errors
+    shutil.copytree(corpus_at_index, d)
     return d
 
 
@@ -466,6 +483,41 @@ def test_scheduler_fires_at_the_local_time_and_its_job_posts(data_dir, fake):
     finally:
         scheduler.shutdown(wait=False)
     assert len(posts(fake, "C1")) == SQLiteStore(data_dir / "bot.sqlite").digest("C1", "2025-06-01").posted > 1
+
+
+def test_a_store_outage_at_posting_time_postpones_the_digest_to_the_retry(data_dir, fake, monkeypatch):
+    import sqlite3
+
+    from bot.state.resilient import ResilientStore
+
+    inner = SQLiteStore(data_dir / "bot.sqlite")
+    down = {"on": True}
+    real_digests = inner.digests
+
+    def digests(*args, **kwargs):
+        if down["on"]:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_digests(*args, **kwargs)
+
+    monkeypatch.setattr(inner, "digests", digests)
+    monkeypatch.setattr(inner, "ping", lambda: not down["on"])
+    store = ResilientStore(inner, probe_every=0.05)
+    scheduler = start_scheduler(make_runner(data_dir, fake, store=store, first_days=40), ["C1"], "09:30", TZ,
+                                clock=lambda: DAY1)
+    try:
+        scheduler.get_job("digest").func()  # the store is down at posting time: postponed, not raised
+        assert not posts(fake, "C1") and not store.available
+        scheduler.get_job("digest-retry").func()  # still down: nothing yet
+        assert not posts(fake, "C1")
+        down["on"] = False
+        deadline = time.monotonic() + 10
+        while not store.available:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        scheduler.get_job("digest-retry").func()  # back: the retry posts the day's digest whole
+    finally:
+        scheduler.shutdown(wait=False)
+    assert posts(fake, "C1") and inner.digest("C1", "2025-06-01").state == "done"
 
 
 # -- a bulletin ingested while serving --------------------------------------------------------

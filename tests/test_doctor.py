@@ -54,7 +54,8 @@ def good_env(fake, data_dir) -> dict:
 def test_all_good(doctor, fake, indexed):
     code, out, _ = doctor(good_env(fake, indexed))
     assert code == 0, out
-    for name in ("configuration", "slack token", "scopes", "app token", "data directory", "index", "model"):
+    for name in ("configuration", "slack token", "scopes", "app token", "data directory", "state store", "index",
+                 "model"):
         assert re.search(rf"^OK +{name} ", out, re.M), (name, out)
     assert "all checks passed" in out and "bulletin-bot (UBOT)" in out
     assert [c.method for c in fake.calls] == ["auth.test", "apps.connections.open"]

@@ -11,6 +11,7 @@ from retrieval.errors import BulletinParseError
 from retrieval.ingest import ingest
 from retrieval.intake.email import eml_to_text, pdf_attachments
 from retrieval.intake.sources import read_bulletin
+from tests.fakes import HashEncoder
 from tests.pdfs import make_pdf
 
 HTML = """<html><head><link rel="canonical" href="https://acme.example/news/canonical"></head><body>
@@ -92,3 +93,50 @@ def test_a_bad_eml_is_that_files_error_and_the_others_ingest(tmp_path: Path, enc
     assert sorted(Path(e["file"]).name for e in report.errors) == ["bad.eml", "empty.eml"]
     with pytest.raises(BulletinParseError, match="not an e-mail"):
         read_bulletin(tmp_path / "bad.eml")
+
+
+# -- a part in a charset nobody knows: read what can be read, say what could not ----------------------------
+def _raw_alternative(html_charset: str, html_bytes: bytes, plain: bytes | None = TEXT.encode()) -> bytes:
+    parts = []
+    if plain is not None:
+        parts.append(b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n' + plain)
+    parts.append(f'Content-Type: text/html; charset="{html_charset}"\r\n'.encode()
+                 + b"Content-Transfer-Encoding: 8bit\r\n\r\n" + html_bytes)
+    body = b"".join(b"--XYZ\r\n" + p + b"\r\n" for p in parts) + b"--XYZ--\r\n"
+    return (b"From: ACME Law LLP <news@acme.example>\r\nSubject: Privacy Update\r\nDate: Fri, 14 Mar 2025 09:30:00 +0000"
+            b'\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="XYZ"\r\n\r\n' + body)
+
+
+def test_a_part_in_an_unknown_charset_is_reported_and_the_readable_part_read(tmp_path: Path):
+    raw = _raw_alternative("x-klingon", b"<html><body><p>\xff\xfe\xfa garbled</p></body></html>")
+    path = tmp_path / "mixed.eml"
+    path.write_bytes(raw)
+    b = read_bulletin(path)
+    assert "50,000 yuan" in b.source_text  # the text/plain alternative was read
+    assert b.notes == ["its text/html part is in the charset 'x-klingon', which is unknown (and not UTF-8), so it "
+                       "was not read; its text/plain alternative was"]
+    report = ingest([path], tmp_path / "data", HashEncoder())
+    assert report.added == ["mixed.eml"] and not report.errors
+    assert f"{path}: {b.notes[0]}" in report.warnings
+
+
+def test_an_unknown_charset_label_on_utf8_text_is_read_as_utf8_and_said(tmp_path: Path):
+    html = "<html><body><h1>Privacy Update</h1><p>The regulator fined a café 8,000 yuan.</p></body></html>"
+    text, meta = eml_to_text(_raw_alternative("x-mac-unknown", html.encode("utf-8"), plain=None), "u.eml")
+    assert "café 8,000 yuan" in text
+    assert meta["unread"] == "its text/html part is labelled with the unknown charset 'x-mac-unknown'; it was read as UTF-8"
+
+
+def test_an_e_mail_whose_only_text_is_unreadable_is_one_sentence():
+    raw = _raw_alternative("x-klingon", b"<p>\xff\xfe\xfa</p>", plain=None)
+    with pytest.raises(BulletinParseError, match="its text/html part is in the charset 'x-klingon', which is unknown"):
+        eml_to_text(raw, "bad.eml")
+
+
+def test_a_newsletter_without_main_element_is_read_whole(tmp_path: Path):
+    # an e-mail has no site around it: its sections are all read, none is taken for page chrome
+    html = ("<html><body><table><tr><td><h2>Enforcement</h2><p>The regulator fined a telecom operator EUR 1.2 "
+            "million for spam calls to its former customers.</p></td></tr><tr><td><h2>Guidance</h2><p>New guidance "
+            "on cookie banners was published and applies from March.</p></td></tr></table></body></html>")
+    text, _meta = eml_to_text(newsletter(html=html).as_bytes(), "n.eml")
+    assert "EUR 1.2 million" in text and "cookie banners" in text and "## Guidance" in text

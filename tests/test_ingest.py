@@ -32,7 +32,8 @@ def test_reingest_of_unchanged_corpus_embeds_nothing(indexed: Path, corpus_copy:
     encoder.encoded = 0
     report = ingest([corpus_copy], indexed, encoder)
     assert report.to_dict() == {"added": 0, "updated": 0, "removed": 0, "unchanged": N_BULLETINS,
-                                "passages": len(PassageIndex.load(indexed)), "errors": []}
+                                "passages": len(PassageIndex.load(indexed)), "errors": [], "warnings": [],
+                                "bulletins": []}
     assert encoder.encoded == 0
     assert current_generation(indexed) == generation  # nothing changed: no new generation
 
@@ -109,8 +110,8 @@ def test_file_without_metadata_ingests_with_a_warning(tmp_path: Path, encoder):
     assert b.title == "Bare Bulletin Title" and b.date is None
 
 
-def test_ingesting_one_file_does_not_remove_the_others(indexed: Path, corpus_copy: Path, encoder):
-    extra = corpus_copy.parent / "extra"
+def test_ingesting_one_file_does_not_remove_the_others(indexed: Path, corpus_copy: Path, encoder, tmp_path: Path):
+    extra = tmp_path / "extra"
     extra.mkdir()
     (extra / "one.txt").write_text("One\n\nA single paragraph about quokkas.\n")
     report = ingest([extra / "one.txt"], indexed, encoder)
@@ -135,8 +136,8 @@ def test_report_counts_passages_added_and_removed(indexed: Path, corpus_copy: Pa
     assert report.passages_removed == len(seed_ids) and report.passages_added == 0
 
 
-def test_copy_under_another_name_in_a_later_run_is_refused(indexed: Path, corpus_copy: Path, encoder):
-    other = corpus_copy.parent / "elsewhere"
+def test_copy_under_another_name_in_a_later_run_is_refused(indexed: Path, corpus_copy: Path, encoder, tmp_path: Path):
+    other = tmp_path / "elsewhere"
     other.mkdir()
     (other / "x.txt").write_text((corpus_copy / SEED).read_text())
     report = ingest([other / "x.txt"], indexed, encoder)
@@ -261,3 +262,39 @@ def test_an_unexpected_exception_is_that_files_error(indexed: Path, corpus_copy:
     assert report.errors == [{"file": str(corpus_copy / SEED), "line": None,
                               "error": "cannot read the file (ValueError: something deep inside broke)"}]
     assert {p.id for p in PassageIndex.load(indexed).iter_passages(SEED)} == before
+
+
+# -- paths that lead nowhere: said, never a traceback, never skipped unseen ------------------------------------
+def test_a_symlink_loop_given_as_an_argument_is_one_error_and_the_others_ingest(tmp_path: Path, corpus_copy: Path,
+                                                                                encoder):
+    loop = tmp_path / "loop.txt"
+    loop.symlink_to(loop)
+    report = ingest([corpus_copy / SEED, loop], tmp_path / "data", encoder)
+    assert report.added == [SEED]
+    assert report.errors == [{"file": str(loop), "line": None,
+                              "error": "a symbolic link that loops (it leads back to itself), so there is nothing to read"}]
+
+
+def test_loops_and_dangling_links_inside_a_folder_are_reported(tmp_path: Path, corpus_copy: Path, encoder):
+    (corpus_copy / "loop.md").symlink_to(corpus_copy / "loop.md")
+    (corpus_copy / "a.md").symlink_to(corpus_copy / "b.md")
+    (corpus_copy / "b.md").symlink_to(corpus_copy / "a.md")  # a loop of two
+    (corpus_copy / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    (corpus_copy / "notes.rtf").symlink_to(corpus_copy / "notes.rtf")  # not a bulletin name: not ours to report
+    report = ingest([corpus_copy], tmp_path / "data", encoder)
+    assert len(report.added) == N_BULLETINS
+    errors = {Path(e["file"]).name: e["error"] for e in report.errors}
+    assert set(errors) == {"loop.md", "a.md", "b.md", "gone.txt"}
+    assert errors["loop.md"].startswith("a symbolic link that loops") and errors["a.md"] == errors["loop.md"]
+    assert errors["gone.txt"] == f"a symbolic link to {tmp_path / 'nowhere.txt'}, which does not exist"
+
+
+def test_a_folder_without_bulletin_files_is_said(indexed: Path, tmp_path: Path, encoder):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "readme.rtf").write_text("not a bulletin")
+    generation = current_generation(indexed)
+    report = ingest([empty], indexed, encoder)
+    assert report.errors == [{"file": str(empty), "line": None, "error": f"no bulletin files in {empty} (files ending "
+                              ".txt, .md, .markdown, .html, .htm, .pdf, .eml)"}]
+    assert not (report.added or report.updated or report.removed) and current_generation(indexed) == generation

@@ -100,3 +100,17 @@ def test_kill_9_during_ingest_leaves_the_previous_generation_serving(stage, inde
     assert not report.errors and report.added == ["zebras.txt"]
     after = _serving(indexed, encoder)
     assert after[0] != before[0] and after[1] > before[1]
+
+
+def test_the_unfinished_build_of_a_killed_ingest_is_removed_by_the_next_ingest(indexed, corpus_copy, encoder):
+    (corpus_copy / "zebras.txt").write_text("Zebra bulletin\n\nSection\n\n1. Item\n\nA new paragraph about zebras.\n")
+    run = subprocess.run([sys.executable, "-c", _SCRIPT, "store-written", str(corpus_copy), str(indexed)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == -signal.SIGKILL, run.stderr[-2000:]
+    partial = [d for d in (indexed / "generations").iterdir() if d.name.endswith(".partial")]
+    assert len(partial) == 1 and (partial[0] / "passages.sqlite").exists()  # what the kill left
+    (corpus_copy / "zebras.txt").unlink()
+    generation = current_generation(indexed)
+    report = ingest([corpus_copy], indexed, encoder)  # nothing changed: no generation written, yet it is cleaned
+    assert report.unchanged and current_generation(indexed) == generation
+    assert not partial[0].exists()

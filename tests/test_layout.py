@@ -3,6 +3,8 @@
 - no circle among the project's module-level imports (a function-level import runs later and is not counted);
 - nothing in ``retrieval/`` imports ``bot``, ``slack_bolt`` or ``slack_sdk``, even inside a function;
 - inside ``retrieval/`` the stages import only earlier ones (:data:`STAGES`), at any level;
+- the environment is read by ``bot/config.py`` (the settings) and ``retrieval/encoders/factory.py`` (its
+  documented variables) only, and no module configures a library when imported (faiss threads, logging);
 - each package's ``__init__.py`` is its public face: ``__all__`` names exactly the public names it binds
   (imports, definitions, assignments), its own submodules aside (those are reachable as attributes anyway).
 """
@@ -219,3 +221,38 @@ def test_each_package_face_declares_exactly_what_it_exports(package):
 def test_the_face_check_sees_what_all_leaves_out_or_names_wrongly(source, problem):
     declared, public = _face(source, {"a"})
     assert (declared, public) == problem and sorted(declared) != sorted(public)
+
+
+#: The modules that may read ``os.environ``: the settings, and the encoder factory's documented variables.
+ENVIRONMENT_READERS = {"bot.config", "retrieval.encoders.factory"}
+
+
+def test_the_environment_is_read_in_one_place():
+    readers = []
+    for module in MODULES:
+        for node in ast.walk(_tree(module)):
+            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "putenv") \
+                    and isinstance(node.value, ast.Name) and node.value.id == "os":
+                readers.append(f"{module}:{node.lineno}")
+            elif isinstance(node, ast.ImportFrom) and node.module == "os" \
+                    and {a.name for a in node.names} & {"environ", "getenv"}:
+                readers.append(f"{module}:{node.lineno}")
+    assert sorted({r.partition(":")[0] for r in readers} - ENVIRONMENT_READERS) == [], readers
+
+
+#: Calls that configure a library or the process: never made when a module is imported.
+CONFIGURING_CALLS = {"omp_set_num_threads", "set_num_threads", "basicConfig", "dictConfig", "fileConfig",
+                     "setLevel", "addHandler", "filterwarnings", "simplefilter", "setdefault", "putenv"}
+
+
+def test_nothing_is_configured_at_import():
+    found = []
+    for module in MODULES:
+        for node in _module_level(_tree(module).body):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            for call in ast.walk(node):
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
+                        and call.func.attr in CONFIGURING_CALLS:
+                    found.append(f"{module}:{call.lineno} {ast.unparse(call.func)}")
+    assert found == []

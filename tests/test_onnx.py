@@ -28,7 +28,7 @@ from retrieval.errors import ConfigurationError, IndexMismatchError
 from retrieval.index.passages import PassageIndex
 from retrieval.ingest import ingest
 from retrieval.search.searcher import Searcher
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS, ONE_BULLETIN, ROOT
 from tests.fakes import HashEncoder
 
 TEXTS = ["What fine did the school in Nantong get?",
@@ -74,8 +74,8 @@ def test_the_export_is_made_once_keyed_by_the_model_checksum_and_verified(export
     manifest = json.loads((directory / EXPORT_MANIFEST).read_text(encoding="utf-8"))
     assert manifest["fused"] and manifest["min_cosine_to_torch"] >= 0.9999
     monkeypatch.setattr(export_mod, "export_onnx", _no_export)
-    assert ensure_export(name, location, FP32_FILE, export_root) == directory / FP32_FILE  # cached: no export
-    assert ensure_export(name, location, INT8_FILE, export_root) == directory / INT8_FILE
+    assert ensure_export(name, location, export_root, FP32_FILE) == directory / FP32_FILE  # cached: no export
+    assert ensure_export(name, location, export_root, INT8_FILE) == directory / INT8_FILE
 
 
 @pytest.mark.model
@@ -91,12 +91,12 @@ def test_an_altered_export_file_is_exported_again(export_root: Path, tmp_path: P
         fh.write(bytes([byte[0] ^ 0xFF]))
     calls = []
     monkeypatch.setattr(export_mod, "export_onnx", lambda *a, **k: calls.append(a))
-    ensure_export(name, location, INT8_FILE, root)
+    ensure_export(name, location, root, INT8_FILE)
     assert calls and calls[0][1] == directory
     # the fp32 file was not touched: only a changed modification time triggers a checksum, and it still matches
     calls.clear()
     os.utime(directory / FP32_FILE)
-    ensure_export(name, location, FP32_FILE, root)
+    ensure_export(name, location, root, FP32_FILE)
     assert not calls
 
 
@@ -121,7 +121,7 @@ def test_another_model_gets_another_export_and_the_checksum_is_remembered(tmp_pa
 @pytest.mark.model
 def test_ask_timeline_and_stats_on_the_default_backend_never_import_torch(export_root: Path, tmp_path: Path):
     data = tmp_path / "data"
-    ingest([CORPUS], data, make_encoder(None, export_dir=export_root))
+    ingest([ONE_BULLETIN], data, make_encoder(None, export_dir=export_root))
     code = ("import sys\nfrom bot.cli import main\n"
             "for args in (['ask', 'what fine did the school in Nantong get'], ['timeline', '--list'], ['stats']):\n"
             f"    sys.argv = ['bulletin-bot', *args, '--data-dir', {str(data)!r}]\n"
@@ -169,8 +169,11 @@ def test_an_onnx_backend_needs_a_local_model_with_a_tokenizer(tmp_path: Path, mo
     name, location = resolve_model(None)
     with pytest.raises(ConfigurationError, match="batch_size"):
         OnnxEncoder(name, location, tmp_path / "onnx", batch_size=0)
-    monkeypatch.setenv("BULLETIN_BOT_ONNX_THREADS", "two")
-    with pytest.raises(ConfigurationError, match="BULLETIN_BOT_ONNX_THREADS.*'two'"):
-        OnnxEncoder(name, location, tmp_path / "onnx")
-    monkeypatch.setenv("BULLETIN_BOT_ONNX_THREADS", "1")
-    assert OnnxEncoder(name, location, tmp_path / "onnx").threads == 1
+    encoder = OnnxEncoder(name, location, tmp_path / "onnx")
+    assert encoder.threads_for(1) == 1 and encoder.threads_for(64) == min(4, os.cpu_count() or 1)
+    for bad in ("two", "0"):
+        monkeypatch.setenv("BULLETIN_BOT_ONNX_THREADS", bad)
+        with pytest.raises(ConfigurationError, match=f"BULLETIN_BOT_ONNX_THREADS.*'{bad}'"):
+            make_encoder(None, export_dir=tmp_path / "onnx")
+    monkeypatch.setenv("BULLETIN_BOT_ONNX_THREADS", "2")
+    assert make_encoder(None, export_dir=tmp_path / "onnx").threads_for(1) == 2

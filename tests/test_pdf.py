@@ -73,8 +73,9 @@ def test_scanned_pdf_says_ocr_it_first(tmp_path: Path):
 
 def test_encrypted_and_broken_pdfs_are_one_sentence_each(tmp_path: Path):
     locked = make_pdf(tmp_path / "locked.pdf", [PAGE2], encrypt="secret")
-    with pytest.raises(BulletinParseError, match="encrypted"):
+    with pytest.raises(BulletinParseError) as locked_exc:  # the reason, not the path (this test's own name has "encrypted")
         read_bulletin(locked)
+    assert locked_exc.value.reason == "the PDF is encrypted (password-protected): save an unprotected copy"
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage")
     with pytest.raises(BulletinParseError, match="not a readable PDF") as exc:
@@ -91,6 +92,8 @@ def test_bad_pdfs_are_reported_and_the_good_one_is_ingested_and_cited_by_page(tm
     report = ingest([tmp_path], data, encoder)
     assert report.added == ["acme-2025-03.pdf"]
     assert sorted(Path(e["file"]).name for e in report.errors) == ["broken.pdf", "locked.pdf", "scan.pdf"]
+    (locked,) = [e for e in report.errors if e["file"].endswith("locked.pdf")]
+    assert locked["error"].startswith("the PDF is encrypted (password-protected)"), locked
     index = PassageIndex.load(data)
     assert {p.citation.page for p in index.iter_passages()} == {1, 2, 3}
     assert index.catalog()[0][14] in (1, 2, 3)

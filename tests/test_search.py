@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from retrieval.ingest import ingest
 from retrieval.search.calibration import Calibration, calibration_for, fit
 from retrieval.search.filters import parse_filters
 from retrieval.search.searcher import Searcher
+from tests.conftest import ROOT
 
 
 def _source(corpus: Path, name: str) -> str:
@@ -294,3 +297,24 @@ def test_a_saved_bm25_index_for_other_passages_is_rebuilt_not_served(tmp_path: P
     lex.save(tmp_path / "bm25")
     with pytest.raises(ValueError, match="other passages"):
         LexicalIndex.load(tmp_path / "bm25", np.array([2, 1], dtype=np.int64))
+
+
+def test_the_searcher_sets_faiss_threads_where_it_is_created_and_checks_them(indexed: Path, encoder):
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    try:
+        Searcher(indexed, encoder, faiss_threads=2)
+        assert faiss.omp_get_max_threads() == 2
+        Searcher(indexed, encoder)
+        assert faiss.omp_get_max_threads() == 1
+        with pytest.raises(ConfigurationError, match="faiss_threads must be an integer >= 1, got 0"):
+            Searcher(indexed, encoder, faiss_threads=0)
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
+def test_importing_the_index_configures_nothing():
+    code = ("import faiss; faiss.omp_set_num_threads(2); import retrieval.index.passages, retrieval.search.searcher; "
+            "assert faiss.omp_get_max_threads() == 2, 'faiss threads set at import'")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)

@@ -10,6 +10,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.slack import blocks as bk
+from bot.slack import mrkdwn
 from retrieval.chunking import Citation, Passage
 from retrieval.ingest import ingest
 from retrieval.search.answer import Answer, Hit
@@ -63,7 +64,7 @@ def expected(data_dir) -> Answer:
 
 def first_line(hit) -> str:
     """The start of a hit's text as it must appear quoted (escaped; bold markers ignored)."""
-    return bk.escape(hit.text.split("\n")[0][:80]).replace("*", "")
+    return mrkdwn.escape(hit.text.split("\n")[0][:80]).replace("*", "")
 
 
 def unquote(mrkdwn: str) -> str:
@@ -107,7 +108,7 @@ def test_mention_is_answered_once_in_its_thread_with_a_verbatim_quote(bot, fake,
     assert call.body["text"]  # the plain fallback beside the blocks
     quotes = [b["text"]["text"] for b in call.body["blocks"] if b["type"] == "section" and b["text"]["verbatim"]]
     assert len(quotes) == 3 and all(unquote(q).startswith(first_line(h)) for q, h in zip(quotes, expected.hits))
-    assert unquote(quotes[0]) == bk.escape(expected.hits[0].text).replace("*", "")
+    assert unquote(quotes[0]) == mrkdwn.escape(expected.hits[0].text).replace("*", "")
     assert "Passages that answer" in call.body["text"]
     assert {c.body["name"] for c in fake.calls_to("reactions.add")} == {"eyes"}
     assert {c.body["name"] for c in fake.calls_to("reactions.remove")} == {"eyes"}
@@ -293,7 +294,10 @@ def test_no_confident_answer_lists_the_nearest_items_labelled(fake, data_dir, tm
     assert any(b["type"] == "section" and b["text"].get("verbatim") for b in call.body["blocks"])
 
 
-def test_feedback_is_recorded_with_query_and_passage_ids(bot, fake):
+def test_feedback_is_recorded_with_query_and_passage_ids(fake, data_dir, tmp_path):
+    from tests.fakes import HashEncoder
+
+    bot = BotUnderTest(fake, Forced(Searcher(data_dir, HashEncoder()), True), tmp_path, log_questions=True)
     bot.send_event(mention(GEO_QUESTION, ts="1400.1", user="U9"))
     answer = fake.wait_for("chat.postMessage")[0]
     up = buttons(answer)[bk.ACTION_UP]
@@ -301,8 +305,24 @@ def test_feedback_is_recorded_with_query_and_passage_ids(bot, fake):
               response_url=fake.response_url("fb"))
     thanks = fake.wait_for(RESPONSE_URL)[0]
     assert "feedback is recorded" in thanks.body["text"] and thanks.body["replace_original"] is False
+    bot.close()
     (fb,) = bot.store.feedback()
     assert (fb.query, fb.user, fb.vote) == (GEO_QUESTION, "U9", 1) and len(fb.passage_ids) >= 3
+
+
+def test_three_thumbs_up_by_one_user_count_once_and_a_change_of_mind_replaces_the_vote(bot, fake):
+    bot.send_event(mention(GEO_QUESTION, ts="1410.1", user="U9"))
+    answer = fake.wait_for("chat.postMessage")[0]
+    where = {"message": {"ts": "1800000000.000001", "thread_ts": "1410.1"}, "response_url": fake.response_url("fb")}
+    for _ in range(3):
+        bot.click(buttons(answer)[bk.ACTION_UP], user="U9", **where)
+    bot.click(buttons(answer)[bk.ACTION_UP], user="U8", **where)
+    bot.wait_idle()
+    assert len(fake.wait_for(RESPONSE_URL, 4)) == 4  # every click is thanked
+    assert sorted((f.user, f.vote) for f in bot.store.feedback()) == [("U8", 1), ("U9", 1)]
+    bot.click(buttons(answer)[bk.ACTION_DOWN], user="U9", **where)
+    bot.wait_idle()
+    assert sorted((f.user, f.vote) for f in bot.store.feedback()) == [("U8", 1), ("U9", -1)]
 
 
 def test_more_results_posts_the_next_hits_in_the_thread(bot, fake):

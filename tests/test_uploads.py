@@ -65,7 +65,8 @@ def test_an_allowed_users_dm_upload_is_added_and_then_answered_from(fake, tmp_pa
         assert {k.lower(): v for k, v in download.headers.items()}["authorization"] == "Bearer xoxb-test-token"
         assert download.path.endswith("/quokka.md")
         assert (tmp_path / "data" / "inbox" / "quokka.md").read_text() == BULLETIN
-        assert not [p for p in (tmp_path / "data" / "inbox").iterdir() if p.name.startswith(".")]
+        leftovers = [p for p in (tmp_path / "data" / "inbox").iterdir() if p.name.startswith(".")]
+        assert sorted(p.name for p in leftovers) == [".uploads.json", ".uploads.lock"]  # no temporary file
 
         fake.clear()
         bot.send_event(message(QUESTION, ts="301.1", channel="D7"))
@@ -194,3 +195,204 @@ def test_a_redirected_download_carries_the_token_only_to_the_same_host(fake, tmp
         first, second = fake.calls_to(DOWNLOAD)
         assert "authorization" in {k.lower() for k in first.headers}
         assert ("authorization" in {k.lower() for k in second.headers}) is token_sent
+
+
+# -- where a download may go: only Slack's own file host, over its scheme (https in production) ----------------
+def _refused(fake, tmp_path, edit, ts: str = "410.1", **settings) -> str:
+    """Upload a bulletin whose files.info entry ``edit(info)`` changes; the reply text (no download may happen)."""
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",), **settings) as bot:
+        event = upload(fake, "quokka.md", BULLETIN.encode(), ts=ts)
+        edit(fake.files[event["files"][0]["id"]][0])
+        bot.send_event(event)
+        bot.wait_idle()
+        reply = fake.wait_for("chat.postMessage")[0].body["text"]
+    assert not fake.calls_to(DOWNLOAD), "the bot fetched a URL it must refuse"
+    assert not (tmp_path / "data" / "inbox").exists() or not list((tmp_path / "data" / "inbox").iterdir())
+    assert reply.count(". ") == 0 and reply.endswith("."), reply  # one sentence
+    return reply
+
+
+def test_a_file_url_is_never_read(fake, tmp_path):
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:SECRET-ROOT-LINE\n")
+    for n, key in enumerate(("url_private", "url_private_download")):
+        def edit(info, key=key):
+            info.pop("url_private_download")
+            info[key] = secret.as_uri()
+        reply = _refused(fake, tmp_path, edit, ts=f"411.{n}")
+        assert reply == "I cannot add quokka.md: its download link does not point to Slack's file server, so nothing was added."
+        fake.clear()
+    assert not (tmp_path / "data").exists() or "SECRET-ROOT-LINE" not in "".join(
+        p.read_text(errors="ignore") for p in (tmp_path / "data").rglob("*") if p.is_file())
+
+
+def test_an_http_link_is_refused_when_slack_serves_files_over_https(fake, tmp_path):
+    """Production serves files over https only: a plain-http link (even to the right host) is refused."""
+    https_base = f"https://127.0.0.1:{fake.server.server_port}/"
+    reply = _refused(fake, tmp_path, lambda info: None, files_url=https_base)
+    assert reply == "I cannot add quokka.md: its download link does not point to Slack's file server, so nothing was added."
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.2"])
+def test_a_link_to_another_host_never_gets_the_token(fake, tmp_path, host):
+    def edit(info):
+        for key in ("url_private", "url_private_download"):
+            info[key] = info[key].replace("127.0.0.1", host)
+    reply = _refused(fake, tmp_path, edit)
+    assert reply == "I cannot add quokka.md: its download link does not point to Slack's file server, so nothing was added."
+
+
+def test_an_external_file_is_refused_in_one_sentence(fake, tmp_path):
+    def edit(info):
+        info.update(is_external=True, external_type="gdrive")
+    reply = _refused(fake, tmp_path, edit)
+    assert reply == ("I cannot add quokka.md: it is a link to a file kept outside Slack (gdrive), not an upload; "
+                     "upload the file itself.")
+
+
+def test_a_redirect_to_another_scheme_is_not_followed(fake, tmp_path):
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",)) as bot:
+        bot.send_event(upload(fake, "quokka.md", b"", ts="420.1", size=10,
+                              content_type="redirect:" + (tmp_path / "x.md").as_uri()))
+        bot.wait_idle()
+        reply = fake.wait_for("chat.postMessage")[0].body["text"]
+        assert reply == "I could not download quokka.md from Slack, so nothing was added; please try again."
+
+
+def test_the_files_host_defaults_to_slacks_over_https():
+    from bot.config import Settings
+
+    assert Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}, dotenv=None).files_url == "https://files.slack.com/"
+    gov = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_API_URL": "https://slack-gov.com/api/"}, dotenv=None)
+    assert gov.files_url == "https://files.slack-gov.com/"
+
+
+@pytest.mark.parametrize("raw", ["http://files.slack.com/", "ftp://files.slack.com/", "files.slack.com"])
+def test_slack_files_url_must_be_https_except_for_a_loopback_test_server(raw):
+    from bot.config import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="SLACK_FILES_URL must be an https URL"):
+        Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_FILES_URL": raw}, dotenv=None)
+    local = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_FILES_URL": "http://127.0.0.1:8080/x"}, dotenv=None)
+    assert local.files_url == "http://127.0.0.1:8080/"
+
+
+# -- an upload never replaces another person's bulletin -----------------------------------------------------
+OTHER = BULLETIN.replace("Quokka Gazette", "Numbat Courier").replace("zebra quokka", "striped numbat")
+
+
+def _send_upload(bot, fake, name: str, data: bytes, ts: str, user: str) -> str:
+    fake.clear()
+    bot.send_event(upload(fake, name, data, ts=ts, user=user))
+    bot.wait_idle()
+    return fake.wait_for("chat.postMessage")[0].body["text"]
+
+
+def test_a_second_person_uploading_the_same_name_keeps_both(fake, tmp_path):
+    inbox = tmp_path / "data" / "inbox"
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1", "U2")) as bot:
+        first = _send_upload(bot, fake, "dup.md", BULLETIN.encode(), "500.1", "U1")
+        second = _send_upload(bot, fake, "dup.md", OTHER.encode(), "500.2", "U2")
+        assert first.startswith("Added “Quokka Gazette”"), first
+        assert second.startswith("Added “Numbat Courier” (2025-03-04), stored as dup-2.md because another "
+                                 "bulletin named dup.md is already there (both are kept): 2 items"), second
+        assert (inbox / "dup.md").read_text() == BULLETIN and (inbox / "dup-2.md").read_text() == OTHER
+        names = {b.source_file for b in bot.app.responder.searcher.index.bulletins()}
+        assert names == {"dup.md", "dup-2.md"}
+
+        # U1 re-uploads their own dup.md: it replaces theirs (and only theirs)
+        changed = BULLETIN.replace("12,345 yuan", "54,321 yuan")
+        third = _send_upload(bot, fake, "dup.md", changed.encode(), "500.3", "U1")
+        assert third.startswith("Updated your dup.md, “Quokka Gazette”"), third
+        assert (inbox / "dup.md").read_text() == changed and (inbox / "dup-2.md").read_text() == OTHER
+        # U2 re-uploads theirs: it goes to dup-2.md, where theirs was stored
+        fourth = _send_upload(bot, fake, "dup.md", OTHER.replace("June", "July").encode(), "500.4", "U2")
+        assert fourth.startswith("Updated your dup.md, “Numbat Courier”"), fourth
+        assert sorted(p.name for p in inbox.iterdir() if not p.name.startswith(".")) == ["dup-2.md", "dup.md"]
+
+
+def test_an_upload_never_takes_the_name_of_a_file_dropped_into_the_inbox_or_indexed_elsewhere(fake, tmp_path):
+    from retrieval.ingest import ingest
+
+    inbox = tmp_path / "data" / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "dropped.md").write_text(BULLETIN)  # an operator's file, no uploader recorded
+    elsewhere = tmp_path / "corpus"
+    elsewhere.mkdir()
+    (elsewhere / "weekly.md").write_text(BULLETIN.replace("Quokka", "Bilby"))
+    assert not ingest([elsewhere], tmp_path / "data", HashEncoder()).errors
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",)) as bot:
+        one = _send_upload(bot, fake, "dropped.md", OTHER.encode(), "510.1", "U1")
+        two = _send_upload(bot, fake, "weekly.md", OTHER.replace("Numbat", "Quoll").encode(), "510.2", "U1")
+    assert "stored as dropped-2.md because another bulletin named dropped.md" in one, one
+    assert "stored as weekly-2.md because another bulletin named weekly.md" in two, two
+    assert (inbox / "dropped.md").read_text() == BULLETIN
+
+
+def test_concurrent_uploads_of_one_name_by_different_people_are_all_kept(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.slack.listeners.upload_store import store_upload
+
+    def one(i: int):
+        return store_upload(tmp_path, "same.md", f"bulletin {i}".encode(), user=f"U{i}", file_id=f"F{i}")
+
+    with ThreadPoolExecutor(8) as pool:
+        stored = list(pool.map(one, range(8)))
+    assert len({s.path.name for s in stored}) == 8
+    assert sorted(p.read_text() for p in tmp_path.glob("same*.md")) == sorted(f"bulletin {i}" for i in range(8))
+    assert sum(s.clash is None for s in stored) == 1  # one got the name, seven were told where theirs went
+
+
+def test_an_upload_named_dot_dot_md_keeps_its_ending_and_stays_indexed(fake, tmp_path):
+    from retrieval.ingest import ingest
+
+    inbox = tmp_path / "data" / "inbox"
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",)) as bot:
+        event = upload(fake, "..md", BULLETIN.encode(), ts="520.1")
+        bot.send_event(event)
+        bot.wait_idle()
+        reply = fake.wait_for("chat.postMessage")[0].body["text"]
+    stored = f"upload-{event['files'][0]['id']}.md"
+    assert reply.startswith(f"Added “Quokka Gazette” (2025-03-04), stored as {stored} because ..md has no usable "
+                            "name before its ending: 2 items"), reply
+    assert [p.name for p in inbox.iterdir() if not p.name.startswith(".")] == [stored]
+    # a bulletin file by its ending: the inbox folder's next ingest keeps it (a file named "md" would be dropped)
+    report = ingest([inbox], tmp_path / "data", HashEncoder())
+    assert report.unchanged == [stored] and not report.removed, report
+
+
+@pytest.mark.parametrize("text", [
+    BULLETIN.replace("for tracking visitors.", "for tracking visitors on pages whose <html> carried a pixel."),
+    "<!DOCTYPE html>\n<html><body><p>" + BULLETIN + "</p></body></html>\n",
+])
+def test_a_markdown_file_served_as_text_html_is_not_a_sign_in_page(fake, tmp_path, text):
+    """Slack may label a file text/html; only Slack's own sign-in page (an HTML document saying so, or not the
+    size files.info gave) is refused as one."""
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",)) as bot:
+        bot.send_event(upload(fake, "notes.md", text.encode(), ts="530.1", content_type="text/html; charset=utf-8"))
+        bot.wait_idle()
+        reply = fake.wait_for("chat.postMessage")[0].body["text"]
+    assert reply.startswith("Added “"), reply
+    assert (tmp_path / "data" / "inbox" / "notes.md").read_text() == text
+
+
+def test_a_sign_in_page_of_another_size_than_the_file_is_refused_whatever_its_title(fake, tmp_path):
+    page = b"<!DOCTYPE html><html><head><title>Slack</title></head><body><form action='/'></form></body></html>"
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",)) as bot:
+        bot.send_event(upload(fake, "notes.md", page, ts="531.1", size=20000, content_type="text/html"))
+        bot.wait_idle()
+        assert "files:read" in fake.wait_for("chat.postMessage")[0].body["text"]
+    assert not (tmp_path / "data" / "inbox" / "notes.md").exists()
+
+
+def test_a_password_protected_pdf_is_said_to_be_encrypted_not_damaged(fake, tmp_path):
+    from tests.pdfs import make_pdf
+
+    locked = make_pdf(tmp_path / "locked.pdf", [[["## Enforcement", "1. Fine", "The regulator fined a school."]]],
+                      encrypt="secret")
+    with _bot(fake, tmp_path, ingest_allowed_users=("U1",)) as bot:
+        bot.send_event(upload(fake, "locked.pdf", locked.read_bytes(), ts="540.1"))
+        bot.wait_idle()
+        reply = fake.wait_for("chat.postMessage")[0].body["text"]
+    assert reply == "I could not add locked.pdf: the PDF is encrypted (password-protected): save an unprotected copy."

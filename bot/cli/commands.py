@@ -42,11 +42,15 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, allow_empty: bool, as_json: b
         _watch_inbox(inbox_dir or Path(data_dir) / "inbox", data_dir, model, interval)
         return
 
+    from bot.config import IngestSettings
+
+    limits = IngestSettings.from_env()
     targets = list(paths) or [Path(DEFAULT_CORPUS)]
     missing = [str(p) for p in targets if not p.exists()]
     encoder = options.make_encoder(model, data_dir)
     report = run_ingest(targets, data_dir, encoder, rebuild=rebuild, allow_empty=allow_empty,
-                        show_progress=not as_json and sys.stderr.isatty())
+                        show_progress=not as_json and sys.stderr.isatty(),
+                        max_passages_per_file=limits.max_passages_per_file)
     for m in missing:
         if not any(e["file"] == m for e in report.errors):
             report.errors.append({"file": m, "error": "no such file or directory", "line": None})
@@ -63,11 +67,13 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, allow_empty: bool, as_json: b
 
 def _watch_inbox(folder: Path, data_dir: Path, model: str | None, interval: float) -> None:
     """Poll the inbox (bot/server/inbox.py) and ingest what is dropped there; one line per ingest; Ctrl-C stops."""
+    from bot.config import IngestSettings
     from bot.server.inbox import watch
     from retrieval.ingest import ingest as run_ingest
 
+    limit = IngestSettings.from_env().max_passages_per_file
     encoder = options.make_encoder(model, data_dir)
-    watch(folder, lambda files: run_ingest(files, data_dir, encoder), interval, click.echo)
+    watch(folder, lambda files: run_ingest(files, data_dir, encoder, max_passages_per_file=limit), interval, click.echo)
 
 
 @click.command()
@@ -81,23 +87,46 @@ def _watch_inbox(folder: Path, data_dir: Path, model: str | None, interval: floa
               "says so (also: as_of:DATE, or \"as of June 2024\" in the question).")
 @click.option("--bulletin", help="Only bulletins whose title or file name contains this text (also: bulletin:NAME).")
 @click.option("--publisher", help="Only bulletins whose publisher contains this text (also: publisher:NAME).")
+@click.option("--log", "log_answer", is_flag=True, help="Record the answer in the audit trail, as the bot does in Slack "
+              "(the question text only with LOG_QUESTIONS=true); see `bulletin-bot audit`.")
 @common_options
 def ask(question: str, top_k: int, as_json: bool, section: str | None, since: str | None, until: str | None,
-        as_of: str | None, bulletin: str | None, publisher: str | None, data_dir: Path, model: str | None) -> None:
+        as_of: str | None, bulletin: str | None, publisher: str | None, log_answer: bool, data_dir: Path,
+        model: str | None) -> None:
     """Quote the passages that best answer QUESTION, with their citations."""
-    from retrieval.search.searcher import Searcher
 
     filters = {"section": section, "since": since, "until": until, "as_of": as_of, "bulletin": bulletin,
                "publisher": publisher}
     if not question.strip():
         click.echo('error: the question is empty; ask e.g. bulletin-bot ask "what fine did the school in Nantong get"', err=True)
         sys.exit(1)
-    searcher = Searcher(data_dir, options.make_encoder(model, data_dir))
+    searcher = options.make_searcher(data_dir, model)
     answer = searcher.search(question, top_k=top_k, filters={k: v for k, v in filters.items() if v})
+    if log_answer:
+        _log_answer(data_dir, searcher, question, answer)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
     click.echo(format_answer(answer))
+
+
+def _log_answer(data_dir: Path, searcher, question: str, answer) -> None:
+    """Record a CLI answer (surface "cli") in the store ``serve`` uses; the question only with LOG_QUESTIONS."""
+    from bot.config import Settings
+    from bot.state.records import AnswerDetails, searched_generation
+    from bot.state.stores import open_store
+
+    settings = Settings.from_env(data_dir=data_dir, require_token=False)
+    kept = settings.log_questions
+    details = AnswerDetails.of(answer, answer.hits, surface="cli", generation=searched_generation(searcher),
+                               question_kept=kept)
+    store = open_store(settings)
+    try:
+        ids = [int(i) for h in answer.hits for i in (h.passage_ids or (h.passage.id,))]
+        answer_id = store.record_answer(question if kept else "", ids, None, None, None, details=details)
+    finally:
+        store.close()
+    click.echo(f"(recorded as answer {answer_id})", err=True)
 
 
 @click.command()
@@ -142,7 +171,8 @@ def serve(http_mode: bool, host: str | None, port: int | None, data_dir: Path, m
     elif not settings.socket_mode:
         raise click.UsageError("set SLACK_APP_TOKEN for Socket Mode, or pass --http (with SLACK_SIGNING_SECRET)")
     # Loaded by serve_forever once the HTTP server listens (so /healthz answers while the model loads).
-    serve_forever(settings, Searcher(data_dir, options.make_encoder(model, data_dir)), http=http_mode,
+    searcher = Searcher(data_dir, options.make_encoder(model, data_dir), faiss_threads=settings.faiss_threads)
+    serve_forever(settings, searcher, http=http_mode,
                   on_listening=lambda server: click.echo(
                       f"listening on http://{server.server_address[0]}:{server.server_port} (loading the model and index…)",
                       err=True))

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import options
 from .options import common_options
+
+if TYPE_CHECKING:
+    from retrieval.search.answer import Answer
 
 
 @click.command(name="eval")
@@ -29,11 +33,10 @@ def eval_command(questions: tuple[Path, ...], top_k: int, as_json: bool, show_mi
     refused) and the mean quoted characters per hit."""
     from retrieval.search.calibration import fit
     from retrieval.search.evaluate import evaluate, load_questions, summarise
-    from retrieval.search.searcher import Searcher
 
     qs = [q for path in questions for q in load_questions(path)]
-    searcher = Searcher(data_dir, options.make_encoder(model, data_dir))
-    answers: dict[str, object] = {}
+    searcher = options.make_searcher(data_dir, model)
+    answers: dict[str, Answer] = {}
 
     def run(q: str):
         answers[q] = searcher.search(q, top_k=top_k)
@@ -42,8 +45,11 @@ def eval_command(questions: tuple[Path, ...], top_k: int, as_json: bool, show_mi
     results = evaluate(qs, run)
     figures = summarise(results)
     if calibrate:
-        feats = [(*answers[r.question.question].signals, r.question.answerable, _judged(answers[r.question.question]))
-                 for r in results if answers[r.question.question].signals]
+        feats = []
+        for r in results:
+            answer = answers[r.question.question]
+            if answer.signals:
+                feats.append((*answer.signals, r.question.answerable, _judged(answer)))
         try:
             cal, rep = fit(feats, min_cosine=searcher.calibration.min_cosine)
         except ValueError as exc:  # no threshold meets the bound: say so, keep the table in force
@@ -93,9 +99,9 @@ def export_onnx_command(data_dir: Path, model: str | None, force: bool) -> None:
     else ~/.cache/bulletin-bot/onnx), keyed by the model's checksum. `make install` runs it; otherwise the first
     ingest or question does. Offline, from the installed model package (imports torch, once)."""
     from retrieval.encoders.export import FP32_FILE, INT8_FILE, ensure_export
-    from retrieval.encoders.factory import resolve_model
+    from retrieval.encoders.factory import onnx_dir, resolve_model
 
     name, location = resolve_model(model)
-    out = ensure_export(name, location, FP32_FILE, force=force).parent
-    ensure_export(name, location, INT8_FILE)
+    out = ensure_export(name, location, onnx_dir(), FP32_FILE, force=force).parent
+    ensure_export(name, location, onnx_dir(), INT8_FILE)
     click.echo(f"ONNX export of {name}: {out} ({FP32_FILE}, {INT8_FILE})")

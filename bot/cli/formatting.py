@@ -9,10 +9,15 @@ import textwrap
 
 import click
 
+from retrieval.chunking import Citation
 from retrieval.instruments.view import kind_label, placed
+from retrieval.search.answer import Answer, Hit
+
+#: How ``ask`` marks each quote, by :meth:`~retrieval.search.answer.Answer.hit_tier`.
+HIT_MARKS = {"answers": "  (answers)", "related": "  (related)", "nothing": "  (far)", None: ""}
 
 
-def format_answer(answer) -> str:
+def format_answer(answer: Answer) -> str:
     """A terminal rendering of an Answer: the filters and the "as of" cut-off in force, each quote
     wrapped, then its citation ("No bulletin is dated up to May 2019." when the cut-off left nothing)."""
     lines = [f"Q: {answer.query}"]
@@ -24,14 +29,12 @@ def format_answer(answer) -> str:
         lines.append(cutoff + ".")
     lines.append("")
     if not answer.hits:
-        lines.append(answer.headline() + "." if answer.none_dated else "No passage found.")
+        lines.append(answer.headline() + ".")
         return "\n".join(lines)
     lines += [answer.headline() + ":", ""]
     for hit in answer.hits:
         c = hit.citation
-        mark = ("" if hit.answers is None else "  (answers)" if hit.answers and answer.answered
-                else "  (far)" if answer.tier == "nothing" else "  (related)")
-        lines.append(f"[{hit.rank}] score {hit.score:.3f}{mark}")
+        lines.append(f"[{hit.rank}] score {hit.score:.3f}{HIT_MARKS[answer.hit_tier(hit)]}")
         quote = textwrap.fill(" ".join(hit.text.split()), width=96, initial_indent="    “", subsequent_indent="     ")
         lines.append(quote + "”")
         if hit.best_sentence and hit.best_sentence != hit.text:
@@ -42,15 +45,14 @@ def format_answer(answer) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def format_later(hit) -> list[str]:
+def format_later(hit: Hit) -> list[str]:
     """The "later developments" mark of a hit (:attr:`retrieval.search.answer.Hit.later`): one line per
     event, newest first — when, what, the verbatim sentence (cut with "…" past 240 characters) and
     where; no lines when nothing later is reported."""
-    later = getattr(hit, "later", ())
-    if not later:
+    if not hit.later:
         return []
     out = ["    later developments (reported by later bulletins; the quote above is older):"]
-    for e in later:
+    for e in hit.later:
         text = " ".join(e.text.split())
         text = text if len(text) <= 240 else text[:239].rstrip() + "…"
         out.append(f"      {placed(e)} · {kind_label(e.kind)}: “{text}”")
@@ -58,7 +60,7 @@ def format_later(hit) -> list[str]:
     return out
 
 
-def format_citation(c, one_line: bool = False) -> str:
+def format_citation(c: Citation, one_line: bool = False) -> str:
     """bulletin · date · section · item N: title · p. N (a PDF's page) · ¶ N, then on the next line (on the
     same one, two spaces on, when ``one_line``) url (file, chars a–b)."""
     parts = [c.bulletin, c.date or "date unknown"]
@@ -66,7 +68,7 @@ def format_citation(c, one_line: bool = False) -> str:
         parts.append(c.section)
     if c.item_number is not None:
         parts.append(f"item {c.item_number}" + (f": {c.item_title}" if c.item_title else ""))
-    if getattr(c, "page", None) is not None:
+    if c.page is not None:
         parts.append(f"p. {c.page}")
     parts.append(f"¶{c.paragraph}")
     tail = f"{c.url}  " if c.url else ""
@@ -80,9 +82,12 @@ def echo_ingest_report(report) -> None:
     """Print an ingest report: counts, the bulletins added/updated/removed, passages, warnings and errors (stderr)."""
     rows = [("added", report.added), ("updated", report.updated), ("removed", report.removed), ("unchanged", report.unchanged)]
     click.echo("bulletins: " + ", ".join(f"{len(v)} {k}" for k, v in rows))
+    dates = {d["file"]: d for d in getattr(report, "dates", [])}
     for k, v in rows[:3]:
         for name in v:
-            click.echo(f"  {k}: {name}")
+            d = dates.get(name)
+            when = f" (date {d['date']}, from the {d['date_source']})" if d and d["date"] else " (date unknown)" if d else ""
+            click.echo(f"  {k}: {name}{when}")
     click.echo(f"passages: {report.passages_added} added, {report.passages_removed} removed, "
                f"{report.passages} in the index ({report.embedded} embedded in this run)")
     if report.generation:

@@ -27,6 +27,19 @@ def make_encoder(model: str | None, data_dir: Path | None = None):
     return encoder_for(model)
 
 
+def make_searcher(data_dir: Path, model: str | None):
+    """The :class:`~retrieval.search.searcher.Searcher` of ``ask`` and ``eval``: :func:`make_encoder`'s encoder
+    (looked up here when called, so tests can replace it), faiss' threads from :class:`~bot.config.SearchSettings`.
+
+    Raises:
+        SettingsError: BULLETIN_BOT_FAISS_THREADS is malformed.
+    """
+    from bot.config import SearchSettings
+    from retrieval.search.searcher import Searcher
+
+    return Searcher(data_dir, make_encoder(model, data_dir), faiss_threads=SearchSettings.from_env().faiss_threads)
+
+
 def _configure_logging(verbose: int) -> None:
     """Level: -vv DEBUG, -v INFO, else LOG_LEVEL, else WARNING; LOG_FORMAT text or json; secrets masked
     (see :mod:`bot.logs`). Raises SettingsError for a bad LOG_* variable."""

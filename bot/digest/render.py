@@ -48,7 +48,7 @@ def first_sentences(passage: Passage, limit: int = MAX_EXCERPT_CHARS) -> str:
         at = text.find(title, 0, len(title) + 8)
         if at >= 0 and re.fullmatch(r"[\s*_•-]*", text[:at]):
             lead = _LEAD_IN.match(text, at + len(title))
-            if any(ch in lead.group(0) for ch in "*:(") and lead.end() < len(text):
+            if lead is not None and any(ch in lead.group(0) for ch in "*:(") and lead.end() < len(text):
                 start = lead.end()
     spans = [(a + start, b + start) for a, b in _sentence_spans(text[start:])]
     if not spans:
@@ -68,25 +68,25 @@ def _item_blocks(p: Passage, bulletin: BulletinRecord) -> list[dict]:
     """One item: its number and title, its first sentence(s) as a quote, and its citation."""
     c = p.citation
     if c.item_number is not None:
-        head = f"*{c.item_number}. {bk.escape(bk.shorten(c.item_title or 'untitled item', MAX_CITATION_PART))}*"
+        head = f"*{c.item_number}. {mrkdwn.escape(mrkdwn.shorten(c.item_title or 'untitled item', MAX_CITATION_PART))}*"
     else:  # a section without numbered items: its heading (just above) is the item's title
         head = ""
     excerpt = first_sentences(p) or "(no text)"
-    body = "\n".join([head] * bool(head) + ["> " + bk.escape(line) for line in excerpt.split("\n")])
+    body = "\n".join([head] * bool(head) + ["> " + mrkdwn.escape(line) for line in excerpt.split("\n")])
     where = render_citation(c, title=bulletin.title, item_title=False, location=True)
     return [bk.section_block(body, verbatim=True), bk.context_block(where)]
 
 
 def _bulletin_block(b: BulletinRecord, items: int, continued: bool = False) -> dict:
-    title = mrkdwn.mrkdwn_link(b.url, bk.shorten(b.title, MAX_CITATION_PART))
-    facts = [bk.escape(bk.shorten(b.publisher, MAX_CITATION_PART))] if b.publisher else []
-    facts.append(bk.escape(b.date) if b.date else "date unknown")
+    title = mrkdwn.mrkdwn_link(b.url, mrkdwn.shorten(b.title, MAX_CITATION_PART))
+    facts = [mrkdwn.escape(mrkdwn.shorten(b.publisher, MAX_CITATION_PART))] if b.publisher else []
+    facts.append(mrkdwn.escape(b.date) if b.date else "date unknown")
     facts.append(f"{items} new item{'s' if items != 1 else ''}")
     return bk.section_block(f":newspaper: *{title}*" + (" _(continued)_" if continued else "") + "\n" + " · ".join(facts))
 
 
 def _section_block(name: str | None, continued: bool = False) -> dict:
-    label = bk.escape(bk.shorten(name, MAX_CITATION_PART)) if name else "Other items"
+    label = mrkdwn.escape(mrkdwn.shorten(name, MAX_CITATION_PART)) if name else "Other items"
     return bk.context_block(f"*{label}*" + (" _(continued)_" if continued else ""))
 
 
@@ -120,7 +120,7 @@ def _pack(bulletins: Sequence[NewBulletin], head: list[dict]) -> list[list[dict]
 def _filter_block(filtered_on: str, count: int, unfiltered: int | None) -> dict:
     """The line saying the digest is filtered: on what, and how many of the new items that kept."""
     of = f" ({count} of {unfiltered} new item{'s' if unfiltered != 1 else ''})" if unfiltered is not None else ""
-    return bk.context_block(f":mag: Filtered to your subscriptions: {bk.escape(bk.shorten(filtered_on, 1000))}{of} · "
+    return bk.context_block(f":mag: Filtered to your subscriptions: {mrkdwn.escape(mrkdwn.shorten(filtered_on, 1000))}{of} · "
                             "`/bulletin subscriptions` shows them")
 
 
@@ -141,11 +141,12 @@ def _header(day: Date | str, count: int, bulletins: int, since: datetime | None,
 
 
 def _overview(bulletins: Sequence[NewBulletin]) -> dict:
-    lines, shown = [], 0
+    lines: list[str] = []
+    shown = 0
     for nb in bulletins:
         b = nb.bulletin
-        line = (f"• {mrkdwn.mrkdwn_link(b.url, bk.shorten(b.title, MAX_CITATION_PART))} · "
-                f"{bk.escape(b.date) if b.date else 'date unknown'} · {len(nb.items)} item{'s' if len(nb.items) != 1 else ''}")
+        line = (f"• {mrkdwn.mrkdwn_link(b.url, mrkdwn.shorten(b.title, MAX_CITATION_PART))} · "
+                f"{mrkdwn.escape(b.date) if b.date else 'date unknown'} · {len(nb.items)} item{'s' if len(nb.items) != 1 else ''}")
         if sum(len(x) + 1 for x in lines) + len(line) > MAX_OVERVIEW_CHARS:
             break
         lines.append(line)
@@ -183,7 +184,7 @@ def build_digest(bulletins: Sequence[NewBulletin], *, day: Date | str, since: da
     fallback, head = _header(day, count, len([nb for nb in bulletins if nb.items]), since, tz)
     if filtered_on:
         head.append(_filter_block(filtered_on, count, unfiltered))
-        fallback += f" (filtered to your subscriptions: {bk.escape(bk.shorten(filtered_on, 1000))})"
+        fallback += f" (filtered to your subscriptions: {mrkdwn.escape(mrkdwn.shorten(filtered_on, 1000))})"
     if not count:
         return [{"text": fallback, "blocks": head}]
     pages = _pack(bulletins, head)

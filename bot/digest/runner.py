@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
+from typing import TYPE_CHECKING
 
+from bot.state.protocol import StateStore
 from retrieval.errors import IndexNotFoundError
 from retrieval.instruments.timeline import InstrumentIndex
 from retrieval.search.loaded import generation_instruments
@@ -15,6 +18,9 @@ from .post import CLAIM_HOLD_SECONDS, DigestBuild, DigestOutcome, Spacer, post_d
 from .render import build_digest
 from .select import bulletin_key, matching, new_bulletins, parse_instant
 from .subscriptions import MAX_LABELS_SHOWN, SubscriptionFilter, labels, short_label
+
+if TYPE_CHECKING:
+    from retrieval.index.passages import PassageIndex
 
 log = logging.getLogger("bot.digest")
 
@@ -39,9 +45,9 @@ class DigestRunner:
     ``post_empty``) and the bulletins still count as known: the next digest does not list them.
     """
 
-    store: object
+    store: StateStore
     client: object
-    index_source: Callable[[], object]
+    index_source: Callable[[], PassageIndex]
     tz: tzinfo = timezone.utc
     first_days: int = 7
     post_empty: bool = False
@@ -134,7 +140,7 @@ class DigestRunner:
             existing = self.store.digest(channel, today)
             if resume_only and (existing is None or existing.state == "done"):
                 continue
-            out.append(post_digest(self.client, self.store, channel, today, lambda channel=channel: self.build(channel, now, since),
+            out.append(post_digest(self.client, self.store, channel, today, functools.partial(self.build, channel, now, since),
                                    now=now, spacer=self.spacer, hold_seconds=self.hold_seconds))
         return out
 

@@ -2,7 +2,10 @@
 
 - ``GET /healthz``: the process is alive and serving HTTP: always ``200 {"status": "ok"}``.
 - ``GET /readyz``: the model is loaded and an index generation is in force:
-  ``200 {"status": "ready", "generation": "…", "passages": 1234, "model": "…"}``; until then
+  ``200 {"status": "ready", "generation": "…", "passages": 1234, "model": "…", "store": {…}}``; with the
+  state store down (:mod:`bot.state.resilient`) still 200 — questions are answered from the index — but
+  ``"status": "degraded"`` and ``"store": {"ok": false, "down_since", "error", "waiting": {"answers",
+  "votes", "threads"}, "lost": {…}}``, for monitoring to alert on; until then
   ``503 {"status": "loading"}``, or ``503 {"status": "no index", "detail": "…"}`` when nothing is
   indexed yet, or the generation in force is not loaded (it failed to load, or was not loaded yet).
   A probe never loads nor reloads a generation: it reports the one the searcher holds
@@ -15,9 +18,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from retrieval.errors import RetrievalError
+
+if TYPE_CHECKING:
+    from retrieval.search.searcher import Searcher
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +39,13 @@ class Readiness:
     """
 
     def __init__(self) -> None:
-        self._searcher = None
+        self._searcher: Searcher | None = None
         self._ready = threading.Event()
+        #: The bot's :class:`~bot.state.resilient.ResilientStore` (anything with ``health() -> dict``), reported
+        #: under "store"; None: not reported.
+        self.store = None
 
-    def set_ready(self, searcher) -> None:
+    def set_ready(self, searcher: Searcher) -> None:
         """The model is loaded: from now on readiness follows ``searcher.loaded_index``."""
         self._searcher = searcher
         self._ready.set()
@@ -47,20 +56,25 @@ class Readiness:
 
     def status(self) -> tuple[int, dict]:
         """``(HTTP status, body)`` as /readyz answers: 200 with generation, passages and model, or 503."""
-        if not self._ready.is_set():
-            return 503, {"status": "loading"}
         searcher = self._searcher
+        if not self._ready.is_set() or searcher is None:
+            return 503, {"status": "loading"}
         index = searcher.loaded_index  # never loads: a probe every few seconds must not retry a failed load
         if index is None:
             return 503, {"status": "no index", "detail": _not_loaded(searcher)}
         if len(index) == 0:
             return 503, {"status": "no index", "detail": "the index generation in force holds no passages; "
                                                           "run `bulletin-bot ingest`"}
-        return 200, {"status": "ready", "generation": index.generation, "passages": len(index),
-                     "model": searcher.encoder.name}
+        body = {"status": "ready", "generation": index.generation, "passages": len(index),
+                "model": searcher.encoder.name}
+        if self.store is not None:
+            body["store"] = self.store.health()
+            if not body["store"]["ok"]:
+                body["status"] = "degraded"
+        return 200, body
 
 
-def _not_loaded(searcher) -> str:
+def _not_loaded(searcher: Searcher) -> str:
     """Why nothing is loaded, from the data directory's ``CURRENT`` (read, never loaded)."""
     from retrieval.index.generations import current_generation
 

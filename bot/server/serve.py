@@ -69,16 +69,22 @@ def health_routes(readiness: Readiness) -> WsgiRoutes:
     return routes
 
 
-def make_wsgi_server(routes: WsgiApp, host: str = "0.0.0.0", port: int = 3000) -> HttpServer:
+def make_wsgi_server(routes: WsgiApp, host: str = "0.0.0.0", port: int = 3000, **limits) -> HttpServer:
     """A waitress server for ``routes``, bound but not yet serving (``port=0``: any free port;
-    the chosen one is ``server.server_port``). Raises OSError when the address is in use."""
-    return HttpServer(routes, host, port)
+    the chosen one is ``server.server_port``); ``limits``: ``connection_limit``, ``idle_timeout``
+    (:class:`~bot.server.http_server.HttpServer`). Raises OSError when the address is in use."""
+    return HttpServer(routes, host, port, **limits)
+
+
+def server_limits(settings) -> dict:
+    """The HTTP server's connection limits from :class:`~bot.config.Settings`."""
+    return {"connection_limit": settings.http_connection_limit, "idle_timeout": settings.http_idle_timeout}
 
 
 def make_http_server(app: App, host: str = "0.0.0.0", port: int = 3000,
-                     readiness: Readiness | None = None) -> HttpServer:
+                     readiness: Readiness | None = None, **limits) -> HttpServer:
     """:func:`make_wsgi_server` for :func:`wsgi_app` ``(app, readiness)``."""
-    return make_wsgi_server(wsgi_app(app, readiness), host, port)
+    return make_wsgi_server(wsgi_app(app, readiness), host, port, **limits)
 
 
 def _serve_in_thread(server: HttpServer) -> threading.Thread:
@@ -88,9 +94,9 @@ def _serve_in_thread(server: HttpServer) -> threading.Thread:
 
 
 def start_http_in_thread(app: App, host: str = "127.0.0.1", port: int = 0,
-                         readiness: Readiness | None = None) -> tuple[HttpServer, threading.Thread]:
+                         readiness: Readiness | None = None, **limits) -> tuple[HttpServer, threading.Thread]:
     """Serve in a daemon thread (tests, benchmarks); stop with ``server.shutdown(); server.server_close()``."""
-    server = make_http_server(app, host, port, readiness)
+    server = make_http_server(app, host, port, readiness, **limits)
     return server, _serve_in_thread(server)
 
 
@@ -159,17 +165,14 @@ def load_searcher(data_dir, encoder):
 def warm_up(searcher):
     """Load ``searcher``'s index generation and model now (returns ``searcher``).
 
-    faiss runs single-threaded (one query at a time is faster so, on small machines). With nothing
-    indexed yet the server still starts (answers say so) and picks up the first ``ingest``.
+    With nothing indexed yet the server still starts (answers say so) and picks up the first ``ingest``.
+    (faiss' threads are the searcher's: set when it was created, ``BULLETIN_BOT_FAISS_THREADS``.)
 
     Raises:
         IndexMismatchError: the generation in force fails its checks.
     """
-    import faiss
-
     from retrieval.errors import IndexNotFoundError
 
-    faiss.omp_set_num_threads(1)
     try:
         index = searcher.index
         log.info("index generation %s loaded (%d passages)", index.generation, len(index))
@@ -177,6 +180,24 @@ def warm_up(searcher):
         log.warning("%s; answering that nothing is indexed until then", exc)
     searcher.encoder.encode(["warm up"])
     return searcher
+
+
+def _open_state(settings, open_store, resilient):
+    """The bot's store, resilient to outages (:mod:`bot.state.resilient`). A PostgreSQL server that cannot
+    be reached at start (:class:`~bot.state.protocol.StoreUnreachable`) does not stop ``serve``: it starts
+    degraded and opens the store when the server answers. A refused login, an unknown database or a newer
+    schema still stop it with one sentence (ConfigurationError)."""
+    from bot.state.protocol import StoreUnreachable
+
+    try:
+        return resilient(open_store(settings))
+    except StoreUnreachable as exc:
+        from bot.state.postgres import describe_url
+
+        log.warning("%s; starting without it: questions are answered, votes are kept in memory until it answers",
+                    exc)
+        return resilient.starting_down(lambda: open_store(settings), exc, dedupe_seconds=settings.dedupe_seconds,
+                                       label=f"PgStore({describe_url(settings.database_url)!r})")
 
 
 def serve_forever(settings, searcher, *, http: bool, host: str | None = None, port: int | None = None,
@@ -212,8 +233,11 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
 
     host = settings.http_host if host is None else host
     port = settings.http_port if port is None else port
+    from bot.state.resilient import ResilientStore
+
     readiness = Readiness()
-    store = open_store(settings)
+    store = _open_state(settings, open_store, ResilientStore)
+    readiness.store = store
     try:
         app = create_app(settings, _WhenReady(searcher, readiness), store)
     except BoltError as exc:  # auth.test failed: a revoked or mistyped token, or a wrong SLACK_API_URL
@@ -233,7 +257,8 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
     watching = threading.Event()  # set on shutdown: the inbox watcher stops
     try:
         try:
-            server = make_wsgi_server(wsgi_app(app, readiness) if http else health_routes(readiness), host, port)
+            server = make_wsgi_server(wsgi_app(app, readiness) if http else health_routes(readiness), host, port,
+                                      **server_limits(settings))
         except OSError as exc:
             if http:
                 raise SettingsError(f"cannot listen on {host}:{port} ({exc.strerror}); "
@@ -252,7 +277,8 @@ def serve_forever(settings, searcher, *, http: bool, host: str | None = None, po
 
         from .inbox import DEFAULT_INTERVAL, start_watching
 
-        start_watching(settings.inbox_path, lambda files: ingest(files, settings.data_dir, searcher.encoder),
+        start_watching(settings.inbox_path, lambda files: ingest(files, settings.data_dir, searcher.encoder,
+                                                                   max_passages_per_file=settings.max_passages_per_file),
                        DEFAULT_INTERVAL if inbox_interval is None else inbox_interval, watching)
         log.info("ready")
         if not http:

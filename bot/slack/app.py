@@ -41,11 +41,20 @@ def uploads(settings: Settings, searcher) -> Uploads:
     from retrieval.ingest import ingest
 
     return Uploads(settings.ingest_allowed_users, settings.upload_max_mb * 1024 * 1024, settings.inbox_path,
-                   lambda files: ingest(files, settings.data_dir, searcher.encoder))
+                   lambda files: ingest(files, settings.data_dir, searcher.encoder,
+                                        max_passages_per_file=settings.max_passages_per_file),
+                   files_url=settings.files_url)
+
+
+class BulletinApp(App):
+    """bolt's ``App`` with the :class:`~bot.slack.listeners.responder.Responder` its listeners use
+    (``serve`` shuts its answer workers down; tests wait on it)."""
+
+    responder: Responder
 
 
 def create_app(settings: Settings, searcher, store: StateStore, client: WebClient | None = None,
-               responder: Responder | None = None) -> App:
+               responder: Responder | None = None) -> BulletinApp:
     """A bolt ``App`` answering from ``searcher``, with its state in ``store``.
 
     Bolt calls ``auth.test`` once here to learn the bot's own user id (used to strip its mentions).
@@ -57,7 +66,7 @@ def create_app(settings: Settings, searcher, store: StateStore, client: WebClien
     """
     client = client or make_client(settings)
     listener_executor = TrackedExecutor(LISTENER_THREADS, thread_name_prefix="listener")
-    app = App(
+    app = BulletinApp(
         client=client,
         signing_secret=settings.signing_secret or "",
         # Socket Mode requests are not signed. Over HTTP, no secret means every request fails (401).
@@ -72,5 +81,5 @@ def create_app(settings: Settings, searcher, store: StateStore, client: WebClien
                                        digest_channels=tuple(settings.digest_channels))
     responder.listener_executor = listener_executor
     register(app, responder)
-    app.responder = responder  # type: ignore[attr-defined]
+    app.responder = responder
     return app

@@ -19,9 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from retrieval.instruments.view import kind_label, placed
+from retrieval.search.answer import Answer, Hit
 
 from .citations import render_citation
-from .mrkdwn import _format_quote, escape, quote, shorten
+from .mrkdwn import _format_quote, escape, quote, shorten, unescape
 
 #: At most this many blocks in a message (https://api.slack.com/reference/block-kit/blocks).
 MAX_BLOCKS = 50
@@ -82,19 +83,18 @@ def _share(budgets: list[int], total: int, cap: int) -> list[int]:
     return out
 
 
-def similarity(hit) -> float:
+def similarity(hit: Hit) -> float:
     """The score shown: the cosine similarity in [-1, 1] between question and passage (``hit.cosine``
     when the search fuses scores, else ``hit.score``, which is then that cosine)."""
-    cosine = getattr(hit, "cosine", None)
-    return float(hit.score if cosine is None else cosine)
+    return float(hit.score if hit.cosine is None else hit.cosine)
 
 
-def passage_ids(hit) -> tuple[int, ...]:
+def passage_ids(hit: Hit) -> tuple[int, ...]:
     """Ids of the indexed passages a hit quotes (``hit.passage_ids`` when the span has several)."""
-    return tuple(int(i) for i in (getattr(hit, "passage_ids", None) or (hit.passage.id,)))
+    return tuple(int(i) for i in (hit.passage_ids or (hit.passage.id,)))
 
 
-def citation_line(hit) -> str:
+def citation_line(hit: Hit) -> str:
     """mrkdwn: ``*[rank]* <url|bulletin> · date · section · item N: title · p. 3 · ¶N · similarity 0.62``, escaped
     (``p. 3`` only for a citation with a page)."""
     return render_citation(hit.citation, rank=hit.rank, similarity=similarity(hit))
@@ -139,8 +139,44 @@ def message_chars(blocks: list[dict]) -> int:
     return total
 
 
-def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more: bool = False,
-                  share: bool = False, shared_by: str | None = None) -> Message:
+def _strong(text: str) -> str:
+    """mrkdwn bold: how Slack marks the words :meth:`~retrieval.search.answer.Answer.headline` emphasises."""
+    return f"*{text}*"
+
+
+def _shown(text: str) -> str:
+    """The user's words (the query, what is missing) as a headline shows them: shortened, escaped."""
+    return escape(shorten(text, MAX_ECHO_CHARS))
+
+
+def button_value(answer_id: int, offset: int = 0, query: str | None = None) -> str:
+    """A "More results" / "Share in channel" value: ``"<answer_id>:<offset>"``, plus ``":<query>"`` when the
+    store does not keep the question (``LOG_QUESTIONS`` off: the button carries it, escaped as Slack text is, and
+    cut to the value's limit at a whole character entity)."""
+    value = f"{answer_id}:{offset}"
+    if query is None:
+        return value
+    value = f"{value}:{escape(query)}"
+    if len(value) > MAX_BUTTON_VALUE:
+        value = value[:MAX_BUTTON_VALUE]
+        amp = value.rfind("&", len(value) - 5)
+        value = value[:amp] if amp >= 0 and ";" not in value[amp:] else value
+    return value
+
+
+def parse_button_value(value: str | None) -> tuple[int, int, str | None]:
+    """``(answer_id, offset, query or None)`` of a :func:`button_value` (or of an older ``"<answer_id>"``).
+
+    Raises:
+        ValueError: the value does not start with an answer id.
+    """
+    answer_id, _, rest = (value or "").partition(":")
+    offset, sep, query = rest.partition(":")
+    return int(answer_id), int(offset or 0), unescape(query) if sep else None
+
+
+def render_answer(answer: Answer, *, answer_id: int | None = None, offset: int = 0, more: bool = False,
+                  share: bool = False, shared_by: str | None = None, query: str | None = None) -> Message:
     """Blocks and fallback text for an answer.
 
     Args:
@@ -150,36 +186,26 @@ def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more
         more: offer a "More results" button (value ``"<answer_id>:<next offset>"``).
         share: offer a "Share in channel" button (for private, slash-command answers).
         shared_by: user id who shared the answer in a channel, credited in a context line.
+        query: the question, carried by the "More results" and "Share" buttons when the store does not keep it.
 
     Returns:
         A :class:`Message` within every Slack limit whatever the passage lengths: the hits that
         fit (at most 23), each quote cut to its share of :data:`MAX_MESSAGE_CHARS`.
     """
-    q = escape(shorten(answer.query, MAX_ECHO_CHARS))
     hits = list(answer.hits)
-    cutoff = cutoff_line(answer)
+    cutoff = answer.cutoff_line()
     dated = [context_block(f":calendar: {escape(cutoff)}")] if cutoff else []
-    if not hits or (getattr(answer, "tier", "") == "nothing" and not offset):
-        if not hits and getattr(answer, "none_dated", False):  # the headline states the cut-off itself
-            headline = f"*{escape(answer.headline())}*, so nothing can be quoted for “{q}”."
+    if not hits or (answer.tier == "nothing" and not offset):  # nothing to quote: the headline alone
+        headline = answer.headline(quotes=False, strong=_strong, show=_shown) + "."
+        if answer.none_dated:  # the headline states the cut-off itself
             return Message(_plain(headline), [section_block(headline), context_block(escape(USAGE.splitlines()[0]))])
-        elif not hits:
-            headline = f"I found no passage in the bulletins for “{q}”."
-        else:
-            headline = f"Nothing in the bulletins is about “{q}”."
         text = _plain(headline) + (f"\n{escape(cutoff)}." if cutoff else "")
         return Message(text, [section_block(headline), *dated, context_block(escape(USAGE.splitlines()[0]))])
-    if answer.answered:
-        headline = (f"*More passages* for “{q}”" if offset else f"*Passages that answer* “{q}”") + " (verbatim quotes):"
-    elif getattr(answer, "missing", None):
-        headline = (f":warning: *{_no_passage(answer.missing)}*. The nearest items are below; "
-                    f"they do *not* answer “{q}”.")
-    else:
-        headline = (f":warning: *No confident answer* to “{q}”. The nearest items are below; "
-                    "they do *not* answer the question.")
+    headline = answer.headline(more=bool(offset), strong=_strong, show=_shown)
+    headline = headline + " (verbatim quotes):" if answer.answered else f":warning: {headline}."
     tail: list[dict] = []
     footer = ["Verbatim quotes from the bulletins · similarity: cosine between question and passage, −1 to 1"]
-    filters = {k: v for k, v in (getattr(answer, "filters", None) or {}).items() if not (cutoff and k == "as_of")}
+    filters = {k: v for k, v in answer.filters.items() if not (cutoff and k == "as_of")}
     if filters:  # the as_of cut-off has its own line, under the headline
         footer.append("Filters: " + escape(shorten(" ".join(f"{k}:{v}" for k, v in sorted(filters.items())), 500)))
     if shared_by:
@@ -190,9 +216,10 @@ def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more
         buttons += [_button("👍 Helpful", ACTION_UP, str(answer_id)),
                     _button("👎 Not helpful", ACTION_DOWN, str(answer_id))]
         if more:
-            buttons.append(_button("More results", ACTION_MORE, f"{answer_id}:{offset + len(hits)}"))
+            buttons.append(_button("More results", ACTION_MORE, button_value(answer_id, offset + len(hits), query)))
         if share:
-            buttons.append(_button("Share in channel", ACTION_SHARE, str(answer_id), style="primary"))
+            buttons.append(_button("Share in channel", ACTION_SHARE, button_value(answer_id, 0, query),
+                                   style="primary"))
     if buttons:
         tail.append({"type": "actions", "elements": buttons})
 
@@ -221,29 +248,16 @@ def render_answer(answer, *, answer_id: int | None = None, offset: int = 0, more
 MAX_LATER_QUOTE = 200
 
 
-def later_lines(hit) -> list[str]:
+def later_lines(hit: Hit) -> list[str]:
     """Context-element texts marking a hit whose instrument later bulletins report on (newest first):
     ``:fast_forward: Later development: 2024-08 · in force — “…” · <url|bulletin> · date · item``;
     none when the hit has no ``later`` events."""
     out = []
-    for e in getattr(hit, "later", ())[:3]:
+    for e in hit.later[:3]:
         what = f"{escape(placed(e))} · {escape(kind_label(e.kind))}"
         quote_text = escape(shorten(" ".join(e.text.split()), MAX_LATER_QUOTE))
         out.append(f":fast_forward: *Later development:* {what} — “{quote_text}” · {render_citation(e.citation)}")
     return out
-
-
-def cutoff_line(answer) -> str | None:
-    """"Answering from bulletins dated up to June 2024" (plain, not escaped) when the answer has an
-    ``as_of`` cut-off (:meth:`retrieval.search.answer.Answer.cutoff_line`), else None."""
-    line = getattr(answer, "cutoff_line", None)
-    return line() if callable(line) else None
-
-
-def _no_passage(missing: str) -> str:
-    """"No passage mentions “google”" (a named thing) or "No passage states the amount asked" (a slot), escaped."""
-    what = escape(shorten(missing, MAX_ECHO_CHARS))
-    return f"No passage {'mentions' if missing.startswith('“') else 'states'} {what}"
 
 
 def _plain(mrkdwn: str) -> str:
@@ -251,25 +265,19 @@ def _plain(mrkdwn: str) -> str:
     return mrkdwn.replace("*", "").replace(":warning: ", "")
 
 
-def fallback_text(answer, hits, offset: int = 0) -> str:
-    """The plain ``text`` sent beside the blocks: headline, the ``as_of`` cut-off line when there is one,
-    and one escaped line per hit, ≤ MAX_FALLBACK_CHARS."""
-    q = escape(shorten(answer.query, MAX_ECHO_CHARS))
-    if answer.answered:
-        lines = [f"{'More passages' if offset else 'Passages that answer'} “{q}”:"]
-    elif getattr(answer, "missing", None):
-        lines = [f"{_no_passage(answer.missing)}; the nearest items (not answering “{q}”):"]
-    else:
-        lines = [f"No confident answer to “{q}”; the nearest items (not answering):"]
-    cutoff = cutoff_line(answer)
+def fallback_text(answer: Answer, hits: list[Hit], offset: int = 0) -> str:
+    """The plain ``text`` sent beside the blocks: the headline (:meth:`~retrieval.search.answer.Answer.headline`),
+    the ``as_of`` cut-off line when there is one, and one escaped line per hit, ≤ MAX_FALLBACK_CHARS."""
+    lines = [answer.headline(more=bool(offset), show=_shown) + ":"]
+    cutoff = answer.cutoff_line()
     if cutoff:
         lines.append(escape(cutoff) + ".")
     for h in hits:
         c = h.citation
         where = ", ".join(p for p in (c.bulletin, c.date, f"item {c.item_number}" if c.item_number is not None else None,
-                                      f"p. {c.page}" if getattr(c, "page", None) is not None else None) if p)
+                                      f"p. {c.page}" if c.page is not None else None) if p)
         line = f"[{h.rank}] “{escape(shorten(h.text, 280))}” — {escape(shorten(where, 300))}"
-        if getattr(h, "later", ()):
+        if h.later:
             e = h.later[0]
             line += f" (later development: {escape(e.when)} {escape(shorten(e.text, 120))})"
         if sum(len(x) + 1 for x in lines) + len(line) > MAX_FALLBACK_CHARS - 2:

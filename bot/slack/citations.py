@@ -7,21 +7,22 @@ and similarity for an answer; the source file and character range for a digest i
 
 from __future__ import annotations
 
+from retrieval.chunking import Citation
+
 from .mrkdwn import escape, mrkdwn_link, shorten
 
 #: Titles, sections and other citation parts are cut to this many characters each.
 MAX_CITATION_PART = 200
 
 
-def render_citation(c, *, rank: int | None = None, title: str | None = None, item_title: bool = True,
+def render_citation(c: Citation, *, rank: int | None = None, title: str | None = None, item_title: bool = True,
                     similarity: float | None = None, location: bool = False) -> str:
     """``<url|bulletin> · date · section · item N: title · p. 3 · ¶N`` (mrkdwn, every part escaped and shortened).
 
     ``p. N`` (the PDF page) appears only when the citation has a page.
 
     Args:
-        c: the citation (``bulletin``, ``url``, ``date``, ``section``, ``item_number``, ``item_title``,
-            ``paragraph``, ``source_file``, ``char_start``, ``char_end``, optionally ``page``).
+        c: the :class:`~retrieval.chunking.Citation`.
         rank: when given, the line starts with ``*[rank]*``.
         title: the bulletin title to show (default ``c.bulletin``).
         item_title: show the item's title after its number (or alone for an unnumbered item); the
@@ -35,11 +36,11 @@ def render_citation(c, *, rank: int | None = None, title: str | None = None, ite
     if c.section:
         parts.append(escape(shorten(c.section, MAX_CITATION_PART)))
     if c.item_number is not None:
-        named = item_title and c.item_title
-        parts.append(f"item {c.item_number}" + (f": {escape(shorten(c.item_title, MAX_CITATION_PART))}" if named else ""))
+        named = c.item_title if item_title else None
+        parts.append(f"item {c.item_number}" + (f": {escape(shorten(named, MAX_CITATION_PART))}" if named else ""))
     elif item_title and c.item_title:
         parts.append(escape(shorten(c.item_title, MAX_CITATION_PART)))
-    if getattr(c, "page", None) is not None:
+    if c.page is not None:
         parts.append(f"p. {c.page}")
     parts.append(f"¶{c.paragraph}")
     if similarity is not None:

@@ -97,7 +97,7 @@ def _fallback(headline: str, shown: list[Row], older: list[Row]) -> str:
     for r in shown:
         c = r.citation
         where = ", ".join(p for p in (c.bulletin, c.date, f"item {c.item_number}" if c.item_number is not None else None,
-                                      f"p. {c.page}" if getattr(c, "page", None) is not None else None) if p)
+                                      f"p. {c.page}" if c.page is not None else None) if p)
         line = (f"{escape(r.placed())} · {escape(' · '.join(r.labels))}: “{escape(shorten(r.text, 280))}” — "
                 f"{escape(shorten(where, 300))}")
         if sum(len(x) + 1 for x in lines) + len(line) > MAX_FALLBACK_CHARS - 2:

@@ -18,23 +18,33 @@ is versioned in ``schema_version`` (:mod:`bot.state.pg_migrations`). Retention w
 from __future__ import annotations
 
 import logging
+import re
+import threading
 import time
 from collections.abc import Iterable
 from urllib.parse import urlparse
 
 from retrieval.errors import ConfigurationError
 
+from .audit_sql import ANSWER_COLUMNS, answer_record, answers_query, feedback_query, feedback_record
 from .migrations import DEFAULT_RETENTION_DAYS
 from .pg_migrations import migrate, purge_before
-from .protocol import AnswerRecord, DigestRecord, Feedback, check_vote, new_feedback
+from .protocol import AnswerRecord, DigestRecord, Feedback, StoreUnreachable, check_vote, new_feedback
+from .records import AnswerDetails
 from .subscriptions import SubscriptionMethods
 
 log = logging.getLogger(__name__)
 
 #: Connections the pool keeps at most (answer workers, the digest, housekeeping; each call holds one briefly).
 POOL_MAX_SIZE = 10
-#: Seconds to wait for a connection: at start-up (an unreachable server) and from a busy pool.
+#: Seconds to wait for the server at start-up (an unreachable server is one sentence, not a hang).
 CONNECT_TIMEOUT = 10.0
+#: Seconds a call waits for a pooled connection, and a new connection for the server, while serving: short,
+#: so that an outage is noticed within seconds (the bot then answers without the store, see
+#: :mod:`bot.state.resilient`) rather than each call hanging.
+POOL_TIMEOUT = 3.0
+#: Seconds :meth:`PgStore.ping` waits for the server.
+PING_TIMEOUT = 2
 
 _DIGEST_COLUMNS = ("channel, day, state, owner, expires_at, attempts, built_at, since, until, known, messages,"
                    " posted, thread_ts, error, updated_at")
@@ -65,14 +75,16 @@ class PgStore(SubscriptionMethods):
         max_size: connections the pool opens at most.
 
     Raises:
-        ConfigurationError: the server cannot be reached or refuses the login (one sentence naming
-            host, port and database, never the password), or the schema is newer than this code knows.
+        StoreUnreachable: the server cannot be reached (a :class:`ConfigurationError`; one sentence naming
+            host, port and database, never the password).
+        ConfigurationError: the server refuses the login or knows no such database, or the schema is
+            newer than this code knows.
     """
 
     def __init__(self, url: str, dedupe_seconds: float = 3600, retention_days: int = DEFAULT_RETENTION_DAYS,
                  max_size: int = POOL_MAX_SIZE) -> None:
         import psycopg
-        from psycopg_pool import ConnectionPool, PoolTimeout
+        from psycopg_pool import PoolTimeout
 
         self.where = describe_url(url)
         self.dedupe_seconds = dedupe_seconds
@@ -84,11 +96,13 @@ class PgStore(SubscriptionMethods):
             reason = " ".join(str(exc).split()) or exc.__class__.__name__
             for secret in _passwords(url):
                 reason = reason.replace(secret, "[redacted]")
-            raise ConfigurationError(f"cannot use the PostgreSQL database at {self.where} ({reason}); check "
-                                     "BULLETIN_BOT_DATABASE_URL and that the server is up") from None
-        self._pool = ConnectionPool(url, min_size=1, max_size=max_size, timeout=CONNECT_TIMEOUT, open=False,
-                                    kwargs={"autocommit": True}, name="bulletin-bot")
-        self._pool.open()
+            error = StoreUnreachable if unreachable(reason) else ConfigurationError
+            raise error(f"cannot use the PostgreSQL database at {self.where} ({reason}); check "
+                        "BULLETIN_BOT_DATABASE_URL and that the server is up") from None
+        self._url, self._max_size = url, max_size
+        #: Failures that mean the server is down or unreachable (:mod:`bot.state.resilient` degrades on them).
+        self.unavailable_errors = (psycopg.OperationalError, psycopg.InterfaceError)
+        self._pool = self._new_pool()
         try:
             self._pool.wait(CONNECT_TIMEOUT)
         except PoolTimeout:
@@ -96,6 +110,32 @@ class PgStore(SubscriptionMethods):
             raise ConfigurationError(f"cannot open connections to the PostgreSQL database at {self.where}; check "
                                      "BULLETIN_BOT_DATABASE_URL and the server's max_connections") from None
         self.purge()
+
+    def _new_pool(self):
+        """An open pool: each connection checked as it is handed out (one dropped by a server restart is
+        replaced, not used), a call waiting at most :data:`POOL_TIMEOUT` for one."""
+        from psycopg_pool import ConnectionPool
+
+        pool = ConnectionPool(self._url, min_size=1, max_size=self._max_size, timeout=POOL_TIMEOUT, open=False,
+                              kwargs={"autocommit": True, "connect_timeout": int(POOL_TIMEOUT)},
+                              check=ConnectionPool.check_connection, name="bulletin-bot")
+        pool.open()
+        return pool
+
+    def ping(self) -> bool:
+        """True when the server answers now (a direct connection, not the pool's); then the pool is replaced
+        by a fresh one, so that the old pool's reconnection backoff (up to tens of seconds after an outage)
+        never delays the calls that follow."""
+        import psycopg
+
+        try:
+            with psycopg.connect(self._url, autocommit=True, connect_timeout=PING_TIMEOUT) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.OperationalError:
+            return False
+        old, self._pool = self._pool, self._new_pool()
+        threading.Thread(target=old.close, kwargs={"timeout": 1.0}, daemon=True, name="old-pool").start()
+        return True
 
     def __repr__(self) -> str:
         return f"PgStore({self.where!r})"
@@ -147,46 +187,65 @@ class PgStore(SubscriptionMethods):
 
     # -- answers and feedback -------------------------------------------------------------
     def record_answer(self, query: str, passage_ids: Iterable[int], user: str | None = None,
-                      channel: str | None = None, thread_ts: str | None = None) -> int:
-        """Remember an answer; returns its id (used by the feedback and "More results" buttons)."""
+                      channel: str | None = None, thread_ts: str | None = None, *,
+                      details: AnswerDetails | None = None, at: float | None = None) -> int:
+        """Remember an answer, with its audit ``details``, given at ``at`` (Unix seconds, default now);
+        returns its id (used by the feedback and "More results" buttons)."""
         from psycopg.types.json import Jsonb
 
         rows, _ = self._execute(
-            "INSERT INTO answers (query, passage_ids, user_id, channel, thread_ts, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-            (query, Jsonb([int(p) for p in passage_ids]), user, channel, thread_ts, time.time()))
+            "INSERT INTO answers (query, passage_ids, user_id, channel, thread_ts, created_at, details)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (query, Jsonb([int(p) for p in passage_ids]), user, channel, thread_ts,
+             time.time() if at is None else at, Jsonb(details.to_dict()) if details is not None else None))
         return int(rows[0][0])
 
     def answer(self, answer_id: int) -> AnswerRecord | None:
         """The answer with that id, or None."""
-        rows, _ = self._execute("SELECT id, query, passage_ids, user_id, channel, thread_ts, created_at"
-                                " FROM answers WHERE id = %s", (int(answer_id),))
-        return AnswerRecord(*rows[0]) if rows else None
+        rows, _ = self._execute(f"SELECT {ANSWER_COLUMNS.format(user='user_id')} FROM answers WHERE id = %s",
+                                (int(answer_id),))
+        return answer_record(rows[0], list) if rows else None
 
-    def record_feedback(self, answer_id: int, user: str | None, vote: int) -> Feedback | None:
-        """Record a vote (+1 or -1) on an answer with its query and passage ids; None for an unknown answer.
+    def answers(self, since: float | None = None, until: float | None = None, user: str | None = None,
+                channel: str | None = None) -> list[AnswerRecord]:
+        """The answers given from ``since`` to before ``until`` (Unix seconds), by ``user``, in ``channel``
+        (each when given), newest first."""
+        sql, args = answers_query(since, until, user, channel, user_column="user_id", placeholder="%s")
+        rows, _ = self._execute(sql, args)
+        return [answer_record(r, list) for r in rows]
+
+    def record_feedback(self, answer_id: int, user: str | None, vote: int, at: float | None = None, *,
+                        choice: int | None = None) -> Feedback | None:
+        """Record a vote (+1 or -1) on an answer with its query and passage ids, and on a 👎 the rank of
+        the passage that answered (``choice``, 0: none of these); None for an unknown answer.
+        One vote per user per answer: a user's later vote (``at``, Unix seconds, default now) replaces
+        their earlier one, choice included.
 
         Raises:
-            ValueError: vote is neither +1 nor -1.
+            ValueError: vote is neither +1 nor -1, or a bad choice.
         """
         from psycopg.types.json import Jsonb
 
-        check_vote(vote)  # before the look-up: a bad vote on an unknown answer still raises
+        check_vote(vote, choice=choice)  # before the look-up: a bad vote on an unknown answer still raises
         record = self.answer(answer_id)
         if record is None:
             return None
-        fb = new_feedback(record, user, vote)
-        self._execute("INSERT INTO feedback (answer_id, query, passage_ids, user_id, vote, created_at)"
-                      " VALUES (%s, %s, %s, %s, %s, %s)",
-                      (fb.answer_id, fb.query, Jsonb(fb.passage_ids), fb.user, fb.vote, fb.created_at))
-        log.info("feedback %+d on answer %s by %s", vote, answer_id, user)
+        fb = new_feedback(record, user, vote, at, choice=choice)
+        self._execute("INSERT INTO feedback (answer_id, query, passage_ids, user_id, vote, created_at, choice)"
+                      " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                      " ON CONFLICT (answer_id, user_id) DO UPDATE SET vote = excluded.vote,"
+                      " created_at = excluded.created_at, choice = excluded.choice"
+                      " WHERE excluded.created_at >= feedback.created_at",
+                      (fb.answer_id, fb.query, Jsonb(fb.passage_ids), fb.user, fb.vote, fb.created_at, fb.choice))
+        log.info("feedback %+d on answer %s by %s%s", vote, answer_id, user,
+                 "" if choice is None else f" (passage choice {choice})")
         return fb
 
-    def feedback(self) -> list[Feedback]:
-        """All feedback, oldest first."""
-        rows, _ = self._execute("SELECT answer_id, query, passage_ids, user_id, vote, created_at FROM feedback"
-                                " ORDER BY id")
-        return [Feedback(*r) for r in rows]
+    def feedback(self, since: float | None = None) -> list[Feedback]:
+        """All feedback (cast from ``since``, Unix seconds, when given), oldest first."""
+        sql, args = feedback_query(since, user_column="user_id", placeholder="%s")
+        rows, _ = self._execute(sql, args)
+        return [feedback_record(r, list) for r in rows]
 
     # -- threads the bot answered in --------------------------------------------------------
     def remember_thread(self, channel: str, thread_ts: str) -> None:
@@ -270,6 +329,18 @@ class PgStore(SubscriptionMethods):
         rows, _ = self._execute(f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE channel = %s AND built_at IS NOT NULL"
                                 " ORDER BY built_at DESC, day DESC LIMIT 1", (channel,))
         return _digest_record(rows[0]) if rows else None
+
+
+#: What a server that answered says when it is only not ready (so the store is unreachable, not misconfigured).
+_NOT_READY = re.compile(r"starting up|shutting down|in recovery mode|too many (clients|connections)|"
+                        r"not yet accepting connections", re.IGNORECASE)
+
+
+def unreachable(reason: str) -> bool:
+    """True when a connection error (its text) says the server cannot be reached now — no answer at all
+    (refused, timed out, no route, an unknown host) or "starting up"/"shutting down" — rather than a
+    login or database the settings must fix (a ``FATAL:`` the server sent for them)."""
+    return "FATAL:" not in reason or bool(_NOT_READY.search(reason))
 
 
 def _passwords(url: str) -> tuple[str, ...]:

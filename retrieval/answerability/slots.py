@@ -13,6 +13,7 @@ for consent?") are not fillers: :func:`question_values` lists them so callers ca
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 _MONTHS = ("january february march april may june july august september october november december "
@@ -210,8 +211,8 @@ _PATTERNS = {"money": MONEY_RE, "percent": PERCENT_RE, "duration": DURATION_RE, 
              "date": DATE_RE, "sentence": SENTENCE_RE}
 
 
-def fillers(slot: Slot, text: str, given: set[float] = frozenset(),
-            asserted: set[float] = frozenset()) -> list[tuple[int, int]]:
+def fillers(slot: Slot, text: str, given: AbstractSet[float] = frozenset(),
+            asserted: AbstractSet[float] = frozenset()) -> list[tuple[int, int]]:
     """(start, end) spans of text stating a fact of the slot's kind, values in ``given`` left out.
 
     ``asserted``: amounts the question puts forward to be confirmed ("was it fined 500m?"): when

@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -259,7 +260,7 @@ def _find_filler(slot: Slot, question: Question, texts: Sequence[str], tokenize:
     return None
 
 
-def _shares(wanted: set[str], have: set[str]) -> bool:
+def _shares(wanted: AbstractSet[str], have: AbstractSet[str]) -> bool:
     """True when a wanted stem is in have, allowing one to be a prefix of the other (admin / administr, app / applic)."""
     return any(w in have or any(len(w) >= 3 and len(h) >= 3 and (h.startswith(w) or w.startswith(h)) for h in have)
                for w in wanted)

@@ -1,8 +1,8 @@
 """The ONNX export of the embedding model: made once, kept in a cache keyed by the model's checksum, verified.
 
-Where it lives: ``$BULLETIN_BOT_ONNX_DIR``, else ``$XDG_CACHE_HOME/bulletin-bot/onnx`` (``~/.cache/…``), one
-directory per model checksum, ``<model>-<first 16 hex digits of the sha256 over the model directory's
-files>``. Why there and not in the data directory: the export depends on the model only, not on the bulletins,
+Where it lives: under a cache root (:func:`retrieval.encoders.factory.onnx_dir`: ``$BULLETIN_BOT_ONNX_DIR``,
+else ``$XDG_CACHE_HOME/bulletin-bot/onnx``, i.e. ``~/.cache/…``), one directory per model checksum,
+``<model>-<first 16 hex digits of the sha256 over the model directory's files>``. Why there and not in the data directory: the export depends on the model only, not on the bulletins,
 so ``make install`` can make it before any data directory exists, every data directory (and every clone of
 the project on the machine) shares one export, and a new virtualenv whose model package holds the same bytes
 finds it again instead of paying torch's import and the export (~20 s) once more. A different model, or a
@@ -47,8 +47,6 @@ log = logging.getLogger(__name__)
 
 #: File names inside an export directory.
 FP32_FILE, INT8_FILE, TOKENIZER_FILE, EXPORT_MANIFEST = "model.onnx", "model_int8.onnx", "tokenizer.json", "export.json"
-#: Env var naming the cache root (default: the user's cache directory, see :func:`cache_root`).
-ONNX_DIR_ENV = "BULLETIN_BOT_ONNX_DIR"
 #: Bumped whenever the export makes different files (2: eager attention, fused fp32 graph, verified against torch).
 EXPORT_RECIPE = "2"
 #: ONNX opset used for the export.
@@ -63,17 +61,6 @@ PROBE_TEXTS = ("What fine did the school in Nantong get?",
 _MEMO_FILE = "models.json"
 
 
-def cache_root(explicit: str | Path | None = None) -> Path:
-    """The directory holding the exports: explicit, else ``$BULLETIN_BOT_ONNX_DIR``, else
-    ``$XDG_CACHE_HOME/bulletin-bot/onnx`` (``~/.cache/bulletin-bot/onnx``). Not created here."""
-    if explicit:
-        return Path(explicit)
-    if os.environ.get(ONNX_DIR_ENV):
-        return Path(os.environ[ONNX_DIR_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "bulletin-bot" / "onnx"
-
-
 def _model_files(model_dir: Path) -> list[tuple[str, Path]]:
     """(relative path, path) of every regular file under model_dir, sorted; hidden files and folders left out."""
     out = []
@@ -84,7 +71,7 @@ def _model_files(model_dir: Path) -> list[tuple[str, Path]]:
     return sorted(out)
 
 
-def model_checksum(model_dir: str | Path, root: str | Path | None = None) -> str:
+def model_checksum(model_dir: str | Path, root: str | Path) -> str:
     """sha256 hex over a local model directory's files (their relative paths and bytes) and :data:`EXPORT_RECIPE`.
 
     Remembered in ``<root>/models.json`` by the directory's path and its files' sizes and modification times
@@ -93,7 +80,7 @@ def model_checksum(model_dir: str | Path, root: str | Path | None = None) -> str
     model_dir = Path(model_dir).resolve()
     files = _model_files(model_dir)
     stamp = [[rel, p.stat().st_size, p.stat().st_mtime_ns] for rel, p in files]
-    memo_path = cache_root(root) / _MEMO_FILE
+    memo_path = Path(root) / _MEMO_FILE
     try:
         memo = json.loads(memo_path.read_text(encoding="utf-8"))
         if not isinstance(memo, dict):
@@ -118,10 +105,10 @@ def model_checksum(model_dir: str | Path, root: str | Path | None = None) -> str
     return digest
 
 
-def export_dir_for(name: str, model_dir: str | Path, root: str | Path | None = None) -> Path:
-    """Where the export of the model in model_dir lives (it may not exist yet)."""
+def export_dir_for(name: str, model_dir: str | Path, root: str | Path) -> Path:
+    """Where, under the cache root, the export of the model in model_dir lives (it may not exist yet)."""
     slug = re.sub(r"[^0-9A-Za-z._-]+", "-", name.split("/")[-1]).strip("-.")[:60] or "model"
-    return cache_root(root) / f"{slug}-{model_checksum(model_dir, root)[:16]}"
+    return Path(root) / f"{slug}-{model_checksum(model_dir, root)[:16]}"
 
 
 def _file_checksum(path: Path) -> str:
@@ -168,15 +155,15 @@ def _export_lock(root: Path, key: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def ensure_export(name: str, model_dir: str | Path, file_name: str = FP32_FILE,
-                  root: str | Path | None = None, force: bool = False) -> Path:
+def ensure_export(name: str, model_dir: str | Path, root: str | Path, file_name: str = FP32_FILE,
+                  force: bool = False) -> Path:
     """The path of file_name in the verified export of the model in model_dir, exporting it first when the
     cache holds none (or a broken one), or always with force. Returns e.g.
     ``~/.cache/bulletin-bot/onnx/all-MiniLM-L6-v2-<key>/model.onnx``.
 
     Raises:
         ConfigurationError: model_dir is no local model directory, or the cache cannot be written (naming
-            :data:`ONNX_DIR_ENV`).
+            ``BULLETIN_BOT_ONNX_DIR``).
     """
     model_dir = Path(model_dir)
     out = export_dir_for(name, model_dir, root)
@@ -190,7 +177,7 @@ def ensure_export(name: str, model_dir: str | Path, file_name: str = FP32_FILE,
                 export_onnx(model_dir, out, name, checksum)
     except PermissionError as exc:
         raise ConfigurationError(f"cannot write the ONNX export into {out.parent} ({exc.strerror}); set "
-                                 f"{ONNX_DIR_ENV} to a writable directory, or run `bulletin-bot export-onnx` as a "
+                                 "BULLETIN_BOT_ONNX_DIR to a writable directory, or run `bulletin-bot export-onnx` as a "
                                  "user who can") from None
     return out / file_name
 

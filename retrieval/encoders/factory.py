@@ -177,12 +177,43 @@ def _torch(name_or_path: str | None, export_dir: Path | None = None) -> Encoder:
     return SentenceTransformerEncoder(name_or_path)
 
 
+#: Env var naming the ONNX export cache's root (see :func:`onnx_dir`).
+ONNX_DIR_ENV = "BULLETIN_BOT_ONNX_DIR"
+#: Env var: onnxruntime intra-op threads for every call (default: 1 for a question, the cores up to 4 for a batch).
+ONNX_THREADS_ENV = "BULLETIN_BOT_ONNX_THREADS"
+
+
+def onnx_dir(export_dir: Path | None = None) -> Path:
+    """The root of the ONNX export cache (one folder per model checksum: :mod:`retrieval.encoders.export`):
+    ``$BULLETIN_BOT_ONNX_DIR``, else ``export_dir``, else ``$XDG_CACHE_HOME/bulletin-bot/onnx``
+    (``~/.cache/bulletin-bot/onnx``): outside any data directory, so ``make install`` fills it once for them all."""
+    if os.environ.get(ONNX_DIR_ENV):
+        return Path(os.environ[ONNX_DIR_ENV])
+    if export_dir is not None:
+        return Path(export_dir)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bulletin-bot" / "onnx"
+
+
+def onnx_threads() -> int | None:
+    """``$BULLETIN_BOT_ONNX_THREADS`` as a whole number >= 1, or None when unset (each call then picks its own).
+
+    Raises:
+        ConfigurationError: a value that is not a whole number >= 1, naming the variable and the value.
+    """
+    value = os.environ.get(ONNX_THREADS_ENV, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigurationError(f"{ONNX_THREADS_ENV} must be a whole number of threads >= 1, got {value!r}")
+    return int(value)
+
+
 def _onnx(quantized: bool) -> Callable[..., Encoder]:
     def factory(name_or_path: str | None, export_dir: Path | None = None) -> Encoder:
         from .onnx import OnnxEncoder  # imports neither torch nor sentence-transformers
 
         name, location = resolve_model(name_or_path)
-        return OnnxEncoder(name, location, export_dir, quantized=quantized)
+        return OnnxEncoder(name, location, onnx_dir(export_dir), quantized=quantized, threads=onnx_threads())
     return factory
 
 
@@ -205,8 +236,8 @@ def make_encoder(name_or_path: str | None = None, backend: str | None = None,
             packaged default (see :func:`resolve_model`).
         backend: a key of :data:`BACKENDS`; None for ``$BULLETIN_BOT_ENCODER``, else
             :data:`DEFAULT_BACKEND` (``"onnx"``). ``"torch"`` is sentence-transformers on the CPU.
-        export_dir: for the ONNX backends, the export cache's root (default
-            :func:`retrieval.encoders.export.cache_root`: ``$BULLETIN_BOT_ONNX_DIR``, else the user's cache).
+        export_dir: for the ONNX backends, the export cache's root (see :func:`onnx_dir`:
+            ``$BULLETIN_BOT_ONNX_DIR`` wins; default the user's cache).
 
     Returns:
         An :class:`Encoder`; its model is loaded lazily (neither torch nor onnxruntime is imported here).

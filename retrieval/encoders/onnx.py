@@ -34,9 +34,6 @@ log = logging.getLogger(__name__)
 
 #: The model's input window in word pieces, special tokens included (all-MiniLM-L6-v2: 256).
 MAX_LENGTH = 256
-#: Env var: onnxruntime intra-op threads for every call (default: :data:`QUERY_THREADS` for one text,
-#: :func:`batch_threads` for more).
-THREADS_ENV = "BULLETIN_BOT_ONNX_THREADS"
 #: Intra-op threads for one text (a question). Measured in benchmarks/bench_peers.py on 2 shared cores: a
 #: question runs in ~3 ms on one thread, and a second thread adds a barrier per kernel that costs more than it
 #: saves, far more when the cores are busy (a server answering several questions at once, other processes).
@@ -85,11 +82,11 @@ class OnnxEncoder:
     Args:
         name: the model's name (the int8 backend records ``<name>@onnx-int8``: its vectors differ).
         model_dir: the local model directory the export is made from and keyed by.
-        cache_root: the export cache (default :func:`retrieval.encoders.export.cache_root`).
+        cache_root: the export cache's root (:func:`retrieval.encoders.factory.onnx_dir` gives the configured one).
         quantized: run ``model_int8.onnx`` instead of the fused fp32 ``model.onnx``.
-        threads: onnxruntime intra-op threads for every call (default ``$BULLETIN_BOT_ONNX_THREADS``, else
-            :data:`QUERY_THREADS` for one text and :func:`batch_threads` for more: one session each, made on
-            first use, so a process that only answers questions holds one).
+        threads: onnxruntime intra-op threads for every call; None (the default): :data:`QUERY_THREADS` for one
+            text and :func:`batch_threads` for more, one session each, made on first use, so a process that only
+            answers questions holds one (the factory passes ``$BULLETIN_BOT_ONNX_THREADS``).
         batch_size: texts per forward pass (texts are sorted by length first).
 
     Raises:
@@ -97,15 +94,14 @@ class OnnxEncoder:
             no export and none can be made).
     """
 
-    def __init__(self, name: str, model_dir: str | Path, cache_root: str | Path | None = None,
+    def __init__(self, name: str, model_dir: str | Path, cache_root: str | Path,
                  quantized: bool = False, threads: int | None = None, batch_size: int = 32):
         if batch_size <= 0:
             raise ConfigurationError(f"batch_size must be > 0, got {batch_size}")
-        threads = threads if threads is not None else _threads_from_env()
         if threads is not None and threads <= 0:
             raise ConfigurationError(f"threads must be > 0, got {threads}")
         self.model_name, self.model_dir = name, Path(model_dir)
-        self.cache_root = Path(cache_root) if cache_root is not None else None
+        self.cache_root = Path(cache_root)
         self.name = f"{name}@onnx-int8" if quantized else name
         self.backend = "onnx-int8" if quantized else "onnx"
         self.quantized, self.batch_size, self.threads = quantized, batch_size, threads
@@ -119,8 +115,8 @@ class OnnxEncoder:
 
     def export_file(self) -> Path:
         """The verified ONNX file this encoder runs, exported first when the cache holds none."""
-        return ensure_export(self.model_name, self.model_dir, INT8_FILE if self.quantized else FP32_FILE,
-                             self.cache_root)
+        return ensure_export(self.model_name, self.model_dir, self.cache_root,
+                             INT8_FILE if self.quantized else FP32_FILE)
 
     def threads_for(self, n_texts: int) -> int:
         """The intra-op threads a call embedding n_texts runs on."""
@@ -164,12 +160,3 @@ class OnnxEncoder:
         """Word pieces of text under the model's tokenizer (special tokens excluded)."""
         return len(self._count.encode(text, add_special_tokens=False).ids)
 
-
-def _threads_from_env() -> int | None:
-    value = os.environ.get(THREADS_ENV, "").strip()
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ConfigurationError(f"{THREADS_ENV} must be a whole number of threads, got {value!r}") from None

@@ -157,6 +157,27 @@ def ingest_lock(data_dir: str | Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def remove_stale_builds(data_dir: str | Path) -> int:
+    """Remove what a killed build left behind: ``generations/.<name>.partial`` directories and the
+    temporary ``.CURRENT.<pid>.tmp`` files. Call it holding :func:`ingest_lock`: builds take that lock,
+    so none of these can belong to a build still running (on this host; see README, "One writer at a
+    time"). Returns how many were removed."""
+    data_dir = Path(data_dir)
+    gen_root = data_dir / GENERATIONS_DIR
+    stale = [d for d in gen_root.iterdir() if d.name.startswith(".") and d.name.endswith(".partial")] \
+        if gen_root.is_dir() else []
+    stale += [f for f in data_dir.glob(f".{CURRENT_FILE}.*.tmp") if f.is_file()] if data_dir.is_dir() else []
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    if stale:
+        log.info("removed %d unfinished build(s) left by an ingest that was stopped: %s", len(stale),
+                 ", ".join(p.name for p in stale))
+    return len(stale)
+
+
 def _new_generation_name() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + "-" + os.urandom(3).hex()
 

@@ -11,7 +11,6 @@ Scores are inner products of L2-normalised vectors, i.e. cosine similarities in 
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -21,18 +20,28 @@ import faiss
 import numpy as np
 
 from retrieval.chunking import Citation, Passage
-from retrieval.errors import IndexMismatchError, IndexNotFoundError
+from retrieval.errors import ConfigurationError, IndexMismatchError, IndexNotFoundError
 
 from .generations import GENERATIONS_DIR, BulletinRecord, current_generation, ids_checksum, sqlite_uri
 from .manifest import checked_manifest
 
-#: faiss' OpenMP threads for a search: one query at a time is served, and on 2 cores faiss' own
-#: thread pool beside torch's made an IndexIDMap search ~2× slower (ARCHITECTURE.md, measured).
-#: ``BULLETIN_BOT_FAISS_THREADS`` overrides it (e.g. for a batch job on a large machine).
 #: With an approximate (IVF) index, a filter leaving at most this many passages is searched exactly.
 EXACT_FILTER_MAX = 100_000
-FAISS_THREADS = int(os.environ.get("BULLETIN_BOT_FAISS_THREADS") or 1)
-faiss.omp_set_num_threads(FAISS_THREADS)
+#: faiss' OpenMP threads for a search: one query at a time is served, and on 2 cores faiss' own
+#: thread pool beside torch's made an IndexIDMap search ~2× slower (ARCHITECTURE.md, measured).
+DEFAULT_SEARCH_THREADS = 1
+
+
+def set_search_threads(threads: int = DEFAULT_SEARCH_THREADS) -> None:
+    """Set faiss' OpenMP threads (process-wide) for the searches to come; the searcher calls this when
+    it is created (:class:`~retrieval.search.searcher.Searcher`), nothing does at import.
+
+    Raises:
+        ConfigurationError: ``threads`` is not a positive integer.
+    """
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+        raise ConfigurationError(f"faiss_threads must be an integer >= 1, got {threads!r}")
+    faiss.omp_set_num_threads(threads)
 
 
 class CatalogRow(NamedTuple):

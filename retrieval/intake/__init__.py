@@ -12,6 +12,7 @@ The modules, one job each:
 - :mod:`.parser` — :func:`parse_bulletin` (how blocks are classified is documented there), with
   :mod:`.posts` for blog posts (items per sub-heading, sub-bullets, truncated previews);
 - :mod:`.metadata` — the ``.meta.toml`` sidecar and front matter;
+- :mod:`.limits` — bounded work per file (:class:`~retrieval.intake.limits.Limit`: passages per file, and the setting that raises each);
 - :mod:`.structure` — the model: :class:`Bulletin`, :class:`Section`, :class:`Item`, :class:`Paragraph`.
 """
 

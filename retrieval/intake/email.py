@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.utils import getaddresses, parsedate_to_datetime
 
 from retrieval.errors import BulletinParseError
@@ -52,29 +52,27 @@ def eml_to_text(data: bytes, file: str) -> tuple[str, dict[str, str]]:
     """The newsletter's text as blank-line separated blocks, and its metadata.
 
     Returns:
-        (text, metadata) with ``title``, ``date``, ``publisher``, ``url`` when found, and
-        ``attachments`` (comma-separated PDF attachment names) when there are any.
+        (text, metadata) with ``title``, ``date``, ``publisher``, ``url`` when found,
+        ``attachments`` (comma-separated PDF attachment names) when there are any, and ``unread``
+        (one note per line) when a part could not be read: a part in a charset Python does not
+        know (and whose bytes are not UTF-8) is passed over for the next readable text or HTML part.
 
     Raises:
-        BulletinParseError: not an e-mail, no text or HTML part, or nothing left once footers
-            and forwarding headers are removed.
+        BulletinParseError: not an e-mail, no text or HTML part (or none that can be decoded), or
+            nothing left once footers and forwarding headers are removed.
     """
     msg = _message(data, file)
-    body = msg.get_body(preferencelist=("html", "plain"))
-    if body is None:
-        raise BulletinParseError(file, "the e-mail has no text or HTML part")
-    try:
-        content = body.get_content()
-    except (LookupError, UnicodeError) as exc:
-        raise BulletinParseError(file, f"the e-mail's {body.get_content_type()} part cannot be decoded ({exc})") from None
+    body, content, unread = _readable_body(msg, file)
     if isinstance(content, bytes):
         content = decode_bulletin_bytes(content, file)
     meta: dict[str, str] = {}
+    if unread:
+        meta["unread"] = "\n".join(unread)
     if body.get_content_type() == "text/html":
         from .html import html_to_text
 
         link = _view_link(content)
-        text, page_meta = html_to_text(content)
+        text, page_meta = html_to_text(content, main_only=False)  # an e-mail has no site around it
         meta.update({k: v for k, v in page_meta.items() if k in ("url",)})
         if link:
             meta["url"] = link
@@ -89,6 +87,7 @@ def eml_to_text(data: bytes, file: str) -> tuple[str, dict[str, str]]:
     try:
         if msg["Date"]:
             meta["date"] = parsedate_to_datetime(str(msg["Date"])).date().isoformat()
+            meta["date_source"] = "document"  # the message's own Date header
     except (TypeError, ValueError):
         pass
     sender = forwarded_from or (getaddresses([str(msg["From"])])[0][0] if msg["From"] else "")
@@ -98,6 +97,54 @@ def eml_to_text(data: bytes, file: str) -> tuple[str, dict[str, str]]:
     if names:
         meta["attachments"] = ",".join(names)
     return "\n\n".join(blocks) + "\n", meta
+
+
+class _Unreadable(ValueError):
+    """A text part whose charset Python does not know and whose bytes are not UTF-8 either."""
+
+
+def _readable_body(msg: EmailMessage, file: str) -> tuple[MIMEPart, str | bytes, list[str]]:
+    """The body part to read — the HTML, else the text part (:meth:`EmailMessage.get_body`), else the next
+    inline text or HTML part that can be decoded — its content, and a note for each part that could not
+    be read (or was read as UTF-8 under an unknown charset label).
+
+    Raises:
+        BulletinParseError: no text or HTML part, or none that can be decoded.
+    """
+    preferred = msg.get_body(preferencelist=("html", "plain"))
+    inline: list[MIMEPart] = [p for p in msg.walk() if p.get_content_type() in ("text/html", "text/plain")
+              and p.get_content_disposition() != "attachment" and p is not preferred]
+    inline.sort(key=lambda p: p.get_content_type() != "text/html")  # stable: HTML first, then in order
+    candidates: list[MIMEPart] = ([preferred] if preferred is not None else []) + inline
+    if not candidates:
+        raise BulletinParseError(file, "the e-mail has no text or HTML part")
+    notes: list[str] = []
+    for part in candidates:
+        try:
+            content, note = _content(part)
+        except _Unreadable as exc:
+            notes.append(str(exc))
+            continue
+        if notes:
+            notes[-1] += f"; its {part.get_content_type()} alternative was"
+        return part, content, notes + ([note] if note else [])
+    raise BulletinParseError(file, "; ".join(notes))
+
+
+def _content(part: MIMEPart) -> tuple[str | bytes, str | None]:
+    """A part's decoded content, and a note when its charset label was unknown but its bytes are UTF-8."""
+    try:
+        return part.get_content(), None
+    except (LookupError, UnicodeError):
+        charset = part.get_content_charset() or "?"
+        raw = part.get_payload(decode=True)
+        raw = raw if isinstance(raw, bytes) else b""
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Unreadable(f"its {part.get_content_type()} part is in the charset {charset!r}, which is unknown "
+                              "(and not UTF-8), so it was not read") from None
+        return text, f"its {part.get_content_type()} part is labelled with the unknown charset {charset!r}; it was read as UTF-8"
 
 
 def pdf_attachments(msg: EmailMessage | bytes) -> list[tuple[str, bytes]]:

@@ -1,4 +1,4 @@
-"""Bulletin metadata: the ``<stem>.meta.toml`` sidecar and ``---`` front matter, validated.
+"""Bulletin metadata: the ``<stem>.meta.toml`` sidecar and ``---`` (or TOML ``+++``) front matter, validated.
 
 ``read_metadata(path)`` reads the sidecar beside a bulletin; ``front_matter(text)`` reads front matter;
 ``validate_metadata(meta, file)`` keeps the :data:`METADATA_KEYS` and checks their values (a date
@@ -8,6 +8,7 @@ must be a real ISO date). Errors are :class:`~retrieval.errors.BulletinParseErro
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from pathlib import Path
 
 try:
@@ -25,7 +26,17 @@ METADATA_KEYS = ("title", "publisher", "date", "url", "provenance")
 
 
 def front_matter(text: str) -> tuple[dict[str, str], int]:
-    """Parse ``---``-delimited ``key: value`` front matter; returns (metadata, body offset)."""
+    """Parse front matter: ``---``-delimited ``key: value`` lines, or ``+++``-delimited TOML (Hugo).
+
+    Returns:
+        (metadata with lower-case keys and text values, offset of the body). TOML values that are
+        dates become ISO text; lists and tables are left out.
+
+    Raises:
+        BulletinParseError: front matter that is never closed, or a line (or TOML) that does not parse.
+    """
+    if text.startswith("+++"):
+        return _toml_front_matter(text)
     if not text.startswith("---"):
         return {}, 0
     first_nl = text.find("\n")
@@ -48,6 +59,29 @@ def front_matter(text: str) -> tuple[dict[str, str], int]:
         pos = nl + 1
         line_no += 1
     raise BulletinParseError("", "front matter opened with '---' is never closed", 1)
+
+
+def _toml_front_matter(text: str) -> tuple[dict[str, str], int]:
+    first_nl = text.find("\n")
+    if first_nl < 0 or text[:first_nl].strip() != "+++":
+        return {}, 0
+    close = re.search(r"^\+\+\+[ \t]*$", text[first_nl + 1:], re.MULTILINE)
+    if close is None:
+        raise BulletinParseError("", "front matter opened with '+++' is never closed", 1)
+    body = text[first_nl + 1: first_nl + 1 + close.start()]
+    try:
+        data = tomllib.loads(body)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise BulletinParseError("", f"front matter is not valid TOML: {exc}", int(m.group(1)) + 1 if m else 1) from None
+    meta: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, (datetime, date)):
+            meta[key.lower()] = value.isoformat()
+        elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            meta[key.lower()] = str(value)
+    end = first_nl + 1 + close.end()
+    return meta, end + 1 if text[end:end + 1] == "\n" else end
 
 
 def validate_metadata(meta: dict, file: str) -> dict[str, str]:

@@ -69,7 +69,7 @@ def pdf_to_text(data: bytes, file: str) -> tuple[str, dict[str, str]]:
     except BulletinParseError:
         raise
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds for a damaged file
-        if "password" in str(exc).lower() or "encrypt" in type(exc).__name__.lower():
+        if _encrypted(exc, (PDFPasswordIncorrect, PDFEncryptionError)):
             raise BulletinParseError(file, "the PDF is encrypted (password-protected): save an unprotected copy") from None
         raise BulletinParseError(file, f"not a readable PDF ({type(exc).__name__}): the file is damaged or "
                                        "not a PDF") from None
@@ -92,6 +92,21 @@ def pdf_to_text(data: bytes, file: str) -> tuple[str, dict[str, str]]:
             pos += len(t) + 2
     meta["page_starts"] = ",".join(map(str, starts))
     return "\n\n".join(out) + "\n", meta
+
+
+def _encrypted(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    """True when ``exc`` says the PDF needs a password — also when pdfplumber wraps pdfminer's error
+    (``PdfminerException(PDFPasswordIncorrect())``: the wrapper's name and text say nothing of it)."""
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 10:
+        e = todo.pop()
+        seen.append(e)
+        if isinstance(e, kinds) or "password" in str(e).lower() or "encrypt" in type(e).__name__.lower():
+            return True
+        todo += [a for a in e.args if isinstance(a, BaseException)]
+        todo += [c for c in (e.__cause__, e.__context__) if c is not None and c not in seen]
+    return False
 
 
 # -- lines ---------------------------------------------------------------------------------------

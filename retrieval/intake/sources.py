@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from retrieval.errors import BulletinParseError
 from retrieval.text import decode_bulletin_bytes
 
+from .dates import file_name_date
 from .metadata import read_metadata
 from .parser import parse_bulletin
 from .structure import Bulletin
@@ -26,7 +27,11 @@ from .structure import Bulletin
 log = logging.getLogger("retrieval.intake")  # the name its warnings always had
 
 #: An extractor: (file bytes, file name for errors) → (bulletin text, metadata found in the file).
-#: It raises :class:`~retrieval.errors.BulletinParseError` for a file it cannot read.
+#: It raises :class:`~retrieval.errors.BulletinParseError` for a file it cannot read. A ``date`` in
+#: its metadata is taken when neither the sidecar nor the text gives one; ``date_source`` says
+#: whether the document states it (``document``: an e-mail's Date header, a PDF's printed first
+#: page) or only the file's metadata does (``metadata``, the default: a PDF's CreationDate, an
+#: HTML ``<meta>`` date). See :mod:`retrieval.intake.dates`.
 Extractor = Callable[[bytes, str], "tuple[str, dict[str, str]]"]
 
 
@@ -71,6 +76,8 @@ EXTRACTORS: dict[str, Extractor] = {
     ".pdf": extract_pdf,
     ".eml": extract_eml,
 }
+#: Endings whose text is markdown, read by the markdown parser (:mod:`retrieval.intake.markdown`).
+MARKDOWN_SUFFIXES = (".md", ".markdown")
 #: File name endings read as bulletins by :func:`find_bulletin_files`.
 BULLETIN_SUFFIXES = tuple(EXTRACTORS)
 #: Endings read as HTML (their visible text is extracted first, see :mod:`retrieval.intake.html`).
@@ -93,7 +100,9 @@ def read_bulletin(path: str | Path) -> Bulletin:
 
     The extractor of the file's ending (:data:`EXTRACTORS`) turns its bytes into text. An
     ``.html``/``.htm`` file is turned into text by :func:`retrieval.intake.html.html_to_text`; its
-    ``<title>`` and ``<meta>`` date/URL/publisher fill in what the sidecar does not give, and
+    ``<title>`` and ``<meta>`` date/URL/publisher fill in what the sidecar and the document do not
+    give (the date: sidecar > printed in the document > file metadata or name, with
+    ``bulletin.date_source`` saying which; see :mod:`retrieval.intake.dates`), and
     citation offsets then index the extracted text. A ``.pdf`` likewise (:mod:`retrieval.intake.pdf`): its
     Title and CreationDate fill in, and its passages carry their page.
 
@@ -109,30 +118,38 @@ def read_bulletin(path: str | Path) -> Bulletin:
         raise BulletinParseError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
     text, file_meta = extractor_for(path)(data, str(path))
     page_starts = file_meta.pop("page_starts", None)
+    unread = file_meta.pop("unread", None)
     attachments = file_meta.pop("attachments", None)
     if attachments:
         log.warning("%s: its PDF attachment(s) %s are not part of this bulletin; drop the e-mail into the inbox "
                     "(bulletin-bot ingest --watch) or save them beside it to ingest them", path, attachments)
-    metadata = {**file_meta, **read_metadata(path)}
+    sidecar = read_metadata(path)
+    if not file_meta.get("date") and (named := file_name_date(path.name)):
+        file_meta = {**file_meta, "date": named, "date_source": "metadata"}
     try:
-        bulletin = parse_bulletin(text, path.name, metadata)
+        bulletin = parse_bulletin(text, path.name, sidecar, markdown=path.name.lower().endswith(MARKDOWN_SUFFIXES),
+                                  fallback=file_meta)
     except BulletinParseError as exc:
         raise BulletinParseError(str(path), exc.reason, exc.line) from None
     if page_starts:
         bulletin.page_starts = [int(s) for s in page_starts.split(",")]
+    if unread:
+        bulletin.notes = unread.split("\n")
     if bulletin.has_metadata and bulletin.date is None:
         log.warning("%s: its metadata gives no date (a sidecar date, or front matter date/published_date); "
                     "the date is unknown", path)
     return bulletin
 
 
-def find_bulletin_files(paths: list[str | Path]) -> tuple[list[Path], list[Path]]:
+def find_bulletin_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[Path]]:
     """Expand files and directories into bulletin files.
 
     Returns:
         (bulletin files sorted by name, directories that were scanned). A directory is scanned
         non-recursively for names ending in a key of :data:`EXTRACTORS`; a file named directly is
-        taken whatever its ending.
+        taken whatever its ending. A broken symbolic link with a bulletin ending (one that loops, or
+        leads nowhere) is returned too, so that reading it reports it (:func:`unreadable_link`)
+        instead of it being skipped unseen.
     """
     files: list[Path] = []
     dirs: list[Path] = []
@@ -141,12 +158,52 @@ def find_bulletin_files(paths: list[str | Path]) -> tuple[list[Path], list[Path]
         if str(raw).strip() == "":
             raise BulletinParseError("''", "an empty path was given")
         p = Path(raw)
-        if p.resolve() in seen:
+        key = _resolved(p)
+        if key in seen:
             continue
-        seen.add(p.resolve())
+        seen.add(key)
         if p.is_dir():
             dirs.append(p)
-            files.extend(sorted(f for f in p.iterdir() if is_bulletin_file(f)))
+            files.extend(sorted(f for f in p.iterdir() if is_bulletin_file(f) or _broken_bulletin_link(f)))
         else:
             files.append(p)
     return files, dirs
+
+
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``, or its absolute form when it cannot be resolved (a symbolic link loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
+def _broken_bulletin_link(path: Path) -> bool:
+    return (path.is_symlink() and not path.name.startswith(".") and path.name.lower().endswith(tuple(EXTRACTORS))
+            and unreadable_link(path) is not None)
+
+
+def unreadable_link(path: Path) -> str | None:
+    """Why the symbolic link ``path`` cannot be read ("a symbolic link that loops …", "… to X, which does
+    not exist"), or None when ``path`` is no symbolic link or leads to something."""
+    import errno
+    import os
+
+    if not path.is_symlink():
+        return None
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link that loops (it leads back to itself), so there is nothing to read"
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return f"a symbolic link to {target}, which does not exist"
+    return None
+
+
+def no_bulletin_files(directory: Path) -> str:
+    """The error for a scanned directory that holds no bulletin file."""
+    return f"no bulletin files in {directory} (files ending {', '.join(BULLETIN_SUFFIXES)})"

@@ -67,6 +67,10 @@ class Bulletin:
             from the first line and the date is unknown).
         page_starts: for a paged source (a PDF), the offset in ``source_text`` where each page
             (1, 2, …) begins, ascending; None for unpaged text.
+        notes: what of the file could not be read, one sentence each (e.g. an e-mail part in an
+            unknown charset); the rest is the bulletin. Ingest reports them as warnings.
+        date_source: where ``date`` came from: ``sidecar``, ``document``, ``metadata`` or ``none``
+            (see :mod:`retrieval.intake.dates`).
     """
 
     source_file: str
@@ -79,6 +83,8 @@ class Bulletin:
     has_metadata: bool = False
     sections: list[Section] = field(default_factory=list)
     page_starts: list[int] | None = None
+    notes: list[str] = field(default_factory=list)
+    date_source: str = "none"
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page holding source_text[offset], or None for unpaged text."""

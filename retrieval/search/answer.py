@@ -1,12 +1,18 @@
 """The outcome of a search: :class:`Hit` (one quoted item) and :class:`Answer` (the hits and the reply tier).
 
 Small frozen-ish dataclasses, as printed by ``ask --json`` (:meth:`Answer.to_dict`); no search logic.
+
+The one wording of a reply lives here, for every surface (the CLI, Slack's blocks and their fallback
+text): :meth:`Answer.headline` says the tier in one sentence, :func:`missing_phrase` what no passage
+states, :meth:`Answer.hit_tier` how each quote stands. A surface only chooses its markup — how the
+emphasised words are marked (``strong``) and how the user's own words are shown (``show``: escaped and
+shortened for Slack) — never the words.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from retrieval.chunking import Citation, Passage
 
@@ -16,6 +22,21 @@ from .filters import readable_date
 
 #: The three honest reply tiers, from most to least: see :class:`Answer`.
 TIERS = ("answers", "related", "nothing")
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def missing_phrase(missing: str, show: Callable[[str], str] = _same) -> str:
+    """What no passage states, in words: "No passage mentions “google”" (a named thing: ``missing``
+    starts with "“") or "No passage states the amount asked" (an asked slot).
+
+    Args:
+        missing: :attr:`Answer.missing` (or :attr:`Hit.missing`).
+        show: how ``missing`` is shown (Slack escapes and shortens it); plain by default.
+    """
+    return f"No passage {'mentions' if missing.startswith('“') else 'states'} {show(missing)}"
 
 
 @dataclass(frozen=True)
@@ -129,21 +150,47 @@ class Answer:
         """"Answering from bulletins dated up to June 2024" when an ``as_of`` cut-off is in force, else None."""
         return f"Answering from bulletins dated up to {readable_date(self.as_of)}" if self.as_of else None
 
-    def headline(self) -> str:
-        """The tier in one plain sentence, shown above the quotes (CLI, Slack and digest use it alike);
-        "No bulletin is dated up to May 2019" when the ``as_of`` cut-off left nothing to search."""
+    def headline(self, *, quotes: bool = True, more: bool = False, strong: Callable[[str], str] = _same,
+                 show: Callable[[str], str] = _same) -> str:
+        """The tier in one sentence, shown above the quotes: the one wording of every surface (no final stop).
+
+        - "answers": ``Passages that answer “Q”`` (``More passages for “Q”`` on a later page, ``more``);
+        - "related": ``No passage states the amount asked; the nearest passages do not answer “Q”``
+          (:func:`missing_phrase`), or ``No confident answer to “Q”; the nearest passages do not answer it``;
+        - "nothing": ``Nothing in the bulletins is about “Q”``, plus ``; the nearest passages are far from
+          it`` when they are shown (``quotes``); ``I found no passage in the bulletins for “Q”`` when
+          there is no hit at all; ``No bulletin is dated up to May 2019, so nothing can be quoted for “Q”``
+          when the ``as_of`` cut-off left nothing to search.
+
+        Args:
+            quotes: whether the surface shows the hits under the headline.
+            more: a page after the first ("More results").
+            strong: marks the words to emphasise (Slack: ``*bold*``); plain by default.
+            show: shows the user's words, the query and what is missing (Slack: escaped, shortened).
+        """
+        q = f"“{show(self.query)}”"
         if self.none_dated and self.as_of:
-            return f"No bulletin is dated up to {readable_date(self.as_of)}"
-        q = f"“{self.query}”"
+            return f"{strong(f'No bulletin is dated up to {readable_date(self.as_of)}')}, so nothing can be quoted for {q}"
+        if not self.hits:
+            return f"I found no passage in the bulletins for {q}"
         if self.tier == "answers":
-            return f"Passages that answer {q}"
+            return f"{strong('More passages')} for {q}" if more else f"{strong('Passages that answer')} {q}"
         if self.tier == "nothing":
-            return f"Nothing in the bulletins is about {q}" + ("; the nearest passages are far from it" if self.hits else "")
-        if self.missing and self.missing.startswith("“"):
-            return f"No passage mentions {self.missing}; the nearest passages do not answer {q}"
+            return f"Nothing in the bulletins is about {q}" + ("; the nearest passages are far from it" if quotes else "")
+        nearest = f"; the nearest passages do {strong('not')} answer"
         if self.missing:
-            return f"No passage states {self.missing}; the nearest passages do not answer {q}"
-        return f"No confident answer to {q}; the nearest passages do not answer it"
+            return f"{strong(missing_phrase(self.missing, show))}{nearest} {q}"
+        return f"{strong('No confident answer')} to {q}{nearest} it"
+
+    def hit_tier(self, hit: Hit) -> str | None:
+        """How one of the answer's quotes stands: "answers" (it states what was asked), "related" (on the
+        topic, not answering) or "nothing" (far: the answer is in the "nothing" tier); None when the
+        hit was not judged (:attr:`Hit.answers` is None)."""
+        if hit.answers is None:
+            return None
+        if self.tier == "nothing":
+            return "nothing"
+        return "answers" if hit.answers and self.answered else "related"
 
     def to_dict(self) -> dict:
         """``{"query", "answered", "tier", "hits": [...]}`` as printed by ``ask --json``, plus ``missing``,

@@ -46,7 +46,7 @@ from retrieval.answerability.verdicts import LINKS_ONLY, Verdict, analyse, links
 from retrieval.encoders.factory import Encoder
 from retrieval.errors import ConfigurationError, IndexMismatchError, IndexNotFoundError
 from retrieval.index.generations import current_generation
-from retrieval.index.passages import PassageIndex
+from retrieval.index.passages import DEFAULT_SEARCH_THREADS, PassageIndex, set_search_threads
 from retrieval.instruments.timeline import InstrumentIndex
 from retrieval.text import compare_dates, normalise_space
 
@@ -102,6 +102,8 @@ class Searcher:
             (:func:`retrieval.search.calibration.calibration_for`).
         cache_size: identical queries whose vectors are kept (encoding costs ~10 ms; search far less).
         lexical_weight: weight of BM25 in the fused score; 0 gives dense-only search (no BM25 built).
+        faiss_threads: faiss' OpenMP threads (process-wide, set here: :func:`~retrieval.index.passages.set_search_threads`);
+            1 serves one query at a time fastest on small machines.
 
     Raises (from :meth:`search`):
         IndexNotFoundError: nothing indexed yet.
@@ -110,9 +112,11 @@ class Searcher:
     """
 
     def __init__(self, data_dir: str | Path, encoder: Encoder, calibration: Calibration | None = None,
-                 cache_size: int = 256, lexical_weight: float = LEXICAL_WEIGHT):
+                 cache_size: int = 256, lexical_weight: float = LEXICAL_WEIGHT,
+                 faiss_threads: int = DEFAULT_SEARCH_THREADS):
         if lexical_weight < 0:
             raise ConfigurationError(f"lexical_weight must be >= 0, got {lexical_weight}")
+        set_search_threads(faiss_threads)
         self.lexical_weight = lexical_weight
         self.data_dir = Path(data_dir)
         self.encoder = encoder

@@ -6,10 +6,14 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
 
 log = logging.getLogger("bot.slack.listeners")
 
 BUSY = "I'm busy — try again in a minute."
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 class TrackedExecutor(ThreadPoolExecutor):
@@ -20,12 +24,23 @@ class TrackedExecutor(ThreadPoolExecutor):
         self._pending = 0
         self._idle = threading.Condition()
 
-    def submit(self, fn, /, *args, limit: int | None = None, **kwargs) -> Future | None:
-        """Queue ``fn(*args, **kwargs)``; None (nothing queued) when ``limit`` tasks are already queued or running."""
+    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
+        """Queue ``fn(*args, **kwargs)``, counted in :attr:`pending` (bolt's listener executor calls this)."""
         with self._idle:
-            if limit is not None and self._pending >= limit:
+            self._pending += 1
+        return self._start(fn, *args, **kwargs)
+
+    def submit_within(self, limit: int, fn: Callable[_P, _T], /, *args: _P.args,
+                      **kwargs: _P.kwargs) -> Future[_T] | None:
+        """Queue ``fn(*args, **kwargs)`` unless ``limit`` tasks are already queued or running (then None)."""
+        with self._idle:
+            if self._pending >= limit:
                 return None
             self._pending += 1
+        return self._start(fn, *args, **kwargs)
+
+    def _start(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
+        """Hand an already counted task to the pool; it is uncounted when done (or when it cannot start)."""
         try:
             future = super().submit(fn, *args, **kwargs)
         except BaseException:
@@ -78,7 +93,7 @@ class AnswerPool(TrackedExecutor):
             except Exception as exc:  # noqa: BLE001 - the one place failures become a message
                 self.on_error(exc, body, client, respond)
 
-        future = self.submit(task, limit=self.limit)
+        future = self.submit_within(self.limit, task)
         if future is None:
             log.warning("answer queue full (%d waiting or running); told the asker to try again", self.limit)
             self.tell(BUSY, body, client, respond)

@@ -12,8 +12,11 @@ from __future__ import annotations
 import logging
 
 from bot.digest import subscriptions as subs
-from bot.slack import blocks
+from bot.slack import blocks, mrkdwn
+from bot.state.protocol import StoreUnavailable
 from retrieval.errors import IndexNotFoundError
+
+from .reply import STORE_DOWN
 
 log = logging.getLogger("bot.slack.listeners")
 
@@ -56,6 +59,9 @@ def run_subcommand(deps, respond, verb: str, text: str, channel: str | None, use
     """Do the subscription command and reply privately (what it became, or why not)."""
     try:
         message = _reply(deps, verb, text, channel, user)
+    except StoreUnavailable as exc:
+        log.warning("/bulletin %s in %s: %s", verb, channel, exc)
+        message = blocks.render_notice(STORE_DOWN)
     except Exception:
         log.exception("/bulletin %s failed in %s", verb, channel)
         message = blocks.render_notice(FAILED)
@@ -73,7 +79,7 @@ def _reply(deps, verb: str, text: str, channel: str | None, user: str | None) ->
         if not current:
             return _message(f"{where} has no subscriptions: its digest lists every new item. To narrow it: "
                             f"{HOW}.", deps, channel, where)
-        lines = subs.listing_lines(current, instruments, who=lambda u: f"<@{u}>", esc=blocks.escape)
+        lines = subs.listing_lines(current, instruments, who=lambda u: f"<@{u}>", esc=mrkdwn.escape)
         head = (f"{where} gets only the new items matching one of its {len(current)} subscription"
                 f"{'s' if len(current) != 1 else ''}:")
         return _message(head, deps, channel, where, lines)
@@ -81,8 +87,8 @@ def _reply(deps, verb: str, text: str, channel: str | None, user: str | None) ->
         change = (subs.add(store, channel, text, user, instruments) if verb == "subscribe"
                   else subs.remove(store, channel, text, instruments))
     except subs.SubscriptionError as exc:
-        return _message(f"{blocks.escape(str(exc))} Usage: {HOW}.", deps, channel, where, note=False)
-    sentence = subs.change_sentence(change, where, instruments, store.subscriptions(channel), esc=blocks.escape)
+        return _message(f"{mrkdwn.escape(str(exc))} Usage: {HOW}.", deps, channel, where, note=False)
+    sentence = subs.change_sentence(change, where, instruments, store.subscriptions(channel), esc=mrkdwn.escape)
     return _message(sentence, deps, channel, where, note=change.status in ("added", "already"))
 
 
@@ -105,7 +111,7 @@ def _message(head: str, deps, channel: str, where: str, lines: list[str] | None 
             current += "\n" + bullet
     sections.append(current)
     sections.extend(tail)
-    fallback = blocks.shorten(head, 2900) + ("\n" + tail[0] if tail else "")
+    fallback = mrkdwn.shorten(head, 2900) + ("\n" + tail[0] if tail else "")
     return blocks.Message(fallback, [blocks.section_block(s) for s in sections[:blocks.MAX_BLOCKS]])
 
 

@@ -4,7 +4,10 @@ Only the users in ``BULLETIN_BOT_INGEST_ALLOWED_USERS`` may add bulletins; anyon
 A file is taken when its name ends in a key of :data:`retrieval.intake.sources.EXTRACTORS` and it is no larger
 than ``BULLETIN_BOT_UPLOAD_MAX_MB``. The bot asks ``files.info`` (through the app's WebClient), downloads
 ``url_private_download`` (else ``url_private``) with the bot token in an ``Authorization: Bearer``
-header, saves the file into the inbox folder atomically (a hidden temporary name, then ``os.replace``)
+header — only from Slack's file server (``SLACK_FILES_URL``, by default ``https://files.slack.com/``:
+that scheme, host and port, nothing else; no ``file:``, no other host, a redirect only over the same
+scheme and without the token once it leaves that host; an ``is_external`` file, a link to Google Drive
+or Dropbox, is refused) — saves the file into the inbox folder atomically (a hidden temporary name, then ``os.replace``)
 and ingests it at once on an answer worker, with the ingest call ``ingest --watch`` uses. The reply in
 the thread says what was added (title, date, items, passages), or one sentence saying why not. The
 upload's caption is not answered as a question.
@@ -13,7 +16,6 @@ upload's caption is not answered as a question.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import urllib.error
 import urllib.parse
@@ -24,11 +26,13 @@ from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
 
+from bot.config import DEFAULT_FILES_URL
 from bot.slack import blocks
 from bot.state.protocol import event_keys
 from retrieval.intake.sources import EXTRACTORS, read_bulletin
 
 from .reply import error_code
+from .upload_store import Stored, store_upload
 
 log = logging.getLogger("bot.slack.listeners")
 
@@ -44,16 +48,23 @@ class Uploads:
         max_bytes: the largest file taken.
         folder: the inbox folder uploads are saved into (created if missing).
         ingest: ``ingest(files) -> IngestReport``, the call ``ingest --watch`` makes.
+        files_url: the origin of Slack's file server (``Settings.files_url``); the only place a file is
+            downloaded from, and the only place the bot token is sent.
     """
 
     allowed_users: tuple[str, ...]
     max_bytes: int
     folder: Path
     ingest: Callable[[list[Path]], object]
+    files_url: str = DEFAULT_FILES_URL
 
 
 class SignInPage(ValueError):
     """Slack answered a file download with its HTML sign-in page instead of the file."""
+
+
+class OffSlack(ValueError):
+    """A download link that is not on Slack's file server (another scheme, host or port)."""
 
 
 def has_files(event: dict) -> bool:
@@ -84,7 +95,7 @@ def handle_upload(deps, client, channel: str, thread_ts: str, user: str | None, 
     lines = []
     for file in files:
         try:
-            lines.append(add_file(deps, uploads, client, file))
+            lines.append(add_file(deps, uploads, client, file, user))
         except Exception:  # noqa: BLE001 - the uploader hears back, whatever went wrong
             log.exception("adding the uploaded file %s failed", file.get("id"))
             lines.append(f"I could not add {file.get('name') or 'that file'}: something went wrong "
@@ -92,7 +103,7 @@ def handle_upload(deps, client, channel: str, thread_ts: str, user: str | None, 
     _reply(client, channel, thread_ts, "\n".join(lines))
 
 
-def add_file(deps, uploads: Uploads, client, file: dict) -> str:
+def add_file(deps, uploads: Uploads, client, file: dict, user: str | None = None) -> str:
     """Fetch, save and ingest one shared file; the one sentence to reply with (what was added, or why not)."""
     name = file.get("name") or file.get("id") or "that file"
     try:
@@ -107,11 +118,17 @@ def add_file(deps, uploads: Uploads, client, file: dict) -> str:
     limit_mb = uploads.max_bytes // (1024 * 1024)
     if int(info.get("size") or 0) > uploads.max_bytes:
         return f"I cannot add {name}: it is larger than the {limit_mb} MB limit."
+    if info.get("is_external"):
+        kind = str(info.get("external_type") or "").strip()
+        return (f"I cannot add {name}: it is a link to a file kept outside Slack{f' ({kind})' if kind else ''}, "
+                "not an upload; upload the file itself.")
     url = info.get("url_private_download") or info.get("url_private")
     if not url:
         return f"I could not download {name} from Slack (it has no download link), so nothing was added."
     try:
-        data = download(url, client.token, uploads.max_bytes)
+        data = download(url, client.token, uploads.max_bytes, uploads.files_url, int(info.get("size") or 0) or None)
+    except OffSlack:
+        return f"I cannot add {name}: its download link does not point to Slack's file server, so nothing was added."
     except SignInPage:
         return f"Slack sent a sign-in page instead of {name}: the app needs the files:read scope (reinstall it)."
     except ValueError:
@@ -119,61 +136,116 @@ def add_file(deps, uploads: Uploads, client, file: dict) -> str:
     except OSError as exc:
         log.warning("downloading %s failed: %s", name, getattr(exc, "reason", None) or exc.__class__.__name__)
         return f"I could not download {name} from Slack, so nothing was added; please try again."
-    path = save(uploads.folder, name, data)
-    report = uploads.ingest([path])
-    return describe(deps, path, report)
+    stored = store_upload(uploads.folder, name, data, user=user, file_id=info.get("id") or file.get("id"),
+                          taken=_indexed_elsewhere(deps, uploads.folder))
+    report = uploads.ingest([stored.path])
+    return describe(deps, stored.path, report, stored, name)
 
 
-def download(url: str, token: str | None, max_bytes: int) -> bytes:
+def on_files_server(url: str, files_url: str) -> bool:
+    """True when ``url`` has the scheme, host and port of ``files_url`` (and no user name or password)."""
+    try:
+        got, want = urllib.parse.urlsplit(url), urllib.parse.urlsplit(files_url)
+        ports = {"https": 443, "http": 80}
+        return (got.scheme.lower() == want.scheme.lower() and bool(got.hostname) and got.hostname == want.hostname
+                and (got.port or ports.get(got.scheme.lower())) == (want.port or ports.get(want.scheme.lower()))
+                and got.username is None and got.password is None)
+    except ValueError:  # a malformed port
+        return False
+
+
+def download(url: str, token: str | None, max_bytes: int, files_url: str = DEFAULT_FILES_URL,
+             expected_size: int | None = None) -> bytes:
     """GET ``url`` with ``Authorization: Bearer <token>``; its bytes (ValueError past ``max_bytes``).
 
+    Only a URL on ``files_url`` (scheme, host and port) is fetched; the opener knows no other scheme
+    (no ``file:``, ``ftp:``, ``data:``), follows a redirect only over the same scheme, and sends the
+    token only to the host it was meant for. ``expected_size`` (files.info's ``size``) tells the file
+    from a sign-in page (:func:`is_sign_in_page`).
+
     Raises:
-        OSError: the request failed (urllib.error.URLError, HTTPError, a timeout).
+        OffSlack: ``url`` is not on ``files_url`` (nothing was sent).
+        OSError: the request failed (urllib.error.URLError, HTTPError, a timeout, a refused redirect).
         SignInPage: Slack answered with its sign-in page (the token lacks files:read).
         ValueError: the file is larger than ``max_bytes``.
     """
+    if not on_files_server(url, files_url):
+        parts = urllib.parse.urlsplit(url)
+        log.warning("refused to download an upload from %s://%s (not Slack's file server %s)",
+                    parts.scheme, parts.hostname, files_url)
+        raise OffSlack(url)
+    scheme = urllib.parse.urlsplit(files_url).scheme.lower()
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token or ''}"})
-    opener = urllib.request.build_opener(_SameHostAuth())
+    opener = urllib.request.OpenerDirector()
+    handlers = [urllib.request.ProxyHandler(), urllib.request.HTTPSHandler(), _SameHostAuth(scheme),
+                urllib.request.HTTPDefaultErrorHandler(), urllib.request.HTTPErrorProcessor()]
+    if scheme == "http":  # a loopback test server only (Settings refuses plain http elsewhere)
+        handlers.append(urllib.request.HTTPHandler())
+    for handler in handlers:
+        opener.add_handler(handler)
     with opener.open(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
-        html = (response.headers.get("Content-Type") or "").startswith("text/html")
+        html = (response.headers.get("Content-Type") or "").lower().startswith("text/html")
         data = response.read(max_bytes + 1)
-    if html and not url.split("?")[0].lower().endswith((".html", ".htm")) and b"<html" in data[:2048].lower():
+    if html and is_sign_in_page(data, urllib.parse.urlsplit(url).path, expected_size):
         raise SignInPage("Slack answered with a sign-in page")
     if len(data) > max_bytes:
         raise ValueError("too large")
     return data
 
 
+_HTML_DOCUMENT = re.compile(rb"^(\xef\xbb\xbf)?\s*(<!--.*?-->\s*)*<(!doctype\s+html|html)[\s>]", re.IGNORECASE | re.DOTALL)
+_SIGN_IN = re.compile(rb"<title[^>]*>[^<]*\b(sign[ -]?in|log[ -]?in)\b|/signin\b|\bsignin_form\b", re.IGNORECASE)
+
+
+def is_sign_in_page(data: bytes, path: str, expected_size: int | None) -> bool:
+    """True when a ``text/html`` answer to a file download is Slack's sign-in page, not the file.
+
+    A file named ``.html``/``.htm`` is HTML and never one. Otherwise the answer must be an HTML
+    document (it starts with ``<!DOCTYPE html`` or ``<html``: a markdown bulletin that mentions a tag
+    is not) and either not be the size files.info gave, or say it is a sign-in page (a title with
+    "sign in"/"log in", a ``/signin`` link or form).
+    """
+    if path.lower().endswith((".html", ".htm")) or not _HTML_DOCUMENT.match(data[:4096]):
+        return False
+    return (expected_size is not None and len(data) != expected_size) or bool(_SIGN_IN.search(data[:65536]))
+
+
 class _SameHostAuth(urllib.request.HTTPRedirectHandler):
-    """Follow redirects, but send the bot token only to the host it was meant for."""
+    """Follow redirects over ``scheme`` only (https → http is refused), and send the bot token only to
+    the host it was meant for."""
+
+    def __init__(self, scheme: str = "https") -> None:
+        self.scheme = scheme
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, newurl)).scheme.lower() != self.scheme:
+            log.warning("refused a redirect of an upload download away from %s", self.scheme)
+            return None  # the 30x then fails as an HTTPError: "could not download"
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
         if new is not None and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc:
             new.remove_header("Authorization")
         return new
 
 
-def save(folder: Path, name: str, data: bytes) -> Path:
-    """Write ``data`` to ``folder/<safe name>`` atomically (a hidden temporary file, then ``os.replace``)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^\w.-]+", "_", Path(name).name).strip("._") or "upload.txt"
-    target = folder / safe
-    tmp = folder / f".{safe}.upload"
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
-    return target
+def _indexed_elsewhere(deps, folder: Path) -> set[str]:
+    """Names of the bulletins indexed from files outside the inbox ``folder`` (an upload must not take them)."""
+    try:
+        here = Path(folder).resolve()
+        return {b.source_file for b in deps.searcher.index.bulletins() if Path(b.path).parent != here}
+    except Exception:  # noqa: BLE001 - nothing indexed yet, or the index cannot be read: no names taken
+        return set()
 
 
-def describe(deps, path: Path, report) -> str:
-    """One sentence about what ingesting ``path`` did: added or updated (title, date, items, passages), or why not."""
+def describe(deps, path: Path, report, stored: Stored | None = None, uploaded: str | None = None) -> str:
+    """One sentence about what ingesting ``path`` did: added or updated (title, date, items, passages), or
+    why not; and, when the upload ``uploaded`` was stored under another name (``stored``), which and why."""
     name = path.name
+    uploaded = uploaded or name
     errors = [e for e in getattr(report, "errors", []) if Path(e["file"]).name == name]
     if errors:
-        return f"I could not add {name}: {errors[0]['error']}."
+        return f"I could not add {uploaded}: {errors[0]['error']}."
     if getattr(report, "refused", None):
-        return f"I could not add {name}: {report.refused}."
+        return f"I could not add {uploaded}: {report.refused}."
     bulletin = read_bulletin(path)
     items = sum(len(s.items) for s in bulletin.sections)
     try:
@@ -182,9 +254,18 @@ def describe(deps, path: Path, report) -> str:
         passages = getattr(report, "passages_added", 0)
     verb = ("Added" if name in report.added else "Updated" if name in report.updated
             else "Already had, unchanged:")
+    if stored is not None and stored.replaced and verb != "Added":
+        verb = f"{verb} your {uploaded}," if verb == "Updated" else f"Already had your {uploaded}, unchanged:"
     dated = f" ({bulletin.date})" if bulletin.date else " (no date)"
-    return (f"{verb} “{bulletin.title}”{dated}: {items} item{'s' * (items != 1)}, "
-            f"{passages} passage{'s' * (passages != 1)}. Ask me about it.")
+    where = ""
+    if stored is not None and stored.clash:
+        where = (f", stored as {name} because another bulletin named {stored.clash} is already there "
+                 "(both are kept)")
+    elif stored is not None and stored.unnamed:
+        where = f", stored as {name} because {uploaded} has no usable name before its ending"
+    unread = f" Not read: {'; '.join(bulletin.notes)}." if bulletin.notes else ""
+    return (f"{verb} “{bulletin.title}”{dated}{where}: {items} item{'s' * (items != 1)}, "
+            f"{passages} passage{'s' * (passages != 1)}.{unread} Ask me about it.")
 
 
 def _reply(client, channel: str, thread_ts: str, text: str, raw: bool = False) -> None:
