@@ -3,11 +3,12 @@
 Where it lives: under a cache root (:func:`retrieval.encoders.factory.onnx_dir`: ``$BULLETIN_BOT_ONNX_DIR``,
 else ``$XDG_CACHE_HOME/bulletin-bot/onnx``, i.e. ``~/.cache/…``), one directory per model checksum,
 ``<model>-<first 16 hex digits of the sha256 over the model directory's files>``. Why there and not in the
-data directory: the export depends on the model only, not on the bulletins, so ``make install`` can make it before any data directory exists, every data directory (and every clone of
-the project on the machine) shares one export, and a new virtualenv whose model package holds the same bytes
-finds it again instead of paying torch's import and the export (~20 s) once more. A different model, or a
-changed model file, has another checksum and so its own export; one made by an older recipe is not reused
-(:data:`EXPORT_RECIPE` is part of the key).
+data directory: the export depends on the model only, not on the bulletins, so ``make install`` can make it
+before any data directory exists, every data directory (and every clone of the project on the machine)
+shares one export, and a new virtualenv whose model package holds the same bytes finds it again instead of
+paying torch's import and the export (~20 s) once more. A different model, or a changed model file, has
+another checksum and so its own export; one made by an older recipe is not reused (:data:`EXPORT_RECIPE`
+is part of the key).
 
 What a directory holds: ``model.onnx`` (fp32: BERT exported with eager attention, then fused by onnxruntime's
 transformer optimizer into its Attention, EmbedLayerNormalization, SkipLayerNormalization and BiasGelu
