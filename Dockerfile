@@ -9,6 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
+    BULLETIN_BOT_ONNX_DIR=/opt/bulletin-bot/onnx \
     TOKENIZERS_PARALLELISM=false \
     BULLETIN_BOT_DATA_DIR=/data \
     BULLETIN_BOT_HTTP_PORT=3000 \
@@ -23,8 +24,11 @@ RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 COPY pyproject.toml README.md ./
 COPY retrieval/ retrieval/
 COPY bot/ bot/
+# The ONNX export the default encoder runs is made here, once, into the image (BULLETIN_BOT_ONNX_DIR): the bot
+# never imports torch at run time (torch stays for the export and BULLETIN_BOT_ENCODER=torch).
 RUN pip install . \
-    && python -c "from retrieval.encoders.factory import SentenceTransformerEncoder as E; assert E().encode(['ok']).shape == (1, 384)"
+    && bulletin-bot export-onnx \
+    && python -c "from retrieval.encoders.factory import make_encoder as E; assert E().encode(['ok']).shape == (1, 384)"
 
 # doctor checks the token's scopes against the manifest; corpus/ is also mounted read-only by compose.
 COPY manifest.yml ./

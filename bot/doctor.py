@@ -78,7 +78,8 @@ def run_checks(*, environ: Mapping[str, str] | None = None, dotenv: str | Path |
         environ, dotenv: as for :meth:`Settings.from_env`.
         data_dir: overrides ``BULLETIN_BOT_DATA_DIR``.
         manifest: the Slack app manifest whose bot scopes the token must have.
-        encoder_factory: builds the encoder (default: the sentence-transformers model of ``BULLETIN_BOT_MODEL``).
+        encoder_factory: builds the encoder (default: :func:`retrieval.encoders.factory.make_encoder`: the backend
+            of ``BULLETIN_BOT_ENCODER`` and the model of ``BULLETIN_BOT_MODEL``).
     """
     checks: list[Check] = []
     settings = None
@@ -249,9 +250,9 @@ def check_model(encoder_factory: Callable[[], Encoder] | None, index_info: dict 
     import numpy as np
 
     if encoder_factory is None:
-        from retrieval.encoders.factory import SentenceTransformerEncoder
+        from retrieval.encoders.factory import make_encoder
 
-        encoder_factory = SentenceTransformerEncoder
+        encoder_factory = make_encoder  # the configured backend (BULLETIN_BOT_ENCODER, default onnx) and model
     try:
         encoder = encoder_factory()
         vectors = np.asarray(encoder.encode(["bulletin-bot doctor"]))

@@ -1,8 +1,11 @@
-"""The ONNX encoder backends: an offline export of the packaged model, torch's vectors without torch."""
+"""The ONNX encoder backends (onnx, the default, and onnx-int8): an offline export of the packaged model kept in a
+cache keyed by the model's checksum and verified, torch's vectors without torch."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,11 +13,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import retrieval.encoders.export as export_mod
+from retrieval.encoders.export import (
+    EXPORT_MANIFEST,
+    FP32_FILE,
+    INT8_FILE,
+    ensure_export,
+    export_dir_for,
+    model_checksum,
+)
 from retrieval.encoders.factory import DEFAULT_MODEL_NAME, SentenceTransformerEncoder, make_encoder, resolve_model
-from retrieval.encoders.onnx import EXPORT_MANIFEST, INT8_FILE, OnnxEncoder
+from retrieval.encoders.onnx import OnnxEncoder
 from retrieval.errors import ConfigurationError, IndexMismatchError
 from retrieval.index.passages import PassageIndex
 from retrieval.ingest import ingest
+from retrieval.search.searcher import Searcher
 from tests.conftest import CORPUS, ONE_BULLETIN, ROOT
 from tests.fakes import HashEncoder
 
@@ -24,18 +37,22 @@ TEXTS = ["What fine did the school in Nantong get?",
 
 
 @pytest.fixture(scope="module")
-def export_dir(tmp_path_factory) -> Path:
-    """One export for the module, made on first use by the fp32 backend (as serve or ask would)."""
-    where = tmp_path_factory.mktemp("onnx") / "onnx"
-    make_encoder(None, backend="onnx", export_dir=where).encode(["warm up"])
-    return where
+def export_root(tmp_path_factory) -> Path:
+    """One export cache for the module, filled on first use by the default backend (as ingest or ask would)."""
+    root = tmp_path_factory.mktemp("onnx-cache")
+    make_encoder(None, export_dir=root).encode(["warm up"])
+    return root
+
+
+def _no_export(*args, **kwargs):
+    raise AssertionError("exported again")
 
 
 @pytest.mark.model
-def test_the_export_gives_torchs_vectors_and_int8_close_ones(export_dir: Path):
+def test_the_export_gives_torchs_vectors_and_int8_close_ones(export_root: Path):
     torch_vectors = SentenceTransformerEncoder().encode(TEXTS)
-    fp32 = make_encoder(None, backend="onnx", export_dir=export_dir)
-    int8 = make_encoder(None, backend="onnx-int8", export_dir=export_dir)
+    fp32 = make_encoder(None, export_dir=export_root)
+    int8 = make_encoder(None, backend="onnx-int8", export_dir=export_root)
     assert fp32.name == DEFAULT_MODEL_NAME and int8.name == DEFAULT_MODEL_NAME + "@onnx-int8"
     v32, v8 = fp32.encode(TEXTS), int8.encode(TEXTS)
     assert v32.shape == v8.shape == (3, 384) and v32.dtype == np.float32
@@ -43,24 +60,99 @@ def test_the_export_gives_torchs_vectors_and_int8_close_ones(export_dir: Path):
     assert ((v32 * torch_vectors).sum(axis=1) > 0.9999).all()
     cos8 = (v8 * torch_vectors).sum(axis=1)
     assert (cos8[:2] > 0.9).all() and cos8[2] > 0.8  # quantisation costs most on a degenerate repeated word
-    assert (export_dir / INT8_FILE).exists() and (export_dir / EXPORT_MANIFEST).exists()
     assert fp32.count_tokens("Nantong school") == SentenceTransformerEncoder().count_tokens("Nantong school")
+    # one text alone, or among longer ones (sorted and padded by length), gets the same vector
+    assert np.allclose(fp32.encode(TEXTS[:1])[0], v32[0], atol=1e-5)
 
 
 @pytest.mark.model
-def test_asking_with_an_onnx_backend_never_imports_torch(export_dir: Path, tmp_path: Path):
+def test_the_export_is_made_once_keyed_by_the_model_checksum_and_verified(export_root: Path, monkeypatch):
+    name, location = resolve_model(None)
+    directory = export_dir_for(name, location, export_root)
+    assert directory.name.startswith("all-MiniLM-L6-v2-") and directory.name.endswith(
+        model_checksum(location, export_root)[:16])
+    manifest = json.loads((directory / EXPORT_MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["fused"] and manifest["min_cosine_to_torch"] >= 0.9999
+    monkeypatch.setattr(export_mod, "export_onnx", _no_export)
+    assert ensure_export(name, location, export_root, FP32_FILE) == directory / FP32_FILE  # cached: no export
+    assert ensure_export(name, location, export_root, INT8_FILE) == directory / INT8_FILE
+
+
+@pytest.mark.model
+def test_an_altered_export_file_is_exported_again(export_root: Path, tmp_path: Path, monkeypatch):
+    root = tmp_path / "cache"
+    shutil.copytree(export_root, root)
+    name, location = resolve_model(None)
+    directory = export_dir_for(name, location, root)
+    with open(directory / INT8_FILE, "r+b") as fh:  # the same size, other bytes, a new mtime
+        fh.seek(1000)
+        byte = fh.read(1)
+        fh.seek(1000)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    calls = []
+    monkeypatch.setattr(export_mod, "export_onnx", lambda *a, **k: calls.append(a))
+    ensure_export(name, location, root, INT8_FILE)
+    assert calls and calls[0][1] == directory
+    # the fp32 file was not touched: only a changed modification time triggers a checksum, and it still matches
+    calls.clear()
+    os.utime(directory / FP32_FILE)
+    ensure_export(name, location, root, FP32_FILE)
+    assert not calls
+
+
+def test_another_model_gets_another_export_and_the_checksum_is_remembered(tmp_path: Path, monkeypatch):
+    model = tmp_path / "model"
+    (model / "1_Pooling").mkdir(parents=True)
+    (model / "config.json").write_text("{}")
+    (model / "1_Pooling" / "config.json").write_text('{"pooling_mode_mean_tokens": true}')
+    first = model_checksum(model, tmp_path / "cache")
+    assert json.loads((tmp_path / "cache" / "models.json").read_text())[str(model.resolve())]["sha256"] == first
+    reads = []
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda f, *a, **k: reads.append(str(f)) or real_open(f, *a, **k))
+    assert model_checksum(model, tmp_path / "cache") == first and not any("config.json" in r for r in reads)
+    monkeypatch.undo()
+    (model / "config.json").write_text('{"hidden_size": 8}')  # a changed file: its size differs, so it is hashed again
+    second = model_checksum(model, tmp_path / "cache")
+    assert second != first
+    assert export_dir_for("org/tiny", model, tmp_path / "cache").name == f"tiny-{second[:16]}"
+
+
+@pytest.mark.model
+def test_ask_timeline_and_stats_on_the_default_backend_never_import_torch(export_root: Path, tmp_path: Path):
     data = tmp_path / "data"
-    ingest([ONE_BULLETIN], data, make_encoder(None, backend="onnx", export_dir=export_dir))
-    os.symlink(export_dir, data / "onnx")
+    ingest([ONE_BULLETIN], data, make_encoder(None, export_dir=export_root))
     code = ("import sys\nfrom bot.cli import main\n"
-            f"sys.argv = ['bulletin-bot', 'ask', 'what fine did the school in Nantong get', '--data-dir', {str(data)!r}]\n"
-            "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "for args in (['ask', 'what fine did the school in Nantong get'], ['timeline', '--list'], ['stats']):\n"
+            f"    sys.argv = ['bulletin-bot', *args, '--data-dir', {str(data)!r}]\n"
+            "    try:\n        main()\n    except SystemExit as exc:\n        assert not exc.code, (args, exc.code)\n"
+            "assert 'onnxruntime' in sys.modules\n"
             "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules, 'torch imported'\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BULLETIN_BOT_")}
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, "BULLETIN_BOT_ENCODER": "onnx"},
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, "BULLETIN_BOT_ONNX_DIR": str(export_root)},
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "RMB30,000" in done.stdout
+
+
+@pytest.mark.model
+def test_a_generation_embedded_with_torch_is_served_by_the_onnx_default(export_root: Path, tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for f in CORPUS.glob("privacy-news-digest-2023-05-14.*"):
+        shutil.copy(f, corpus / f.name)
+    data = tmp_path / "data"
+    torch_encoder = SentenceTransformerEncoder()
+    ingest([corpus], data, torch_encoder)
+    onnx_encoder = make_encoder(None, export_dir=export_root)
+    question = "what did the regulator fine"
+    by_torch = Searcher(data, torch_encoder).search(question, top_k=5)
+    by_onnx = Searcher(data, onnx_encoder).search(question, top_k=5)
+    assert [h.citation for h in by_onnx.hits] == [h.citation for h in by_torch.hits]
+    assert [round(h.score, 4) for h in by_onnx.hits] == [round(h.score, 4) for h in by_torch.hits]
+    assert by_onnx.tier == by_torch.tier
+    report = ingest([corpus], data, onnx_encoder)  # and an ingest on the new default reuses torch's vectors
+    assert report.embedded == 0 and not report.warnings
 
 
 def test_vectors_of_two_backends_are_never_mixed(tmp_path: Path):
@@ -71,9 +163,17 @@ def test_vectors_of_two_backends_are_never_mixed(tmp_path: Path):
     assert "ingest --rebuild" in str(exc.value)
 
 
-def test_an_onnx_backend_needs_a_local_model_with_a_tokenizer(tmp_path: Path):
+def test_an_onnx_backend_needs_a_local_model_with_a_tokenizer(tmp_path: Path, monkeypatch):
     with pytest.raises(ConfigurationError, match="tokenizer.json"):
         OnnxEncoder("some/model", tmp_path / "no-model", tmp_path / "onnx")
     name, location = resolve_model(None)
     with pytest.raises(ConfigurationError, match="batch_size"):
         OnnxEncoder(name, location, tmp_path / "onnx", batch_size=0)
+    encoder = OnnxEncoder(name, location, tmp_path / "onnx")
+    assert encoder.threads_for(1) == 1 and encoder.threads_for(64) == min(4, os.cpu_count() or 1)
+    for bad in ("two", "0"):
+        monkeypatch.setenv("BULLETIN_BOT_ONNX_THREADS", bad)
+        with pytest.raises(ConfigurationError, match=f"BULLETIN_BOT_ONNX_THREADS.*'{bad}'"):
+            make_encoder(None, export_dir=tmp_path / "onnx")
+    monkeypatch.setenv("BULLETIN_BOT_ONNX_THREADS", "2")
+    assert make_encoder(None, export_dir=tmp_path / "onnx").threads_for(1) == 2

@@ -129,13 +129,16 @@ def _judged(answer) -> bool:
 
 
 @click.command(name="export-onnx")
+@click.option("--force", is_flag=True, help="Export again even when a verified export of the model is cached.")
 @common_options
-def export_onnx_command(data_dir: Path, model: str | None) -> None:
-    """Export the embedding model to ONNX (fp32 and int8) in DATA_DIR/onnx, for BULLETIN_BOT_ENCODER=onnx
-    or onnx-int8. Offline: made from the installed model package (needs torch, once)."""
+def export_onnx_command(data_dir: Path, model: str | None, force: bool) -> None:
+    """Export the embedding model to ONNX (fused fp32, and int8) into the export cache ($BULLETIN_BOT_ONNX_DIR,
+    else ~/.cache/bulletin-bot/onnx), keyed by the model's checksum. `make install` runs it; otherwise the first
+    ingest or question does. Offline, from the installed model package (imports torch, once)."""
+    from retrieval.encoders.export import FP32_FILE, INT8_FILE, ensure_export
     from retrieval.encoders.factory import onnx_dir, resolve_model
-    from retrieval.encoders.onnx import export_onnx
 
     name, location = resolve_model(model)
-    out = export_onnx(location, onnx_dir(Path(data_dir) / "onnx"), name)
-    click.echo(f"exported {name} to {out} (model.onnx, model_int8.onnx)")
+    out = ensure_export(name, location, onnx_dir(), FP32_FILE, force=force).parent
+    ensure_export(name, location, onnx_dir(), INT8_FILE)
+    click.echo(f"ONNX export of {name}: {out} ({FP32_FILE}, {INT8_FILE})")

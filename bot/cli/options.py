@@ -20,10 +20,11 @@ DEFAULT_DATA_DIR = "./data"
 
 def make_encoder(model: str | None, data_dir: Path | None = None):
     """The encoder the CLI uses (tests replace this with a deterministic fake): the backend from
-    ``$BULLETIN_BOT_ENCODER``, an ONNX export kept in ``DATA_DIR/onnx``."""
+    ``$BULLETIN_BOT_ENCODER`` (default onnx), its ONNX export in the cache keyed by the model's checksum
+    (``$BULLETIN_BOT_ONNX_DIR``, else ``~/.cache/bulletin-bot/onnx``; the same for every data directory)."""
     from retrieval.encoders.factory import make_encoder as encoder_for
 
-    return encoder_for(model, export_dir=Path(data_dir) / "onnx" if data_dir is not None else None)
+    return encoder_for(model)
 
 
 def make_searcher(data_dir: Path, model: str | None):

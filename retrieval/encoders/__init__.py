@@ -1,9 +1,10 @@
 """Encoders: texts → L2-normalised float32 vectors of shape (n, dimension).
 
 - :mod:`.factory` — the :class:`Encoder` protocol, :func:`make_encoder` (backend from
-  ``BULLETIN_BOT_ENCODER``: ``torch``, ``onnx``, ``onnx-int8``), :func:`resolve_model` and the
+  ``BULLETIN_BOT_ENCODER``: ``onnx`` (default), ``torch``, ``onnx-int8``), :func:`resolve_model` and the
   sentence-transformers (torch) backend;
-- :mod:`.onnx` — the torch-free ONNX backend and :func:`~retrieval.encoders.onnx.export_onnx`.
+- :mod:`.onnx` — the torch-free ONNX backend (:class:`~retrieval.encoders.onnx.OnnxEncoder`);
+- :mod:`.export` — the ONNX export, made once into a cache keyed by the model's checksum, and verified.
 
 Importing this package imports neither torch nor onnxruntime: backends load on first use.
 """

