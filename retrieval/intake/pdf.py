@@ -47,10 +47,10 @@ from .pdf_engines import (
     best_reading,
     glyph_codes,
     is_glyph_code,
+    miner_page,
     page_char_count,
     pdfium_page,
     plain_text,
-    plumber_page,
 )
 from .pdf_layout import Char, page_blocks
 
@@ -160,11 +160,12 @@ def _read_pages(data: bytes, file: str, doc, counts: list[int]) -> tuple[list[Pa
 
 
 def _page_content(page, doc, index: int, count: int) -> PageContent:
-    """One page read by pdfplumber, by PDFium when pdfplumber gives glyph codes PDFium does not, or as
-    plain PDFium text for a page of more than :data:`MAX_LAYOUT_CHARS` characters."""
+    """One page read by pdfminer.six (:func:`~retrieval.intake.pdf_engines.miner_page`: pdfplumber's
+    characters without its dictionaries), by PDFium when that gives glyph codes PDFium does not, or as
+    plain text for a page of more than :data:`MAX_LAYOUT_CHARS` characters."""
     if count > MAX_LAYOUT_CHARS:
         return _plain_page(page)
-    content = plumber_page(page)
+    content = miner_page(page)
     if glyph_codes(content.chars):
         other = doc[index]
         try:
