@@ -159,9 +159,10 @@ class OnnxEncoder:
         if len(texts) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
         session = self._load()
-        out = []
-        for i in range(0, len(texts), self.batch_size):
-            batch = self._tokenizer.encode_batch(list(texts[i:i + self.batch_size]))
+        encoded = self._tokenizer.encode_batch(list(texts))
+        vectors: np.ndarray | None = None
+        for rows in _batches([len(e.ids) for e in encoded], self.batch_size):
+            batch = [encoded[r] for r in rows]
             width = max(len(e.ids) for e in batch)
             ids = np.zeros((len(batch), width), dtype=np.int64)
             mask = np.zeros_like(ids)
@@ -173,9 +174,30 @@ class OnnxEncoder:
             summed = (hidden * mask[:, :, None]).sum(axis=1)
             pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            out.append(pooled / np.maximum(norms, 1e-12))
-        return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
+            if vectors is None:
+                vectors = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
+            vectors[rows] = pooled / np.maximum(norms, 1e-12)
+        assert vectors is not None
+        return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:
         """Word pieces of text under the model's tokenizer (special tokens excluded)."""
         return len(self._count.encode(text, add_special_tokens=False).ids)
+
+
+#: The most attention cells (texts × tokens²) one forward pass may hold: 32 texts of 128 tokens. The
+#: attention scores grow with the square of the longest text of a batch, so 32 texts of 256 tokens
+#: took about 1 GB; long texts go fewer at a time (8 of 256), with the same vectors.
+MAX_ATTENTION_CELLS = 32 * 128 * 128
+
+
+def _batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Row indexes grouped into forward passes: similar lengths together (shortest first), at most
+    ``batch_size`` texts and :data:`MAX_ATTENTION_CELLS` cells (texts × longest²) a pass."""
+    out: list[list[int]] = []
+    for r in sorted(range(len(lengths)), key=lambda r: lengths[r]):
+        if out and len(out[-1]) < batch_size and (len(out[-1]) + 1) * lengths[r] ** 2 <= MAX_ATTENTION_CELLS:
+            out[-1].append(r)
+        else:
+            out.append([r])
+    return out
