@@ -36,7 +36,8 @@ Serving and logging (:class:`LogSettings` needs no token, so every command reads
     BULLETIN_BOT_HTTP_IDLE_TIMEOUT  seconds before a connection that sends nothing is closed, 1..3600 (default 15)
     LOG_LEVEL                 DEBUG, INFO, WARNING, ERROR or CRITICAL (default WARNING; -v INFO, -vv DEBUG win)
     LOG_FORMAT                text (default) or json (one JSON object per line)
-    LOG_QUESTIONS             1/true: put the question text in the per-answer log line (default off)
+    LOG_QUESTIONS             1/true: put the question text in the per-answer log line, and keep it and the
+                              asker's user id in the answer record (the audit trail) (default off)
 
 Searching (:class:`SearchSettings` needs no token either: ``ask`` and ``eval`` read it too)::
 
@@ -98,7 +99,8 @@ class Settings:
         http_port: port for /slack/events (HTTP mode) and /healthz, /readyz (1..65535; 0 in tests: any).
         http_connection_limit: connections the HTTP server accepts at once (:mod:`bot.server.http_server`).
         http_idle_timeout: seconds before the HTTP server closes a connection that sends nothing.
-        log_questions: put the question text in the per-answer log line.
+        log_questions: put the question text in the per-answer log line, and keep it and the asker in the
+            answer record (:func:`bot.slack.listeners.reply.record_shown`).
         top_k: hits quoted per answer (1..10).
         workers: threads answering questions (1..64).
         queue_size: questions that may wait for a free worker (1..10000); past that the asker is told

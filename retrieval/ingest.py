@@ -41,9 +41,10 @@ from .errors import BulletinParseError, IndexMismatchError, IndexNotFoundError
 log = logging.getLogger(__name__)
 
 #: Bumped whenever parsing or chunking changes, so that every bulletin is re-parsed once.
-#: 10: PDF reading order from the layout; 9: markdown by markdown-it-py, HTML by its main content and
-#: structure; 8: a bullet title may follow emoji; 7: passages carry the PDF page
-PARSER_VERSION = "10"
+#: 11: PDF reading order from the layout; 10: a heading in capitals ends the item above it; 9: markdown by
+#: markdown-it-py, HTML by its main content and structure; 8: a bullet title may follow emoji; 7: passages carry
+#: the PDF page
+PARSER_VERSION = "11"
 
 
 @dataclass

@@ -28,7 +28,8 @@ _ids = itertools.count(1)
 
 
 class BotUnderTest:
-    """The bot served over HTTP, talking to ``fake``. Use as a context manager."""
+    """The bot served over HTTP, talking to ``fake``, keeping its state in ``store`` (default: SQLite in
+    ``data_dir``). Use as a context manager."""
 
     def __init__(self, fake: FakeSlack, searcher, data_dir: Path, store=None, **settings):
         self.fake = fake

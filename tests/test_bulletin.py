@@ -48,8 +48,10 @@ def test_seed_insight_lines_are_paragraphs():
 
 
 def test_securiti_items_continue_numbering_across_regions_and_keep_fields():
+    # the closing "WHAT'S NEXT: …" list is a section of its own (11 paragraphs), not more of item 28
     assert _shape("securiti-privacy-roundup-2025-04.txt") == [
-        ("North and South America Jurisdiction", 11, 0), ("Europe and Africa Jurisdiction", 9, 0), ("Asia Jurisdiction", 8, 0)]
+        ("North and South America Jurisdiction", 11, 0), ("Europe and Africa Jurisdiction", 9, 0), ("Asia Jurisdiction", 8, 0),
+        ("WHAT'S NEXT: Key Privacy Developments to Watch For", 0, 11)]
     b = read_bulletin(CORPUS / "securiti-privacy-roundup-2025-04.txt")
     first = b.sections[0].items[0]
     assert first.number == 1 and first.title == "Oklahoma and Alabama Move Toward Comprehensive Privacy Laws"
@@ -58,6 +60,24 @@ def test_securiti_items_continue_numbering_across_regions_and_keep_fields():
     assert b.byline == "Yasir Nawaz"
     all_text = [p.text for _, _, p in b.paragraphs()]
     assert not any(t.startswith("Date:") for t in all_text)
+    item28 = b.sections[2].items[-1]
+    assert item28.number == 28 and len(item28.paragraphs) == 3
+    assert item28.paragraphs[-1].text.startswith("If your organization handles consumer or product data")
+
+
+def test_a_heading_in_capitals_ends_the_item_above_it():
+    from retrieval.intake.parser import parse_bulletin
+
+    text = ("Roundup\n\nAsia\n\n1. New Zealand Enacts Act\n\nDate: April 1, 2025\n\nThe Act passed.\n\n"
+            "What’s Next?\n\nMore steps follow.\n\n"
+            "WHAT'S NEXT: Key Privacy Developments to Watch For\n\n"
+            "Colorado House to Decide Fate of Social Media Bill: the House has until May 7.\n")
+    b = parse_bulletin(text, "x.txt", {"title": "Roundup"})
+    item = b.sections[0].items[0]
+    assert [p.text for p in item.paragraphs] == ["The Act passed.", "More steps follow."]
+    assert item.paragraphs[1].subheading == "What’s Next?"  # a sub-heading in title case stays the item's
+    assert b.sections[1].title == "WHAT'S NEXT: Key Privacy Developments to Watch For"
+    assert b.sections[1].items == [] and b.sections[1].paragraphs[0].text.startswith("Colorado House")
 
 
 def test_mofo_table_of_contents_dropped_and_subheadings_kept_as_context():

@@ -173,9 +173,21 @@ def test_a_directory_and_a_file_in_it_are_not_a_duplicate(runner: CliRunner, tmp
     assert json.loads(res.stdout)["errors"] == [] and json.loads(res.stdout)["added"] == N_BULLETINS
 
 
-def test_eval_calibrate_that_cannot_fit_says_why_without_a_traceback(runner: CliRunner, indexed: Path, tmp_path: Path,
-                                                                    monkeypatch):
+def test_eval_calibrate_that_cannot_fit_says_why_without_a_traceback(runner: CliRunner, indexed: Path, tmp_path: Path):
+    questions = tmp_path / "q.jsonl"  # no item holds this gold: the verdict has nothing to separate
+    questions.write_text(json.dumps({"id": "q1", "file": "china-cybersecurity-data-protection-2019-08.txt",
+                                     "question": "what fine did the school in Nantong get", "gold": "no such words here",
+                                     "kind": "number"}) + "\n")
+    res = runner.invoke(cli.main, ["eval", str(questions), "--calibrate", "--data-dir", str(indexed)])
+    assert res.exit_code == 1
+    assert "cannot fit the verdict on these questions" in res.stderr
+    assert "Traceback" not in res.output + res.stderr
+
+
+def test_eval_calibrate_prints_the_verdict_table_and_says_why_the_margin_rule_was_not_refitted(
+        runner: CliRunner, indexed: Path, tmp_path: Path, monkeypatch):
     from retrieval.search import calibration
+    from retrieval.search.verdict_model import FEATURES
 
     def no_fit(*args, **kwargs):
         raise ValueError("no threshold abstains on at most 2% of the answerable questions")
@@ -186,9 +198,9 @@ def test_eval_calibrate_that_cannot_fit_says_why_without_a_traceback(runner: Cli
                                      "question": "what fine did the school in Nantong get", "gold": "RMB30,000",
                                      "kind": "number"}) + "\n")
     res = runner.invoke(cli.main, ["eval", str(questions), "--calibrate", "--data-dir", str(indexed)])
-    assert res.exit_code == 1
-    assert "cannot calibrate on these questions: no threshold abstains" in res.stderr
-    assert "Traceback" not in res.output + res.stderr
+    assert res.exit_code == 0, res.output + res.stderr
+    assert '["test/hash-encoder"]' in res.stdout and f"features = [{', '.join(repr(f) for f in FEATURES)}]" in res.stdout
+    assert "not refitted: no threshold abstains" in res.stdout
 
 
 def test_ingest_of_an_empty_folder_says_so_and_exits_1(runner: CliRunner, tmp_path: Path, corpus_copy: Path):

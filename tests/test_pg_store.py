@@ -102,9 +102,11 @@ def test_a_version_1_database_gains_the_subscriptions_table_and_keeps_its_rows(p
     with monkeypatch.context() as m:  # the bot as it was before subscriptions
         m.setattr(pg_migrations, "MIGRATIONS", pg_migrations.MIGRATIONS[:1])
         m.setattr(pg_migrations, "SCHEMA_VERSION", 1)
-        old = PgStore(pg_url)
-        answer_id = old.record_answer("a question", [1], "U1", "C1", "1.0")
-        old.close()
+        PgStore(pg_url).close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # a row as the bot of version 1 wrote it
+        answer_id = conn.execute("INSERT INTO answers (query, passage_ids, user_id, channel, thread_ts, created_at)"
+                                 " VALUES ('a question', '[1]', 'U1', 'C1', '1.0', %s) RETURNING id",
+                                 (time.time(),)).fetchone()[0]
     store = PgStore(pg_url)
     try:
         assert store.answer(answer_id).query == "a question"
@@ -124,14 +126,41 @@ def test_a_version_2_database_folds_repeated_votes_into_each_users_latest(pg_url
         m.setattr(pg_migrations, "MIGRATIONS", pg_migrations.MIGRATIONS[:2])
         m.setattr(pg_migrations, "SCHEMA_VERSION", 2)
         old = PgStore(pg_url)
-        answer_id = old.record_answer("a question", [1], "U1", "C1", "1.0")
+        (answer_id,), _ = old._execute("INSERT INTO answers (query, passage_ids, user_id, channel, thread_ts, created_at)"
+                                       " VALUES ('a question', '[1]', 'U1', 'C1', '1.0', %s) RETURNING id", (time.time(),))
+        answer_id = answer_id[0]
         for user, vote in [("U1", 1), ("U1", 1), ("U2", 1), ("U1", -1)]:  # as the old code wrote them
             old._execute("INSERT INTO feedback (answer_id, query, passage_ids, user_id, vote, created_at)"
                          " VALUES (%s, 'a question', '[1]', %s, %s, %s)", (answer_id, user, vote, time.time()))
-        assert len(old.feedback()) == 4
+        assert old._execute("SELECT count(*) FROM feedback")[0] == [(4,)]
         old.close()
     store = PgStore(pg_url)
     try:
         assert sorted((f.user, f.vote) for f in store.feedback()) == [("U1", -1), ("U2", 1)]
+    finally:
+        store.close()
+
+
+def test_a_database_from_before_the_audit_trail_keeps_its_answers_and_votes_without_details(pg_url, monkeypatch):
+    from bot.state import pg_migrations
+    from bot.state.postgres import PgStore
+
+    with monkeypatch.context() as m:  # the bot as it was before the audit trail (version 3)
+        m.setattr(pg_migrations, "MIGRATIONS", pg_migrations.MIGRATIONS[:3])
+        m.setattr(pg_migrations, "SCHEMA_VERSION", 3)
+        old = PgStore(pg_url)
+        (row,), _ = old._execute("INSERT INTO answers (query, passage_ids, user_id, channel, thread_ts, created_at)"
+                                 " VALUES ('old question', '[3, 4]', 'U1', 'C1', '1.0', %s) RETURNING id", (time.time(),))
+        old._execute("INSERT INTO feedback (answer_id, query, passage_ids, user_id, vote, created_at)"
+                     " VALUES (%s, 'old question', '[3, 4]', 'U2', -1, %s)", (row[0], time.time()))
+        old.close()
+    store = PgStore(pg_url)
+    try:
+        (record,) = store.answers()
+        assert (record.id, record.query, record.passage_ids, record.details) == (row[0], "old question", [3, 4], None)
+        (fb,) = store.feedback()
+        assert (fb.user, fb.vote, fb.choice) == ("U2", -1, None)
+        assert store.record_feedback(row[0], "U2", -1, choice=2).choice == 2
+        assert [(f.vote, f.choice) for f in store.feedback()] == [(-1, 2)]
     finally:
         store.close()

@@ -294,7 +294,10 @@ def test_no_confident_answer_lists_the_nearest_items_labelled(fake, data_dir, tm
     assert any(b["type"] == "section" and b["text"].get("verbatim") for b in call.body["blocks"])
 
 
-def test_feedback_is_recorded_with_query_and_passage_ids(bot, fake):
+def test_feedback_is_recorded_with_query_and_passage_ids(fake, data_dir, tmp_path):
+    from tests.fakes import HashEncoder
+
+    bot = BotUnderTest(fake, Forced(Searcher(data_dir, HashEncoder()), True), tmp_path, log_questions=True)
     bot.send_event(mention(GEO_QUESTION, ts="1400.1", user="U9"))
     answer = fake.wait_for("chat.postMessage")[0]
     up = buttons(answer)[bk.ACTION_UP]
@@ -302,6 +305,7 @@ def test_feedback_is_recorded_with_query_and_passage_ids(bot, fake):
               response_url=fake.response_url("fb"))
     thanks = fake.wait_for(RESPONSE_URL)[0]
     assert "feedback is recorded" in thanks.body["text"] and thanks.body["replace_original"] is False
+    bot.close()
     (fb,) = bot.store.feedback()
     assert (fb.query, fb.user, fb.vote) == (GEO_QUESTION, "U9", 1) and len(fb.passage_ids) >= 3
 

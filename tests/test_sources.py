@@ -23,7 +23,7 @@ def test_one_line_in_the_table_adds_a_kind_of_bulletin(tmp_path: Path, monkeypat
     (tmp_path / "a.txt").write_text("Title\n\nA paragraph.\n", encoding="utf-8")
     (tmp_path / "b.rtf").write_bytes(b"Subject line\n\nThe mail body.\n")
 
-    def extract_mail(data: bytes, file: str) -> tuple[str, dict[str, str]]:
+    def extract_mail(data: bytes, file: str, bounds: object = None) -> tuple[str, dict[str, str]]:
         return data.decode("utf-8").upper(), {"publisher": "Mail"}
 
     assert [f.name for f in find_bulletin_files([tmp_path])[0]] == ["a.txt"]

@@ -186,11 +186,12 @@ def test_a_version_2_store_gains_the_subscriptions_table_and_keeps_its_rows(tmp_
     with monkeypatch.context() as m:  # the bot as it was before subscriptions
         m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
         m.setattr(migrations, "SCHEMA_VERSION", 2)
-        old = SQLiteStore(path)
-        answer_id = old.record_answer("a question", [1], "U1", "C1", "1.0")
-        old.close()
+        SQLiteStore(path).close()
+    with sqlite3.connect(path) as conn:  # a row as the bot of version 2 wrote it
+        answer_id = conn.execute("INSERT INTO answers (query, passage_ids, user, channel, thread_ts, created_at)"
+                                 " VALUES ('a question', '[1]', 'U1', 'C1', '1.0', 1e9)").lastrowid
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
-    store = SQLiteStore(path)
+    store = SQLiteStore(path, retention_days=3650 * 20)
     assert store.answer(answer_id).query == "a question"
     assert store.subscriptions("C1") == [] and store.subscribe("C1", "topic", "cookies", "U1")
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION >= 3
@@ -204,13 +205,39 @@ def test_a_version_3_store_folds_repeated_votes_into_each_users_latest(tmp_path,
         m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
         m.setattr(migrations, "SCHEMA_VERSION", 3)
         old = SQLiteStore(path)
-        answer_id = old.record_answer("a question", [1], "U1", "C1", "1.0")
+        answer_id = old._conn().execute(
+            "INSERT INTO answers (query, passage_ids, user, channel, thread_ts, created_at)"
+            " VALUES ('a question', '[1]', 'U1', 'C1', '1.0', ?)", (time.time(),)).lastrowid
         for user, vote in [("U1", 1), ("U1", 1), ("U2", 1), ("U1", -1)]:  # as the old code wrote them
             old._conn().execute("INSERT INTO feedback (answer_id, query, passage_ids, user, vote, created_at)"
                                 " VALUES (?, 'a question', '[1]', ?, ?, ?)", (answer_id, user, vote, time.time()))
-        assert len(old.feedback()) == 4
+        assert old._conn().execute("SELECT count(*) FROM feedback").fetchone()[0] == 4
         old.close()
     store = SQLiteStore(path)
     assert sorted((f.user, f.vote) for f in store.feedback()) == [("U1", -1), ("U2", 1)]
     store.record_feedback(answer_id, "U2", 1)
     assert len(store.feedback()) == 2
+
+
+def test_a_store_from_before_the_audit_trail_keeps_its_answers_and_votes_without_details(tmp_path, monkeypatch):
+    import sqlite3
+
+    from bot.state import migrations
+
+    path = tmp_path / "bot.sqlite"
+    with monkeypatch.context() as m:  # the bot as it was before the audit trail (version 4)
+        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:4])
+        m.setattr(migrations, "SCHEMA_VERSION", 4)
+        SQLiteStore(path).close()
+    with sqlite3.connect(path) as conn:  # rows as that bot wrote them
+        answer_id = conn.execute("INSERT INTO answers (query, passage_ids, user, channel, thread_ts, created_at)"
+                                 " VALUES ('old question', '[3, 4]', 'U1', 'C1', '1.0', ?)", (time.time(),)).lastrowid
+        conn.execute("INSERT INTO feedback (answer_id, query, passage_ids, user, vote, created_at)"
+                     " VALUES (?, 'old question', '[3, 4]', 'U2', -1, ?)", (answer_id, time.time()))
+    store = SQLiteStore(path)
+    (record,) = store.answers()
+    assert (record.id, record.query, record.passage_ids, record.details) == (answer_id, "old question", [3, 4], None)
+    (fb,) = store.feedback()
+    assert (fb.user, fb.vote, fb.choice) == ("U2", -1, None)
+    assert store.record_feedback(answer_id, "U2", -1, choice=0).choice == 0  # the new column works on old rows
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION == 5

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from bot.state.protocol import event_keys
+from bot.state.records import AnswerDetails
 
 DAY = 86400.0
 
@@ -267,3 +268,82 @@ def test_retention_never_purges_subscriptions(make_store):
     store.record_answer("an old question", [1], "U1", "C1", "1.0")
     assert store.purge(now=time.time() + 3650 * DAY) == 1  # the answer went
     assert [s.value for s in make_store(retention_days=1).subscriptions("C1")] == ["cn-pipl"]  # purged at open too
+
+
+def _details(generation: str = "gen-1", text: str = "The fine is EUR 5 million.") -> AnswerDetails:
+    from bot.state.records import AnswerDetails, ShownHit, quote_sha256
+
+    citation = {"bulletin": "Privacy digest", "publisher": "Firm LLP", "date": "2024-06-01", "section": "Fines",
+                "item_number": 4, "item_title": "A fine", "paragraph": 2, "url": "https://example.com/b",
+                "source_file": "digest-2024-06.txt", "char_start": 120, "char_end": 146, "page": None}
+    hit = ShownHit(1, citation, text, quote_sha256(text), text, 0.71, 0.65, True, [11, 22],
+                   [{"when": "2024-09", "kind": "in_force", "bulletin": "Later", "source_file": "later.txt"}])
+    return AnswerDetails("mention", generation, "answers", None, {"as_of": "2024-06"}, "2024-06", 0, [hit])
+
+
+def test_an_answer_record_keeps_generation_tier_filters_and_each_citation_with_its_quote_hash(make_store):
+    import hashlib
+
+    one, other = make_store(), make_store()
+    details = _details()
+    answer_id = one.record_answer("what fine?", [11, 22], "U1", "C1", "1.0", details=details, at=1_000.0 * DAY)
+    record = other.answer(answer_id)
+    assert record.details == details and record.created_at == 1_000.0 * DAY
+    (hit,) = record.details.hits
+    assert hit.citation["item_number"] == 4 and hit.citation["char_start"] == 120 and hit.citation["page"] is None
+    assert hit.sha256 == hashlib.sha256(b"The fine is EUR 5 million.").hexdigest()
+    assert record.details.generation == "gen-1" and record.details.as_of == "2024-06"
+
+
+def test_answers_are_listed_newest_first_and_filtered_by_time_user_and_channel(make_store):
+    store = make_store(retention_days=3650)
+    now = time.time()
+    ids = [store.record_answer(f"q{i}", [i], user, channel, None, details=_details(), at=now - (5 - i) * DAY)
+           for i, (user, channel) in enumerate([("U1", "C1"), ("U2", "C1"), ("U1", "C2"), (None, "C2"), ("U1", "C1")])]
+    assert [r.id for r in store.answers()] == ids[::-1]
+    assert [r.id for r in store.answers(since=now - 3.5 * DAY)] == ids[:1:-1][:3]
+    assert [r.id for r in store.answers(since=now - 4.5 * DAY, until=now - 1.5 * DAY)] == [ids[3], ids[2], ids[1]]
+    assert [r.id for r in store.answers(user="U1")] == [ids[4], ids[2], ids[0]]
+    assert [r.id for r in store.answers(channel="C2")] == [ids[3], ids[2]]
+    assert [r.id for r in store.answers(user="U1", channel="C1")] == [ids[4], ids[0]]
+    assert store.answers(user="nobody") == []
+
+
+def test_an_answer_recorded_before_the_audit_trail_has_no_details(store):
+    answer_id = store.record_answer("old question", [5], "U1", "C1", None)
+    assert store.answer(answer_id).details is None and store.answers()[0].details is None
+
+
+def test_a_thumbs_down_keeps_the_passage_the_voter_chose(make_store):
+    store = make_store()
+    answer_id = store.record_answer("", [11], None, "C1", None, details=_details())
+    store.record_feedback(answer_id, "U2", -1)
+    chosen = store.record_feedback(answer_id, "U2", -1, choice=1)
+    none = store.record_feedback(answer_id, "U3", -1, choice=0)
+    assert (chosen.choice, none.choice) == (1, 0)
+    assert [(f.user, f.vote, f.choice) for f in make_store().feedback()][-2:] == [("U2", -1, 1), ("U3", -1, 0)]
+    assert make_store().feedback(since=time.time() + 60) == []
+    with pytest.raises(ValueError, match="passage choice"):
+        store.record_feedback(answer_id, "U2", 1, choice=1)
+    with pytest.raises(ValueError, match="passage choice"):
+        store.record_feedback(answer_id, "U2", -1, choice=-2)
+
+
+def test_retention_deletes_answer_records_with_their_details(make_store):
+    store = make_store(retention_days=30)
+    now = time.time()
+    old = store.record_answer("", [1], None, "C1", None, details=_details(), at=now - 31 * DAY)
+    kept = store.record_answer("", [2], None, "C1", None, details=_details(), at=now - 29 * DAY)
+    assert store.purge(now=now + 1) == 1
+    assert [r.id for r in store.answers()] == [kept] and store.answer(old) is None
+
+
+def test_a_changed_vote_replaces_the_passage_choice_with_it(store):
+    answer_id = store.record_answer("", [11], None, "C1", None, details=_details())
+    store.record_feedback(answer_id, "U2", -1, 100.0)
+    store.record_feedback(answer_id, "U2", -1, 101.0, choice=1)
+    assert [(f.vote, f.choice) for f in store.feedback()] == [(-1, 1)]
+    store.record_feedback(answer_id, "U2", 1, 102.0)  # changed to 👍: no passage choice any more
+    assert [(f.vote, f.choice) for f in store.feedback()] == [(1, None)]
+    store.record_feedback(answer_id, "U2", -1, 90.0, choice=0)  # cast earlier (written late, after an outage)
+    assert [(f.vote, f.choice) for f in store.feedback()] == [(1, None)]

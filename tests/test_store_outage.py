@@ -80,7 +80,8 @@ def test_a_postgresql_outage_loses_no_vote_and_answers_go_on(cluster, indexed_bu
     readiness = Readiness()
     readiness.store = store
     readiness.set_ready(searcher)
-    with FakeSlack() as fake, BotUnderTest(fake, Answering(searcher), tmp_path, store=store) as bot:
+    with FakeSlack() as fake, BotUnderTest(fake, Answering(searcher), tmp_path, store=store,
+                                           log_questions=True) as bot:
         before = _answer(fake, bot, QUESTIONS[0], "700.1")
         assert "12,345 yuan" in str(before.body["blocks"])
         code, body = readiness.status()
@@ -120,6 +121,9 @@ def test_a_postgresql_outage_loses_no_vote_and_answers_go_on(cluster, indexed_bu
         assert check.claim(["event:EvOUTAGE1"]) is False  # the outage's claim reached the database
         rows, _ = check._execute("SELECT query FROM answers ORDER BY id")
         assert [r[0] for r in rows] == QUESTIONS
+        during_record = check.answers()[1]  # the answer given during the outage, with its audit record
+        assert during_record.query == QUESTIONS[1] and during_record.details.generation == searcher.index.generation
+        assert during_record.details.hits and during_record.details.hits[0].sha256
         assert check.is_bot_thread("C1", "700.2")  # the thread answered in during the outage
     finally:
         check.close()
@@ -222,7 +226,8 @@ def test_serve_starts_while_postgresql_is_down_and_opens_the_store_when_it_answe
     assert not store.available and store.health()["store"].startswith("PgStore('127.0.0.1:")
     store.probe_every = 0.2
     searcher = Searcher(indexed_bulletin, HashEncoder())
-    with FakeSlack() as fake, BotUnderTest(fake, Answering(searcher), tmp_path, store=store) as bot:
+    with FakeSlack() as fake, BotUnderTest(fake, Answering(searcher), tmp_path, store=store,
+                                           log_questions=True) as bot:
         answer = _answer(fake, bot, QUESTIONS[0], "710.1")
         assert "12,345 yuan" in str(answer.body["blocks"])
         assert _vote(fake, bot, answer, bk.ACTION_UP, "U1").startswith("Thanks, your feedback is recorded; it is saved")
@@ -249,3 +254,41 @@ def test_a_refused_login_still_stops_serve_but_an_unreachable_server_does_not(cl
     pg.stop_server()
     with pytest.raises(StoreUnreachable, match="cannot use the PostgreSQL database at 127.0.0.1:"):
         PgStore(cluster)
+
+
+def test_an_answer_record_and_a_chosen_passage_given_while_the_store_is_down_are_written_as_given(tmp_path,
+                                                                                                    monkeypatch):
+    import sqlite3
+
+    from bot.state.records import AnswerDetails, ShownHit, quote_sha256
+    from bot.state.sqlite import SQLiteStore
+
+    inner = SQLiteStore(tmp_path / "bot.sqlite")
+    store = ResilientStore(inner, probe_every=0.05, max_pending=1)
+    real = inner.record_answer
+    failing = {"on": True}
+
+    def record_answer(*args, **kwargs):
+        if failing["on"]:
+            raise sqlite3.OperationalError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(inner, "record_answer", record_answer)
+    monkeypatch.setattr(inner, "ping", lambda: not failing["on"])
+    citation = {"bulletin": "B", "source_file": "b.txt", "char_start": 0, "char_end": 5, "item_number": 1,
+                "paragraph": 1}
+    details = AnswerDetails("mention", "gen-7", "answers", hits=[ShownHit(1, citation, "Quote", quote_sha256("Quote"))])
+    given_at = time.time() - 120
+    provisional = store.record_answer("", [7], None, "C1", "1.0", details=details, at=given_at)
+    assert provisional < 0 and store.answer(provisional).details == details  # the 👎 choice can list the hits
+    store.record_feedback(provisional, "U9", -1)
+    store.record_feedback(provisional, "U9", -1, choice=1)
+    lost = store.record_answer("", [8], None, "C1", "2.0", details=details)  # past the bound of 1: not kept
+    assert store.answer(lost) is None and store.health()["lost"]["answers"] == 1
+    failing["on"] = False
+    _wait(lambda: store.available)
+    (record,) = inner.answers()
+    assert record.details == details and record.created_at == given_at  # written as given, when it was given
+    (fb,) = inner.feedback()
+    assert (fb.answer_id, fb.user, fb.vote, fb.choice) == (record.id, "U9", -1, 1)
+    store.close()

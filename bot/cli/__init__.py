@@ -1,7 +1,8 @@
 """``bulletin-bot``: the command line, one click group built from the command modules.
 
 - :mod:`.commands`: ``ingest``, ``ask``, ``stats``, ``serve``, ``digest``, ``doctor``;
-- :mod:`.evaluation`: ``eval``, ``export-onnx``; :mod:`.subscriptions`: ``subscriptions``; :mod:`.timeline`: ``timeline``;
+- :mod:`.evaluation`: ``eval``, ``export-onnx``; :mod:`.audit`: ``audit``, ``audit replay``, ``feedback export``;
+  :mod:`.subscriptions`: ``subscriptions``; :mod:`.timeline`: ``timeline``;
 - :mod:`.options`: what every command shares (``--data-dir``, ``--model``, ``-v``, the encoder, logging);
 - :mod:`.formatting`: the human-readable output.
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import click
 
-from . import commands, evaluation, subscriptions, timeline
+from . import audit, commands, evaluation, subscriptions, timeline
 
 __all__ = ["main"]
 
@@ -25,5 +26,5 @@ def main() -> None:
 
 for _command in (commands.ingest, commands.ask, commands.stats, commands.serve, commands.digest, commands.doctor,
                  evaluation.eval_command, evaluation.export_onnx_command, subscriptions.subscriptions_command,
-                 timeline.timeline_command):
+                 timeline.timeline_command, audit.audit_command, audit.feedback_group):
     main.add_command(_command)

@@ -87,9 +87,12 @@ def _watch_inbox(folder: Path, data_dir: Path, model: str | None, interval: floa
               "says so (also: as_of:DATE, or \"as of June 2024\" in the question).")
 @click.option("--bulletin", help="Only bulletins whose title or file name contains this text (also: bulletin:NAME).")
 @click.option("--publisher", help="Only bulletins whose publisher contains this text (also: publisher:NAME).")
+@click.option("--log", "log_answer", is_flag=True, help="Record the answer in the audit trail, as the bot does in Slack "
+              "(the question text only with LOG_QUESTIONS=true); see `bulletin-bot audit`.")
 @common_options
 def ask(question: str, top_k: int, as_json: bool, section: str | None, since: str | None, until: str | None,
-        as_of: str | None, bulletin: str | None, publisher: str | None, data_dir: Path, model: str | None) -> None:
+        as_of: str | None, bulletin: str | None, publisher: str | None, log_answer: bool, data_dir: Path,
+        model: str | None) -> None:
     """Quote the passages that best answer QUESTION, with their citations."""
 
     filters = {"section": section, "since": since, "until": until, "as_of": as_of, "bulletin": bulletin,
@@ -99,10 +102,31 @@ def ask(question: str, top_k: int, as_json: bool, section: str | None, since: st
         sys.exit(1)
     searcher = options.make_searcher(data_dir, model)
     answer = searcher.search(question, top_k=top_k, filters={k: v for k, v in filters.items() if v})
+    if log_answer:
+        _log_answer(data_dir, searcher, question, answer)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
     click.echo(format_answer(answer))
+
+
+def _log_answer(data_dir: Path, searcher, question: str, answer) -> None:
+    """Record a CLI answer (surface "cli") in the store ``serve`` uses; the question only with LOG_QUESTIONS."""
+    from bot.config import Settings
+    from bot.state.records import AnswerDetails, searched_generation
+    from bot.state.stores import open_store
+
+    settings = Settings.from_env(data_dir=data_dir, require_token=False)
+    kept = settings.log_questions
+    details = AnswerDetails.of(answer, answer.hits, surface="cli", generation=searched_generation(searcher),
+                               question_kept=kept)
+    store = open_store(settings)
+    try:
+        ids = [int(i) for h in answer.hits for i in (h.passage_ids or (h.passage.id,))]
+        answer_id = store.record_answer(question if kept else "", ids, None, None, None, details=details)
+    finally:
+        store.close()
+    click.echo(f"(recorded as answer {answer_id})", err=True)
 
 
 @click.command()

@@ -13,8 +13,8 @@ from retrieval.chunking import Citation
 from retrieval.instruments.view import kind_label, placed
 from retrieval.search.answer import Answer, Hit
 
-#: How ``ask`` marks each quote, by :meth:`~retrieval.search.answer.Answer.hit_tier`.
-HIT_MARKS = {"answers": "  (answers)", "related": "  (related)", "nothing": "  (far)", None: ""}
+#: How ``ask`` marks each quote, by :meth:`~retrieval.search.answer.Answer.label`.
+HIT_MARKS = {"answers": "  (answers)", "related": "  (related)", "far": "  (far)", None: ""}
 
 
 def format_answer(answer: Answer) -> str:
@@ -34,7 +34,7 @@ def format_answer(answer: Answer) -> str:
     lines += [answer.headline() + ":", ""]
     for hit in answer.hits:
         c = hit.citation
-        lines.append(f"[{hit.rank}] score {hit.score:.3f}{HIT_MARKS[answer.hit_tier(hit)]}")
+        lines.append(f"[{hit.rank}] score {hit.score:.3f}{HIT_MARKS[answer.label(hit)]}")
         quote = textwrap.fill(" ".join(hit.text.split()), width=96, initial_indent="    “", subsequent_indent="     ")
         lines.append(quote + "”")
         if hit.best_sentence and hit.best_sentence != hit.text:

@@ -22,7 +22,7 @@ from retrieval.instruments.view import kind_label, placed
 from retrieval.search.answer import Answer, Hit
 
 from .citations import render_citation
-from .mrkdwn import _format_quote, escape, quote, shorten
+from .mrkdwn import _format_quote, escape, quote, shorten, unescape
 
 #: At most this many blocks in a message (https://api.slack.com/reference/block-kit/blocks).
 MAX_BLOCKS = 50
@@ -149,8 +149,34 @@ def _shown(text: str) -> str:
     return escape(shorten(text, MAX_ECHO_CHARS))
 
 
+def button_value(answer_id: int, offset: int = 0, query: str | None = None) -> str:
+    """A "More results" / "Share in channel" value: ``"<answer_id>:<offset>"``, plus ``":<query>"`` when the
+    store does not keep the question (``LOG_QUESTIONS`` off: the button carries it, escaped as Slack text is, and
+    cut to the value's limit at a whole character entity)."""
+    value = f"{answer_id}:{offset}"
+    if query is None:
+        return value
+    value = f"{value}:{escape(query)}"
+    if len(value) > MAX_BUTTON_VALUE:
+        value = value[:MAX_BUTTON_VALUE]
+        amp = value.rfind("&", len(value) - 5)
+        value = value[:amp] if amp >= 0 and ";" not in value[amp:] else value
+    return value
+
+
+def parse_button_value(value: str | None) -> tuple[int, int, str | None]:
+    """``(answer_id, offset, query or None)`` of a :func:`button_value` (or of an older ``"<answer_id>"``).
+
+    Raises:
+        ValueError: the value does not start with an answer id.
+    """
+    answer_id, _, rest = (value or "").partition(":")
+    offset, sep, query = rest.partition(":")
+    return int(answer_id), int(offset or 0), unescape(query) if sep else None
+
+
 def render_answer(answer: Answer, *, answer_id: int | None = None, offset: int = 0, more: bool = False,
-                  share: bool = False, shared_by: str | None = None) -> Message:
+                  share: bool = False, shared_by: str | None = None, query: str | None = None) -> Message:
     """Blocks and fallback text for an answer.
 
     Args:
@@ -160,6 +186,7 @@ def render_answer(answer: Answer, *, answer_id: int | None = None, offset: int =
         more: offer a "More results" button (value ``"<answer_id>:<next offset>"``).
         share: offer a "Share in channel" button (for private, slash-command answers).
         shared_by: user id who shared the answer in a channel, credited in a context line.
+        query: the question, carried by the "More results" and "Share" buttons when the store does not keep it.
 
     Returns:
         A :class:`Message` within every Slack limit whatever the passage lengths: the hits that
@@ -189,14 +216,15 @@ def render_answer(answer: Answer, *, answer_id: int | None = None, offset: int =
         buttons += [_button("👍 Helpful", ACTION_UP, str(answer_id)),
                     _button("👎 Not helpful", ACTION_DOWN, str(answer_id))]
         if more:
-            buttons.append(_button("More results", ACTION_MORE, f"{answer_id}:{offset + len(hits)}"))
+            buttons.append(_button("More results", ACTION_MORE, button_value(answer_id, offset + len(hits), query)))
         if share:
-            buttons.append(_button("Share in channel", ACTION_SHARE, str(answer_id), style="primary"))
+            buttons.append(_button("Share in channel", ACTION_SHARE, button_value(answer_id, 0, query),
+                                   style="primary"))
     if buttons:
         tail.append({"type": "actions", "elements": buttons})
 
     head = [section_block(headline), *dated]
-    citations = [context_block(citation_line(h), *later_lines(h)) for h in hits]
+    citations = [context_block(*_labelled(answer, h), *later_lines(h)) for h in hits]
     fixed = message_chars(head) + message_chars(tail)
     room = MAX_MESSAGE_CHARS - fixed
     max_hits = (MAX_BLOCKS - len(head) - len(tail)) // 2
@@ -232,6 +260,17 @@ def later_lines(hit: Hit) -> list[str]:
     return out
 
 
+#: How a hit's citation line starts, by :meth:`~retrieval.search.answer.Answer.label` (the CLI's words, in mrkdwn).
+HIT_MARKS = {"answers": ":white_check_mark: *answers*", "related": ":grey_question: _related_", "far": "_far_"}
+
+
+def _labelled(answer: Answer, hit: Hit) -> list[str]:
+    """The context elements of a hit's citation: its label first (":white_check_mark: answers",
+    ":grey_question: related"), then the citation line."""
+    mark = HIT_MARKS.get(answer.label(hit) or "")
+    return ([mark] if mark else []) + [citation_line(hit)]
+
+
 def _plain(mrkdwn: str) -> str:
     """A headline without its bold/italic markers, for the fallback text (still escaped)."""
     return mrkdwn.replace("*", "").replace(":warning: ", "")
@@ -248,7 +287,8 @@ def fallback_text(answer: Answer, hits: list[Hit], offset: int = 0) -> str:
         c = h.citation
         where = ", ".join(p for p in (c.bulletin, c.date, f"item {c.item_number}" if c.item_number is not None else None,
                                       f"p. {c.page}" if c.page is not None else None) if p)
-        line = f"[{h.rank}] “{escape(shorten(h.text, 280))}” — {escape(shorten(where, 300))}"
+        label = answer.label(h)
+        line = f"[{h.rank}]{f' ({label})' if label else ''} “{escape(shorten(h.text, 280))}” — {escape(shorten(where, 300))}"
         if h.later:
             e = h.later[0]
             line += f" (later development: {escape(e.when)} {escape(shorten(e.text, 120))})"

@@ -56,11 +56,19 @@ DELETE FROM feedback WHERE answer_id IS NOT NULL AND {user} IS NOT NULL AND id N
 CREATE UNIQUE INDEX IF NOT EXISTS feedback_one_vote ON feedback (answer_id, {user});
 """
 
+#: The audit trail (:mod:`bot.state.records`): an answer's details (JSON: generation, tier, filters, the
+#: citations and quotes shown) and a 👎's passage choice. Rows written before it keep NULL there.
+AUDIT_SQL = """
+ALTER TABLE answers ADD COLUMN details {json};
+ALTER TABLE feedback ADD COLUMN choice INTEGER;
+CREATE INDEX IF NOT EXISTS answers_channel_idx ON answers (channel, created_at);
+"""
+
 #: (version reached, SQL statements), in order. 1: the tables (``IF NOT EXISTS``: a file from before
 #: versions existed keeps its rows); 2: indexes on the creation times, for the retention purge;
-#: 3: the digest subscriptions; 4: one vote per user per answer.
+#: 3: the digest subscriptions; 4: one vote per user per answer; 5: the audit trail.
 MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, SUBSCRIPTIONS_SQL.format(real="REAL")),
-                                           (4, ONE_VOTE_SQL.format(user="user")))
+                                           (4, ONE_VOTE_SQL.format(user="user")), (5, AUDIT_SQL.format(json="TEXT")))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 #: Tables holding what people asked or did, purged after the retention period (not ``subscriptions``).

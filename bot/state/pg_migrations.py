@@ -13,7 +13,7 @@ import time
 
 from retrieval.errors import ConfigurationError
 
-from .migrations import ONE_VOTE_SQL, SUBSCRIPTIONS_SQL, run_script
+from .migrations import AUDIT_SQL, ONE_VOTE_SQL, SUBSCRIPTIONS_SQL, run_script
 
 #: The advisory lock key that serialises migrations (any constant bigint, the same in every replica).
 MIGRATION_LOCK = 0x6275_6C6C_6574  # "bullet"
@@ -45,9 +45,9 @@ CREATE TABLE IF NOT EXISTS digests (
 
 #: (version reached, SQL statements), in order. 1: the tables and the indexes of the retention purge;
 #: 2: the digest subscriptions (the same table as SQLite's version 3); 3: one vote per user per answer
-#: (SQLite's version 4).
+#: (SQLite's version 4); 4: the audit trail (SQLite's version 5).
 MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, SUBSCRIPTIONS_SQL.format(real="DOUBLE PRECISION")),
-                                           (3, ONE_VOTE_SQL.format(user="user_id")))
+                                           (3, ONE_VOTE_SQL.format(user="user_id")), (4, AUDIT_SQL.format(json="JSONB")))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 #: Tables holding what people asked or did, purged after the retention period (not ``subscriptions``).

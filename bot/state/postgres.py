@@ -26,9 +26,11 @@ from urllib.parse import urlparse
 
 from retrieval.errors import ConfigurationError
 
+from .audit_sql import ANSWER_COLUMNS, answer_record, answers_query, feedback_query, feedback_record
 from .migrations import DEFAULT_RETENTION_DAYS
 from .pg_migrations import migrate, purge_before
 from .protocol import AnswerRecord, DigestRecord, Feedback, StoreUnreachable, check_vote, new_feedback
+from .records import AnswerDetails
 from .subscriptions import SubscriptionMethods
 
 log = logging.getLogger(__name__)
@@ -185,51 +187,65 @@ class PgStore(SubscriptionMethods):
 
     # -- answers and feedback -------------------------------------------------------------
     def record_answer(self, query: str, passage_ids: Iterable[int], user: str | None = None,
-                      channel: str | None = None, thread_ts: str | None = None) -> int:
-        """Remember an answer; returns its id (used by the feedback and "More results" buttons)."""
+                      channel: str | None = None, thread_ts: str | None = None, *,
+                      details: AnswerDetails | None = None, at: float | None = None) -> int:
+        """Remember an answer, with its audit ``details``, given at ``at`` (Unix seconds, default now);
+        returns its id (used by the feedback and "More results" buttons)."""
         from psycopg.types.json import Jsonb
 
         rows, _ = self._execute(
-            "INSERT INTO answers (query, passage_ids, user_id, channel, thread_ts, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-            (query, Jsonb([int(p) for p in passage_ids]), user, channel, thread_ts, time.time()))
+            "INSERT INTO answers (query, passage_ids, user_id, channel, thread_ts, created_at, details)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (query, Jsonb([int(p) for p in passage_ids]), user, channel, thread_ts,
+             time.time() if at is None else at, Jsonb(details.to_dict()) if details is not None else None))
         return int(rows[0][0])
 
     def answer(self, answer_id: int) -> AnswerRecord | None:
         """The answer with that id, or None."""
-        rows, _ = self._execute("SELECT id, query, passage_ids, user_id, channel, thread_ts, created_at"
-                                " FROM answers WHERE id = %s", (int(answer_id),))
-        return AnswerRecord(*rows[0]) if rows else None
+        rows, _ = self._execute(f"SELECT {ANSWER_COLUMNS.format(user='user_id')} FROM answers WHERE id = %s",
+                                (int(answer_id),))
+        return answer_record(rows[0], list) if rows else None
 
-    def record_feedback(self, answer_id: int, user: str | None, vote: int,
-                        at: float | None = None) -> Feedback | None:
-        """Record a vote (+1 or -1) on an answer with its query and passage ids; None for an unknown answer.
+    def answers(self, since: float | None = None, until: float | None = None, user: str | None = None,
+                channel: str | None = None) -> list[AnswerRecord]:
+        """The answers given from ``since`` to before ``until`` (Unix seconds), by ``user``, in ``channel``
+        (each when given), newest first."""
+        sql, args = answers_query(since, until, user, channel, user_column="user_id", placeholder="%s")
+        rows, _ = self._execute(sql, args)
+        return [answer_record(r, list) for r in rows]
+
+    def record_feedback(self, answer_id: int, user: str | None, vote: int, at: float | None = None, *,
+                        choice: int | None = None) -> Feedback | None:
+        """Record a vote (+1 or -1) on an answer with its query and passage ids, and on a 👎 the rank of
+        the passage that answered (``choice``, 0: none of these); None for an unknown answer.
         One vote per user per answer: a user's later vote (``at``, Unix seconds, default now) replaces
-        their earlier one.
+        their earlier one, choice included.
 
         Raises:
-            ValueError: vote is neither +1 nor -1.
+            ValueError: vote is neither +1 nor -1, or a bad choice.
         """
         from psycopg.types.json import Jsonb
 
-        check_vote(vote)  # before the look-up: a bad vote on an unknown answer still raises
+        check_vote(vote, choice=choice)  # before the look-up: a bad vote on an unknown answer still raises
         record = self.answer(answer_id)
         if record is None:
             return None
-        fb = new_feedback(record, user, vote, at)
-        self._execute("INSERT INTO feedback (answer_id, query, passage_ids, user_id, vote, created_at)"
-                      " VALUES (%s, %s, %s, %s, %s, %s)"
+        fb = new_feedback(record, user, vote, at, choice=choice)
+        self._execute("INSERT INTO feedback (answer_id, query, passage_ids, user_id, vote, created_at, choice)"
+                      " VALUES (%s, %s, %s, %s, %s, %s, %s)"
                       " ON CONFLICT (answer_id, user_id) DO UPDATE SET vote = excluded.vote,"
-                      " created_at = excluded.created_at WHERE excluded.created_at >= feedback.created_at",
-                      (fb.answer_id, fb.query, Jsonb(fb.passage_ids), fb.user, fb.vote, fb.created_at))
-        log.info("feedback %+d on answer %s by %s", vote, answer_id, user)
+                      " created_at = excluded.created_at, choice = excluded.choice"
+                      " WHERE excluded.created_at >= feedback.created_at",
+                      (fb.answer_id, fb.query, Jsonb(fb.passage_ids), fb.user, fb.vote, fb.created_at, fb.choice))
+        log.info("feedback %+d on answer %s by %s%s", vote, answer_id, user,
+                 "" if choice is None else f" (passage choice {choice})")
         return fb
 
-    def feedback(self) -> list[Feedback]:
-        """All feedback, oldest first."""
-        rows, _ = self._execute("SELECT answer_id, query, passage_ids, user_id, vote, created_at FROM feedback"
-                                " ORDER BY id")
-        return [Feedback(*r) for r in rows]
+    def feedback(self, since: float | None = None) -> list[Feedback]:
+        """All feedback (cast from ``since``, Unix seconds, when given), oldest first."""
+        sql, args = feedback_query(since, user_column="user_id", placeholder="%s")
+        rows, _ = self._execute(sql, args)
+        return [feedback_record(r, list) for r in rows]
 
     # -- threads the bot answered in --------------------------------------------------------
     def remember_thread(self, channel: str, thread_ts: str) -> None:

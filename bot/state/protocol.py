@@ -15,6 +15,8 @@ from typing import Protocol
 
 from retrieval.errors import ConfigurationError
 
+from .records import AnswerDetails
+
 
 class StoreUnavailable(RuntimeError):
     """The state store cannot be used now (PostgreSQL down or unreachable); what needs it is refused with
@@ -29,7 +31,10 @@ class StoreUnreachable(ConfigurationError):
 
 @dataclass(frozen=True)
 class AnswerRecord:
-    """An answer the bot posted: the query and the passage ids quoted, best first."""
+    """An answer the bot gave: the query and the passage ids quoted, best first, who asked, where and when
+    (Unix seconds), and on what basis (``details``: generation, tier, citations; None for an answer recorded
+    before the audit trail existed). ``query`` is "" and ``user`` None when the question was not kept
+    (``LOG_QUESTIONS`` off)."""
 
     id: int
     query: str
@@ -38,11 +43,13 @@ class AnswerRecord:
     channel: str | None
     thread_ts: str | None
     created_at: float
+    details: AnswerDetails | None = None
 
 
 @dataclass(frozen=True)
 class Feedback:
-    """One 👍 (vote +1) or 👎 (vote -1) on an answer."""
+    """One 👍 (vote +1) or 👎 (vote -1) on an answer; on a 👎, ``choice`` is the rank of the shown hit the
+    voter says answered the question, 0 for "none of these", None when not said."""
 
     answer_id: int | None
     query: str
@@ -50,18 +57,23 @@ class Feedback:
     user: str | None
     vote: int
     created_at: float
+    choice: int | None = None
 
 
-def check_vote(vote: int) -> None:
-    """Raises ValueError when vote is neither +1 nor -1 (stores check it before looking the answer up)."""
+def check_vote(vote: int, *, choice: int | None = None) -> None:
+    """Raises ValueError when vote is neither +1 nor -1, or ``choice`` is given with a 👍 or is negative
+    (stores check it before looking the answer up)."""
     if vote not in (1, -1):
         raise ValueError(f"vote must be 1 or -1, got {vote!r}")
+    if choice is not None and (vote != -1 or not isinstance(choice, int) or choice < 0):
+        raise ValueError(f"a passage choice is a rank >= 1 (or 0: none of these) on a 👎, got {choice!r} on {vote:+d}")
 
 
-def new_feedback(record: "AnswerRecord", user: str | None, vote: int, at: float | None = None) -> Feedback:
+def new_feedback(record: "AnswerRecord", user: str | None, vote: int, at: float | None = None, *,
+                 choice: int | None = None) -> Feedback:
     """The feedback a vote (already checked by :func:`check_vote`) on a stored answer becomes: its
-    query and passage ids copied, timed ``at`` (Unix seconds, default now)."""
-    return Feedback(record.id, record.query, record.passage_ids, user, vote, time.time() if at is None else at)
+    query and passage ids copied, timed ``at`` (Unix seconds, default now), with a 👎's passage ``choice``."""
+    return Feedback(record.id, record.query, record.passage_ids, user, vote, time.time() if at is None else at, choice)
 
 
 @dataclass(frozen=True)
@@ -160,19 +172,24 @@ class StateStore(Protocol):
 
     # answers and feedback
     def record_answer(self, query: str, passage_ids: Iterable[int], user: str | None = None,
-                      channel: str | None = None, thread_ts: str | None = None) -> int:
-        """Remember an answer; returns its id."""
+                      channel: str | None = None, thread_ts: str | None = None, *,
+                      details: AnswerDetails | None = None, at: float | None = None) -> int:
+        """Remember an answer (with its audit ``details``, given at ``at``, default now); returns its id."""
 
     def answer(self, answer_id: int) -> AnswerRecord | None:
         """The answer with that id, or None."""
 
-    def record_feedback(self, answer_id: int, user: str | None, vote: int,
-                        at: float | None = None) -> Feedback | None:
-        """Record a vote (+1 or -1) on an answer, cast at ``at`` (default now); one per user per answer
-        (the later replaces the earlier); None for an unknown answer."""
+    def answers(self, since: float | None = None, until: float | None = None, user: str | None = None,
+                channel: str | None = None) -> list[AnswerRecord]:
+        """The answers given from ``since`` to before ``until`` (Unix seconds), by that user, in that channel; newest first."""
 
-    def feedback(self) -> list[Feedback]:
-        """All feedback, oldest first."""
+    def record_feedback(self, answer_id: int, user: str | None, vote: int, at: float | None = None, *,
+                        choice: int | None = None) -> Feedback | None:
+        """Record a vote (+1 or -1, with a 👎's passage ``choice``) on an answer, cast at ``at`` (default now);
+        one per user per answer (the later replaces the earlier, choice included); None for an unknown answer."""
+
+    def feedback(self, since: float | None = None) -> list[Feedback]:
+        """All feedback (cast from ``since``, Unix seconds), oldest first."""
 
     # threads the bot answered in
     def remember_thread(self, channel: str, thread_ts: str) -> None:

@@ -5,11 +5,11 @@ unreachable; SQLite's disk failing), lets the bot go on answering from the index
 - **dedupe** degrades to this process: event keys are claimed in memory (for the dedupe window) and
   written to the store when it is back (so a retry after the outage is still refused). Replicas cannot
   see each other's claims meanwhile: an event may then be answered by two of them (logged);
-- **answers** are kept in memory under a provisional id (a negative number, random per process, so
-  the buttons of the message work) and written when the store is back; the provisional id then maps to
-  the stored one;
-- **votes** (one per user per answer, the latest) and **threads answered in** are queued in memory and
-  written when the store is back, with the time they were cast;
+- **answers** (the answer records, audit details included) are kept in memory under a provisional id (a
+  negative number, random per process, so the buttons of the message work) and written when the store is
+  back, with the time they were given; the provisional id then maps to the stored one;
+- **votes** (one per user per answer, the latest, with a 👎's passage choice) and **threads answered in**
+  are queued in memory and written when the store is back, with the time they were cast;
 - everything else (digest claims, subscriptions, an old answer's "More results") fails at once with
   :class:`~bot.state.protocol.StoreUnavailable` — one sentence to the user — instead of waiting on the pool.
 
@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .protocol import AnswerRecord, Feedback, StoreUnavailable, check_vote
+from .records import AnswerDetails
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class _Vote:
     user: str | None
     vote: int
     at: float
+    choice: int | None = None
 
 
 class ResilientStore:
@@ -202,12 +204,16 @@ class ResilientStore:
 
     # -- answers and votes ------------------------------------------------------------------------------
     def record_answer(self, query: str, passage_ids: Iterable[int], user: str | None = None,
-                      channel: str | None = None, thread_ts: str | None = None) -> int:
-        """Remember an answer: its stored id, or while the store is down a provisional (negative) id."""
+                      channel: str | None = None, thread_ts: str | None = None, *,
+                      details: AnswerDetails | None = None, at: float | None = None) -> int:
+        """Remember an answer (with its audit ``details``): its stored id, or while the store is down a
+        provisional (negative) id; it is written when the store is back, timed when it was given."""
         passage_ids = [int(p) for p in passage_ids]
+        at = time.time() if at is None else at
         if self._up:
             try:
-                return int(self.inner.record_answer(query, passage_ids, user, channel, thread_ts))
+                return int(self.inner.record_answer(query, passage_ids, user, channel, thread_ts, details=details,
+                                                    at=at))
             except self._errors as exc:
                 self._down(exc)
         with self._lock:
@@ -217,7 +223,7 @@ class ResilientStore:
                 log.warning("state store down and %d answers already waiting: answer %d is not kept (its buttons "
                             "will say it is too old)", len(self._answers), local)
                 return local
-            self._answers[local] = AnswerRecord(local, query, passage_ids, user, channel, thread_ts, time.time())
+            self._answers[local] = AnswerRecord(local, query, passage_ids, user, channel, thread_ts, at, details)
             return local
 
     def answer(self, answer_id: int) -> AnswerRecord | None:
@@ -234,16 +240,17 @@ class ResilientStore:
             return None  # another process's provisional id, or one not kept
         return self._call("answer", stored if stored is not None else answer_id)
 
-    def record_feedback(self, answer_id: int, user: str | None, vote: int,
-                        at: float | None = None) -> Feedback | None:
-        """Record a vote; while the store is down (or on a provisional answer not yet written) it waits in
-        memory, the user's latest vote per answer. None for an answer known to be unknown.
+    def record_feedback(self, answer_id: int, user: str | None, vote: int, at: float | None = None, *,
+                        choice: int | None = None) -> Feedback | None:
+        """Record a vote (with a 👎's passage ``choice``); while the store is down (or on a provisional answer
+        not yet written) it waits in memory, the user's latest vote per answer. None for an answer known to
+        be unknown.
 
         Raises:
             ValueError: vote is neither +1 nor -1.
             StoreUnavailable: the store is down and :attr:`max_pending` votes are already waiting.
         """
-        check_vote(vote)
+        check_vote(vote, choice=choice)
         at = time.time() if at is None else at
         with self._lock:
             record = self._answers.get(answer_id)
@@ -252,7 +259,7 @@ class ResilientStore:
             return None
         if record is None and self._up:
             try:
-                return self.inner.record_feedback(stored, user, vote, at)
+                return self.inner.record_feedback(stored, user, vote, at, choice=choice)
             except self._errors as exc:
                 self._down(exc)
         with self._lock:
@@ -261,10 +268,10 @@ class ResilientStore:
                 self.lost["votes"] += 1
                 raise StoreUnavailable(f"the state store is down and {len(self._votes)} votes are already waiting")
             self._votes.pop(key, None)
-            self._votes[key] = _Vote(answer_id, user, vote, at)
+            self._votes[key] = _Vote(answer_id, user, vote, at, choice)
         log.info("state store down: vote %+d on answer %s by %s kept until it is back", vote, answer_id, user)
         query, passages = (record.query, record.passage_ids) if record is not None else ("", [])
-        return Feedback(answer_id, query, passages, user, vote, at)
+        return Feedback(answer_id, query, passages, user, vote, at, choice)
 
     # -- threads ----------------------------------------------------------------------------------------
     def remember_thread(self, channel: str, thread_ts: str) -> None:
@@ -350,7 +357,8 @@ class ResilientStore:
             while self._answers:
                 local, rec = next(iter(self._answers.items()))
                 self._stored_as[local] = int(self.inner.record_answer(rec.query, rec.passage_ids, rec.user,
-                                                                      rec.channel, rec.thread_ts))
+                                                                      rec.channel, rec.thread_ts, details=rec.details,
+                                                                      at=rec.created_at))
                 del self._answers[local]
                 self.written["answers"] += 1
                 while len(self._stored_as) > MAX_PROVISIONAL:
@@ -358,7 +366,7 @@ class ResilientStore:
             while self._votes:
                 key, v = next(iter(self._votes.items()))
                 stored = self._stored_as.get(v.answer_id, v.answer_id if v.answer_id > 0 else None)
-                if stored is None or self.inner.record_feedback(stored, v.user, v.vote, v.at) is None:
+                if stored is None or self.inner.record_feedback(stored, v.user, v.vote, v.at, choice=v.choice) is None:
                     self.lost["votes"] += 1
                     log.warning("a vote kept during the outage is on an answer the store does not have (%s)",
                                 v.answer_id)

@@ -7,8 +7,9 @@ thread, WAL journal) and between processes on one host; state survives restarts.
 Tables::
 
     seen        key TEXT PRIMARY KEY, seen_at REAL        "event:<event_id>" and "msg:<channel>:<ts>"
-    answers     id, query, passage_ids (JSON list), user, channel, thread_ts, created_at
-    feedback    answer_id, query, passage_ids (JSON), user, vote (+1 / -1), created_at
+    answers     id, query, passage_ids (JSON list), user, channel, thread_ts, created_at, details (JSON: the
+                audit record, :class:`~bot.state.records.AnswerDetails`)
+    feedback    answer_id, query, passage_ids (JSON), user, vote (+1 / -1), created_at, choice (a 👎's passage)
     threads     (channel, thread_ts) the bot answered in, created_at
     digests     (channel, day) claims of the daily digest: state claimed/done/failed, owner and claim
                 expiry, the messages built, how many were posted, the parent message's ts
@@ -30,8 +31,10 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from .audit_sql import ANSWER_COLUMNS, answer_record, answers_query, feedback_query, feedback_record
 from .migrations import DEFAULT_RETENTION_DAYS, migrate, purge_before
 from .protocol import AnswerRecord, DigestRecord, Feedback, check_vote, new_feedback
+from .records import AnswerDetails
 from .subscriptions import SubscriptionMethods
 
 log = logging.getLogger(__name__)
@@ -157,51 +160,61 @@ class SQLiteStore(SubscriptionMethods):
 
     # -- answers and feedback -------------------------------------------------------------
     def record_answer(self, query: str, passage_ids: Iterable[int], user: str | None = None,
-                      channel: str | None = None, thread_ts: str | None = None) -> int:
-        """Remember an answer; returns its id (used by the feedback and "More results" buttons)."""
+                      channel: str | None = None, thread_ts: str | None = None, *,
+                      details: AnswerDetails | None = None, at: float | None = None) -> int:
+        """Remember an answer, with its audit ``details`` (:class:`~bot.state.records.AnswerDetails`), given
+        at ``at`` (Unix seconds, default now); returns its id (used by the feedback and "More results" buttons)."""
         cur = self._conn().execute(
-            "INSERT INTO answers (query, passage_ids, user, channel, thread_ts, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (query, json.dumps([int(p) for p in passage_ids]), user, channel, thread_ts, time.time()))
+            "INSERT INTO answers (query, passage_ids, user, channel, thread_ts, created_at, details)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (query, json.dumps([int(p) for p in passage_ids]), user, channel, thread_ts,
+             time.time() if at is None else at, details.to_json() if details is not None else None))
         if cur.lastrowid is None:  # sqlite3 sets it after every INSERT
             raise sqlite3.DatabaseError("the answer was inserted without a row id")
         return cur.lastrowid
 
     def answer(self, answer_id: int) -> AnswerRecord | None:
         """The answer with that id, or None."""
-        row = self._conn().execute(
-            "SELECT id, query, passage_ids, user, channel, thread_ts, created_at FROM answers WHERE id = ?",
-            (answer_id,)).fetchone()
-        if row is None:
-            return None
-        return AnswerRecord(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5], row[6])
+        row = self._conn().execute(f"SELECT {ANSWER_COLUMNS.format(user='user')} FROM answers WHERE id = ?",
+                                   (answer_id,)).fetchone()
+        return answer_record(row, json.loads) if row is not None else None
 
-    def record_feedback(self, answer_id: int, user: str | None, vote: int,
-                        at: float | None = None) -> Feedback | None:
-        """Record a vote (+1 or -1) on an answer with its query and passage ids; None for an unknown answer.
-        One vote per user per answer: a user's later vote replaces their earlier one (three 👍 count once;
-        of two votes the one cast later, ``at`` Unix seconds, default now, is kept).
+    def answers(self, since: float | None = None, until: float | None = None, user: str | None = None,
+                channel: str | None = None) -> list[AnswerRecord]:
+        """The answers given from ``since`` to before ``until`` (Unix seconds), by ``user``, in ``channel``
+        (each when given), newest first."""
+        sql, args = answers_query(since, until, user, channel, user_column="user", placeholder="?")
+        return [answer_record(r, json.loads) for r in self._conn().execute(sql, args)]
+
+    def record_feedback(self, answer_id: int, user: str | None, vote: int, at: float | None = None, *,
+                        choice: int | None = None) -> Feedback | None:
+        """Record a vote (+1 or -1) on an answer with its query and passage ids, and on a 👎 the rank of
+        the passage that answered (``choice``, 0: none of these); None for an unknown answer.
+        One vote per user per answer: a user's later vote replaces their earlier one, choice included (three
+        👍 count once; of two votes the one cast later, ``at`` Unix seconds, default now, is kept).
 
         Raises:
-            ValueError: vote is neither +1 nor -1.
+            ValueError: vote is neither +1 nor -1, or a bad choice.
         """
-        check_vote(vote)  # before the look-up: a bad vote on an unknown answer still raises
+        check_vote(vote, choice=choice)  # before the look-up: a bad vote on an unknown answer still raises
         record = self.answer(answer_id)
         if record is None:
             return None
-        fb = new_feedback(record, user, vote, at)
+        fb = new_feedback(record, user, vote, at, choice=choice)
         self._conn().execute(
-            "INSERT INTO feedback (answer_id, query, passage_ids, user, vote, created_at) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (answer_id, user) DO UPDATE SET vote = excluded.vote, created_at = excluded.created_at"
-            " WHERE excluded.created_at >= feedback.created_at",
-            (fb.answer_id, fb.query, json.dumps(fb.passage_ids), fb.user, fb.vote, fb.created_at))
-        log.info("feedback %+d on answer %s by %s", vote, answer_id, user)
+            "INSERT INTO feedback (answer_id, query, passage_ids, user, vote, created_at, choice)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (answer_id, user) DO UPDATE SET vote = excluded.vote, created_at = excluded.created_at,"
+            " choice = excluded.choice WHERE excluded.created_at >= feedback.created_at",
+            (fb.answer_id, fb.query, json.dumps(fb.passage_ids), fb.user, fb.vote, fb.created_at, fb.choice))
+        log.info("feedback %+d on answer %s by %s%s", vote, answer_id, user,
+                 "" if choice is None else f" (passage choice {choice})")
         return fb
 
-    def feedback(self) -> list[Feedback]:
-        """All feedback, oldest first."""
-        rows = self._conn().execute(
-            "SELECT answer_id, query, passage_ids, user, vote, created_at FROM feedback ORDER BY id").fetchall()
-        return [Feedback(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5]) for r in rows]
+    def feedback(self, since: float | None = None) -> list[Feedback]:
+        """All feedback (cast from ``since``, Unix seconds, when given), oldest first."""
+        sql, args = feedback_query(since, user_column="user", placeholder="?")
+        return [feedback_record(r, json.loads) for r in self._conn().execute(sql, args)]
 
     # -- threads the bot answered in --------------------------------------------------------
     def remember_thread(self, channel: str, thread_ts: str) -> None:

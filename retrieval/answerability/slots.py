@@ -48,11 +48,22 @@ DATE_RE = re.compile(
     rf"|\b{_MONTH}\s+\d{{4}}\b|\b(?:end|beginning|start|middle) of\s+(?:{_MONTH}|\d{{4}})"
     rf"|\bQ[1-4]\s+\d{{4}}\b|\b(?:H[12]|first half|second half)(?: of)?\s+\d{{4}}\b"
     rf"|\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b"
-    rf"|\b(?:in|by|from|until|since|before|after|during|of)\s+(?:19|20)\d{{2}}\b)", re.IGNORECASE)
+    rf"|\b(?:in|by|from|until|since|before|after|during|of)\s+(?:19|20)\d{{2}}\b"
+    rf"|\b(?:early|mid|late|end|beginning|start)[\s-]+(?:of\s+)?(?:19|20)\d{{2}}\b"
+    rf"|\b(?:(?:early|late|mid|next|this|last|coming|the)\s+)?(?:spring|summer|autumn|winter)(?:\s+(?:of\s+)?(?:19|20)\d{{2}})?\b"
+    rf"|\b(?:(?:later|earlier|early|late)\s+)?(?:this|next|last|the coming)\s+(?:year|month|quarter|week)\b"
+    rf"|\b(?:the\s+)?(?:end|beginning|start|middle)\s+of\s+(?:the|this|next)\s+(?:year|month|quarter)\b"
+    rf"|\bfall\s+(?:of\s+)?(?:19|20)\d{{2}}\b)", re.IGNORECASE)
 DURATION_RE = re.compile(
-    rf"\b(?:{_NUM}|{_NUMWORD}|a|an)(?:[\s-]+(?:{_NUMWORD}|and|a|half)){{0,4}}[\s-]+(?:calendar\s+|working\s+|business\s+)?"
-    rf"(?:day|week|month|year|hour)s?\b", re.IGNORECASE)
-COUNT_RE = re.compile(rf"(?<![\w.,$€£¥])(?:{_NUM}{_SCALE}?|{_NUMWORD})(?![\w%]|\.\d|,\d)", re.IGNORECASE)
+    rf"\b(?:{_NUM}|{_NUMWORD}|a|an)(?:(?:[\s-]+(?:{_NUMWORD}|and|a|half|to|or)|\s?[–-]\s?{_NUM}|[\s-]+{_NUM})){{0,4}}"
+    rf"[\s-]+(?:calendar\s+|working\s+|business\s+)?(?:second|minute|day|week|month|year|hour)s?\b", re.IGNORECASE)
+#: A deadline written as a period from an event: "within 48 hours of a valid request".
+WITHIN_RE = re.compile(rf"\b(?:within|no later than|in under|at the latest)\s+(?:the\s+(?:next|first)\s+)?"
+                       rf"(?:{DURATION_RE.pattern[2:-2]})\b", re.IGNORECASE)
+COUNT_RE = re.compile(rf"(?<![\w.,$€£¥])(?:{_NUM}{_SCALE}?|{_NUMWORD}(?:-{_NUMWORD})?)(?![\w%]|\.\d|,\d)", re.IGNORECASE)
+#: A length in a document's units: "a 5,000-page DSAR", "a 35-page opinion", "300 words".
+LENGTH_RE = re.compile(rf"\b(?:{_NUM}|{_NUMWORD})(?:[\s-]+(?:{_NUMWORD}|to|and))*[\s-]+"
+                       rf"(?:pages?|words?|characters?|paragraphs?|chapters?|articles?|sections?|slides?)\b", re.IGNORECASE)
 SENTENCE_RE = re.compile(r"\b(?:sentenced|imprison\w*|prison|jail\w*|custod\w*|probation|suspended sentence)\b",
                          re.IGNORECASE)
 _YEAR_ONLY = re.compile(r"^(?:19|20)\d{2}$")
@@ -74,7 +85,10 @@ _MONEY_TRIGGERS = re.compile(
     r"possible|potential|amount|level|size|of))*\s+(?:fines?|compensation|damages|settlement|amount)\b"
     r"|\b(?:what|whats|what's|which)(?:\s+(?:is|are|was|were|the|a|an|s))*(?:\s+(?:max|maximum|minimum|total|civil|"
     r"criminal|administrative|amount|level|size|of))+\s+(?:penalt\w*|sanctions?)\b"
-    r"|\b(?:fine|penalty|penalties|compensation|damages)\s+(?:amount|cap|size|level|ceiling|maximum)\b"
+    r"|\b(?:fine|penalty|penalties|compensation|damages)\s+(?:amounts?|caps?|sizes?|levels?|ceilings?|maximum)\b"
+    r"|\bhow much (?:does|do|did|will|would|is|are)\b[^?]{0,60}?\b(?:cost|charge|pay|fee|price)"
+    r"|\bwhat (?:does|do|did|will|would) [^?]{1,60}?\b(?:charge|cost)\b"
+    r"|\bwhat(?:'s| is| are| was| were)? (?:the )?(?:price|fee|fees|cost|charge|subscription fee)s?\b"
     r"|\b(?:max|maximum|total)\s+(?:civil\s+|criminal\s+|administrative\s+)?(?:fines?|penalt\w*|compensation|damages)\b"
     r"|\bwhat (?:fine|penalty)\b", re.IGNORECASE)
 #: "was LinkedIn fined 500m?": an amount stated in a question about a fine asks for that amount.
@@ -83,6 +97,11 @@ _FINE_WORDS = re.compile(r"\b(?:fine[ds]?|fining|penalt\w*|paid|pay|settle\w*|da
 _PERCENT_TRIGGERS = re.compile(
     r"\bwhat (?:percentage|share|proportion|per ?cent|fraction)\b|\bhow much (?:up|higher|lower|more|less|increase)\b"
     r"|\bby how much\b", re.IGNORECASE)
+#: "how long is the guide?": the length of a thing, not a period (no verb, no period word after the thing).
+_LENGTH_TRIGGERS = re.compile(r"\bhow long (?:is|are|was|were) (?:the |a |an |this |that |its |their )?"
+                              r"(?:[\w'’-]+ ){0,3}?(?!period|term|window|phase|transition|delay|wait|retention|process|"
+                              r"consultation|deadline|grace|ban|moratorium|suspension|sentence)[\w'’-]+\s*\??\s*$",
+                              re.IGNORECASE)
 _DURATION_TRIGGERS = re.compile(
     r"\bhow long\b|\b(?:what|which) (?:\w+ )?(?:retention|time|grace|cure|transition\w*|notice) (?:period|limit|frame)\b"
     r"|\bhow many (?:days|weeks|months|years|hours)\b|\bwithin what\b", re.IGNORECASE)
@@ -104,6 +123,14 @@ _DATE_EVENTS = {
               re.compile(r"\b(?:until|till|clos\w*|deadline|ends?|ending|ended|by|before|due|no later than|runs?|open)\b",
                          re.IGNORECASE)),
 }
+#: "when is a TC string personal data?", "when must a DPIA be done?": a condition, unless a word of
+#: time or of an event says a date is asked ("when is the ISM being published?", "when is it due?").
+_CONDITION_WHEN = re.compile(r"\bwhen (?:is|are|isn't|aren't|can|could|must|should|may|might|would|do (?:i|we|you)|"
+                             r"does (?:one|a|an)|does (?:the )?(?:gdpr|law|rule|regulation|act))\b", re.IGNORECASE)
+_TIME_WORDS = re.compile(r"\b(?:due|deadline|date|expected|scheduled|planned|published|publish|released?|out|launch\w*|"
+                         r"held|happen\w*|coming|set|going|issued|adopted|introduced|passed|announced|finali[sz]\w*|"
+                         r"start\w*|begin\w*|end\w*|clos\w*|open\w*|effective|force|takes? effect|kick\w* in|"
+                         r"apply|applies|applicable|enter\w*|in place|live|year|month|day)\b", re.IGNORECASE)
 _SENTENCE_TRIGGERS = re.compile(r"\bwhat sentence\b|\bsentenced?\b[^?]{0,200}\?|\b(?:jail|prison) (?:term|time|sentence)\b",
                                 re.IGNORECASE)
 _PERSON_TRIGGERS = re.compile(
@@ -115,7 +142,7 @@ _COMPANY_TRIGGERS = re.compile(
     r"\b(?:which|what) (?:\w+ )?(?:company|companies|firm|firms|business|businesses|organi[sz]ations?|operator|"
     r"controller|provider|platform|brand)\b|\bcompany(?:'s|’s)? (?:actual |real |full |legal )?name\b"
     r"|\bname of the (?:[\w-]+ ){0,3}?(?:company|firm|business|forum|website|app|platform|product|service)\b", re.IGNORECASE)
-_ORG_TRIGGERS = re.compile(r"(?:^|[\s,;:-])(?:who|whom|whose)\b|\bwhich (?:regulator|authority|agency|body|court|"
+_ORG_TRIGGERS = re.compile(r"(?:^|[\s,;:-])(?:who|whom|whose)\b|\bwhich (regulator|authority|agency|body|court|"
                            r"ministry|department|office|dpa|government)\b", re.IGNORECASE)
 
 
@@ -124,7 +151,7 @@ class Slot:
     """One asked slot.
 
     Attributes:
-        kind: "money", "percent", "duration", "count", "date", "sentence", "person", "company" or "org".
+        kind: "money", "percent", "duration", "length", "count", "date", "sentence", "person", "company" or "org".
         label: the asked thing in words, for "No passage states <label>".
         event: for dates, "effect" (takes effect / applies) or "close" (a deadline, an end), else None.
         head: for counts, the counted words ("internet users"), else "".
@@ -152,16 +179,19 @@ def asked_slots(question: str) -> list[Slot]:
         currency = next((code for code, (asked, _) in _CURRENCIES.items() if re.search(asked, q, re.IGNORECASE)), None)
         label = f"the amount asked in {currency.upper()}" if currency else "the amount asked"
         out.append(Slot("money", label, currency=currency))
-    if _DURATION_TRIGGERS.search(q):
+    if _LENGTH_TRIGGERS.search(q):
+        out.append(Slot("length", "the length asked"))
+    elif _DURATION_TRIGGERS.search(q):
         out.append(Slot("duration", "the period asked"))
     m = _COUNT_TRIGGERS.search(q) or _POPULATION_TRIGGERS.search(q)
-    if m and not any(s.kind == "duration" for s in out):
+    if m and not any(s.kind in ("duration", "length") for s in out):
         words = m.group(1).split()
         # the counted noun ends before a verb: "how many state AGs sued tiktok" counts "state AGs"
         cut = next((i for i, w in enumerate(words) if i and w.lower().endswith("ed")), len(words))
         head = " ".join(words[:cut])
         out.append(Slot("count", f"the number of {head}", head=head))
-    if _DATE_TRIGGERS.search(q) and not any(s.kind == "duration" for s in out):
+    condition = _CONDITION_WHEN.search(q) and not _TIME_WORDS.search(q)
+    if _DATE_TRIGGERS.search(q) and not condition and not any(s.kind in ("duration", "length") for s in out):
         event = next((name for name, (trigger, _) in _DATE_EVENTS.items() if trigger.search(q)), None)
         label = {"effect": "the date it takes effect", "close": "the deadline"}.get(event or "", "the date asked")
         out.append(Slot("date", label, event=event))
@@ -173,8 +203,11 @@ def asked_slots(question: str) -> list[Slot]:
         last = m.group(0).split()[-1].lower()
         head = last if m.group(0).lower().startswith("name of") and last not in ("company", "firm", "business") else ""
         out.append(Slot("company", f"the name of the {head}" if head else "the name asked", head=head))
-    elif _ORG_TRIGGERS.search(q) and not out:
-        out.append(Slot("org", "who it was"))
+    elif (m := _ORG_TRIGGERS.search(q)) and not out:
+        noun = (m.group(1) or "").lower()
+        # "which court": a court's name says "Court"; a regulator or a DPA is named without the word
+        head = noun if noun in ("court", "ministry", "department", "office", "authority", "agency", "government") else ""
+        out.append(Slot("org", f"which {noun} it was" if head else "who it was", head=head))
     return out
 
 
@@ -208,7 +241,7 @@ def question_values(question: str) -> set[float]:
 
 
 _PATTERNS = {"money": MONEY_RE, "percent": PERCENT_RE, "duration": DURATION_RE, "count": COUNT_RE,
-             "date": DATE_RE, "sentence": SENTENCE_RE}
+             "date": DATE_RE, "sentence": SENTENCE_RE, "length": LENGTH_RE}
 
 
 def fillers(slot: Slot, text: str, given: AbstractSet[float] = frozenset(),
@@ -225,7 +258,10 @@ def fillers(slot: Slot, text: str, given: AbstractSet[float] = frozenset(),
     if pattern is None:
         return []
     spans = []
-    for m in pattern.finditer(text):
+    matches = list(pattern.finditer(text))
+    if slot.kind == "date" and slot.event == "close":  # "within 48 hours of a valid request" is a deadline
+        matches += list(WITHIN_RE.finditer(text))
+    for m in matches:
         s = m.group(0)
         if slot.kind == "count":
             if _YEAR_ONLY.match(s) or _is_part_of_other(text, m.start(), m.end()):

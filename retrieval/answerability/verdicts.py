@@ -29,11 +29,14 @@ from typing import Callable, Iterable, Iterator, Sequence
 from .casing import CaseProfile
 from .gazetteer import ALIASES, COUNTRIES
 from .gazetteer import NOT_ENTITIES as _NOT_ENTITIES
+from .names import COMMON_ZIPF, ORDINARY_ZIPF, Lexicon, fold, strip_clitic, words_of, zipf
 from .slots import ORG_WORDS, Slot, asked_slots, asserted_amounts, event_window, fillers, question_values
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’&-]*[A-Za-z]|[A-Za-z]")
 _CAP_SEQ = re.compile(r"[A-Z][\w&'’.-]*(?:,? (?:of |and |for |the |de |du |von |& )*[A-Z][\w&'’.-]*)*")
 _SMALL = frozenset("of and for the de du von &".split())
+#: Two or more words in capitals ("TAKE IT DOWN"), or capitalised, in a row: read as one name when each is ordinary.
+_CAPS_PHRASE = re.compile(r"\b[A-Z]{2,}(?:[ -][A-Z]{2,})+\b")
 
 
 #: Characters of a question read for its slots and named things.
@@ -45,6 +48,12 @@ class Entity:
     word: str
     forms: tuple[str, ...]
     acronym: bool = False
+
+    @property
+    def party(self) -> bool:
+        """True for an organisation, company, person or instrument; False for a place or people (a country,
+        a demonym), and for a one- or two-letter word: those need not stand beside the asked fact."""
+        return len(self.word) > 2 and self.word not in ALIASES and self.word not in COUNTRIES
 
 
 @dataclass(frozen=True)
@@ -81,26 +90,66 @@ class Verdict:
     filler: tuple[int, int, int] | None = None
 
 
-def analyse(question: str, tokenize: Callable[[str], list[str]], casing: CaseProfile) -> Question:
-    """Read a question's slots, named things, given values and content terms (see module doc)."""
+def analyse(question: str, tokenize: Callable[[str], list[str]], casing: CaseProfile,
+            lexicon: Lexicon | None = None) -> Question:
+    """Read a question's slots, named things, given values and content terms (see module doc).
+
+    ``lexicon`` (the generation's corpus statistics, :class:`retrieval.answerability.names.Lexicon`) lets a word the
+    corpus never uses count as a name in any case, a typo count as the word it misspells, and a class
+    word ("DPA", "Act") count as no name; without it only capitals and the case profile are read."""
     question = question[:MAX_QUESTION_CHARS]  # a Slack message can be 40k characters; questions are short
     slots = tuple(asked_slots(question))
     entities: list[Entity] = []
     seen: set[str] = set()
+    phrase_words: set[int] = set()
+    for m in _CAPS_PHRASE.finditer(question):  # "TAKE IT DOWN act": one name of ordinary words
+        ws = m.group(0).split()
+        if lexicon is not None and len(ws) >= 2 and all(zipf(fold(w)) >= ORDINARY_ZIPF for w in ws):
+            entities.append(Entity(fold(m.group(0)), (fold(m.group(0)),)))
+            phrase_words.update(range(m.start(), m.end()))
     for i, m in enumerate(_WORD.finditer(question)):
-        w = m.group(0).strip("'’")
-        low = w.lower().removesuffix("'s").removesuffix("’s")
+        if m.start() in phrase_words:
+            continue
+        w = strip_clitic(m.group(0).strip("'’"))
+        low = fold(w)
         if low in seen or low in _NOT_ENTITIES or len(low) < 2:
             continue
         if re.fullmatch(r"[A-Z]{2,}s", w):  # "AGs", "DPAs": a plural acronym
             w, low = w[:-1], low[:-1]
-        acronym = w.isupper() and len(w) >= 2
-        if acronym and low not in casing and low not in ALIASES:
-            continue  # an acronym the bulletins never use may be spelled out there ("CNNIC"): cannot be checked
+        # "GDPR", and mixed-case ones ("BfDI", "JMStV", "T&Cs"): two capitals or more in a short word
+        acronym = (w.isupper() and len(w) >= 2) or (sum(c.isupper() for c in w) >= 2 and len(w) <= 8)
         written_cap = w[0].isupper() and i > 0 and not question[max(0, m.start() - 2):m.start()].strip(" ") in ("-", ":")
-        if low in ALIASES or low in COUNTRIES or acronym or written_cap or casing.capitalised(low):
+        instrument = lexicon.instrument_forms(low) if lexicon is not None else ()
+        forms = (low, *ALIASES.get(low, ()), *instrument) + ((low + "s",) if acronym else ())
+        if lexicon is None:
+            if acronym and low not in casing and low not in ALIASES:
+                continue  # an acronym the bulletins never use may be spelled out there: cannot be checked
+            named = low in ALIASES or low in COUNTRIES or acronym or written_cap or casing.capitalised(low)
+        elif w.islower() and zipf(low) >= COMMON_ZIPF and lexicon.lower_uses.get(low, 0) and low not in COUNTRIES:
+            named = False  # "designate us", "it": a very common English word typed in lower case names nothing
+        elif low in ALIASES or low in COUNTRIES:
+            # "us" typed in lower case, where the corpus also writes "us", is the pronoun
+            named = not (w.islower() and lexicon.ordinary_lower(low) and low not in COUNTRIES)
+        elif lexicon.generic(low):
+            named = False  # "the DPA", "the Act": a class of things the item may name otherwise
+        elif acronym and not lexicon.known_like(low):
+            named = False  # an acronym the bulletins never use may be spelled out there ("CNNIC"): cannot be checked
+        elif acronym or written_cap or casing.capitalised(low) or lexicon.capitalised_name(low):
+            named = True
+            fixed = lexicon.correct(low) if not lexicon.known_like(low) else None
+            if fixed:
+                forms = (low, fixed)
+        elif lexicon.known_like(low):
+            named = False  # an ordinary word of the corpus, in lower case
+        else:
+            fixed = lexicon.correct(low)
+            if fixed:  # a typo: a name if the corpus writes the word it misspells as one
+                named, forms = casing.capitalised(fixed) or lexicon.capitalised_name(fixed), (fixed,)
+            else:
+                named = lexicon.rare_name(low)
+        if named:
             seen.add(low)
-            entities.append(Entity(low, (low, *ALIASES.get(low, ())), acronym))
+            entities.append(Entity(low, tuple(dict.fromkeys(forms)), acronym))
     # "australia 2024 breaches - what percentage came from…": the part after the topic is what is asked
     parts = re.split(r"\s[-–—:]\s", question)
     ask, topic = parts[-1], " ".join(parts[:-1])
@@ -115,9 +164,8 @@ def analyse(question: str, tokenize: Callable[[str], list[str]], casing: CasePro
 @functools.lru_cache(maxsize=4096)  # an item's text is judged again for every question it comes up for
 def _vocabulary(whole: str) -> tuple[str, "_Words"]:
     """(lower-cased text, its words) for the named-thing check."""
-    lower = whole.lower()
-    found = re.findall(r"[a-z][\w'’&-]*", lower)
-    return lower, _Words(set(found) | {w.removesuffix("'s").removesuffix("’s") for w in found})
+    folded = fold(whole)
+    return folded, _Words(words_of(folded))
 
 
 class _Words(frozenset):
@@ -135,8 +183,10 @@ class _Words(frozenset):
 
 
 def _has_form(form: str, words: "_Words", text_lower: str) -> bool:
-    if " " in form or "." in form:
+    if "." in form or "/" in form:
         return form in text_lower
+    if " " in form:
+        return re.search(rf"(?<!\w){re.escape(form)}(?!\w)", text_lower) is not None
     if form in words:
         return True
     # a word that extends the form ("german" → "germany"), or a form at most 2 letters longer than a word
@@ -187,39 +237,69 @@ def links_only(text: str) -> bool:
     return len(re.findall(r"[^\W\d_]{2,}", _URL.sub(" ", text))) < MIN_PROSE_WORDS
 
 
+def mentions(entity: Entity, folded: str, words: "_Words", raw: str, defined: Iterable[str] = ()) -> bool:
+    """True when a text names the entity: one of its forms (or a form the bulletin defines as the same
+    name) as a word or phrase of the folded text, or, for an acronym, a run of words spelling it in
+    the raw text. The one mention test: the verdict and the reply's invariants both use it."""
+    if any(_has_form(f, words, folded) for f in (*entity.forms, *defined)):
+        return True
+    return entity.acronym and _acronym_in(entity.word, raw)
+
+
 def judge(question: Question, texts: Sequence[str], context: str, tokenize: Callable[[str], list[str]],
-          scope: str = "", order: Sequence[int] | None = None) -> Verdict:
+          scope: str = "", order: Sequence[int] | None = None, lexicon: Lexicon | None = None,
+          source_file: str | None = None) -> Verdict:
     """Decide whether an item (its passage texts, in reading order, and its headings) answers question.
 
     Args:
         question: from :func:`analyse`.
         texts: the verbatim texts of the item's passages, in reading order.
-        context: the item's headings (bulletin title, section, item title), searched for named things.
+        context: the item's headings and metadata (bulletin title, section, item title, publisher,
+            link), searched for named things.
         tokenize: the lexical tokenizer (lower-case, stop words out, stemmed).
         scope: more text searched for named things only — for a paragraph outside any item, the
             rest of its section ("The Norwegian data protection authority…" above a list).
         order: the passage indices in the order to look for fillers (best-matching first);
             default reading order. The first filler found is the one quoted.
+        lexicon, source_file: the generation's corpus statistics and the item's bulletin, for the
+            names that bulletin defines ("Binding Operational Directive (BOD)").
+
+    A named party (not a place) the headings do not give must stand in the paragraph that fills the
+    slot or the one before it: "the TDDDG" named in passing three paragraphs on does not make the
+    EinwV's date the TDDDG's.
     """
     whole = context + "\n" + "\n".join(texts) + "\n" + scope
-    lower, words = _vocabulary(whole)
+    folded, words = _vocabulary(whole)
+    head_folded, head_words = _vocabulary(context + "\n" + scope)
+    loose: list[tuple[Entity, tuple[str, ...]]] = []  # named in the body only: must be near the filler
     for e in question.entities:
-        if any(_has_form(f, words, lower) for f in e.forms):
-            continue
-        if e.acronym and _acronym_in(e.word, whole):
-            continue
-        return Verdict(False, f"“{e.word}”")
+        defined = tuple(lexicon.defined_forms(e.word, source_file)) if lexicon is not None else ()
+        if not mentions(e, folded, words, whole, defined):
+            return Verdict(False, f"“{e.word}”")
+        if e.party and not mentions(e, head_folded, head_words, context + "\n" + scope, defined):
+            loose.append((e, defined))
+
+    def anchored(p: int, s: int) -> bool:
+        if not loose:
+            return True
+        near = "\n".join(texts[max(0, p - 1):p + 1])  # the filling paragraph, or the one before it
+        f, w = _vocabulary(near)
+        return all(mentions(e, f, w, near, d) for e, d in loose)
+
     first_filler = None
     for slot in question.slots:
-        found = _find_filler(slot, question, texts, tokenize, order)
+        found = _find_filler(slot, question, texts, tokenize, order, anchored)
         if found is None:
+            if loose and _find_filler(slot, question, texts, tokenize, order) is not None:
+                return Verdict(False, f"{slot.label} for “{loose[0][0].word}”")
             return Verdict(False, slot.label)
         first_filler = first_filler or found
     return Verdict(True, None, first_filler)
 
 
 def _find_filler(slot: Slot, question: Question, texts: Sequence[str], tokenize: Callable[[str], list[str]],
-                 order: Sequence[int] | None = None) -> tuple[int, int, int] | None:
+                 order: Sequence[int] | None = None,
+                 anchored: Callable[[int, int], bool] | None = None) -> tuple[int, int, int] | None:
     """(passage index, start, end) of the text filling slot, or None.
 
     Passages are tried in ``order``; within the first passage that has a filler, the one whose
@@ -238,6 +318,8 @@ def _find_filler(slot: Slot, question: Question, texts: Sequence[str], tokenize:
         best: tuple[int, int, int] | None = None
         best_overlap = -1
         for s, e in spans:
+            if anchored is not None and not anchored(p, s):
+                continue
             a, b = next(((a, b) for a, b in sentences if a <= s < b), (0, len(text)))
             sentence_terms = set(tokenize(text[a:b]))
             if names:

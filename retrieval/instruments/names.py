@@ -12,8 +12,12 @@ instrument key, by four methods (measured on a hand-checked sample in docs/instr
 3. the corpus's own definitions, ``Oregon Consumer Privacy Act (OCPA)`` or ``… Act (the “BSI-Act”)``:
    the acronym becomes an alias of the name (:meth:`InstrumentTable.learn_definitions`);
 4. other capitalised names of three or more words ending in Act, Law, Regulation, Directive, Bill, Treaty,
-   Ordinance or Measures, with headline words ("Fines", "Under") cut off their front.
+   Ordinance, Measures, Agreement or Code(s) of Practice, with headline words ("Fines", "Under") cut off
+   their front, and bills numbered with their jurisdiction ("Oklahoma’s Senate Bill 546") — the shapes
+   are in :mod:`retrieval.instruments.patterns`.
 
+A form two table entries share ("Personal Information Protection Act": Bermuda's and South Korea's)
+goes to the entry whose ``context`` words (its jurisdiction, its regulator) the surrounding text names.
 Pure functions over strings; imports nothing from the rest of ``retrieval`` but the TOML path.
 """
 
@@ -25,6 +29,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import patterns
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -35,44 +41,19 @@ except ModuleNotFoundError:  # Python 3.10
 MAX_KEY = 80
 #: The maintained alias table (see its header for the format).
 TABLE_FILE = Path(__file__).with_name("instruments.toml")
-
-_NOUNS = r"(?:Act|Law|Regulations?|Directive|Bill|Ordinance|Measures|Treaty)"
-#: Capitalised words (and the lower-case joiners allowed inside a name) of a generic instrument name.
-_CAP = r"(?:[A-Z][\w’'\-\.&]*|\d[\w\.]*)"
-_JOIN = r"(?:of|on|for|and|the|to|in|&)"
-_GENERIC_RE = re.compile(rf"\b{_CAP}(?:[ ,]+(?:{_CAP}|{_JOIN}))*? {_NOUNS}\b")
-_NUMBER_RE = re.compile(
-    r"\b(?:(?:Implementing |Delegated )?(?:Regulation|Directive|Decision))\s*\((?:EU|EC|EEC)\)\s*(?:No\.?\s*)?\d{2,4}/\d{1,5}"
-    r"|\bDirective\s+\d{2,4}/\d{1,4}/(?:EC|EEC|EU)\b|\bGB/T\s?\d{4,5}(?:\.\d+)?(?:-\d{4})?"
-    r"|\b(?:NIST\s+)?SP\s?800-\d{1,3}[A-Z]?(?:r\d+|\s+Rev\.\s?\d+)?(?![\w\-])")
-#: A NIST Special Publication's number without its "NIST" prefix or revision: one instrument across revisions.
-_NIST_SP_RE = re.compile(r"(?:NIST\s+)?SP\s?(800-\d{1,3}[A-Z]?)")
-_DEFINITION_RE = re.compile(r"\(\s*(?:the\s+)?[“\"]?\s*([A-Z][A-Za-z0-9\-]{1,12})\s*[”\"]?\s*\)")
-#: Words that may stand before a table name without making it another name (headline verbs,
-#: prepositions, jurisdictions): "Fines Apple Under Digital Markets Act" is still the DMA.
-_HARMLESS = frozenset(
-    "The A An And Or Of On For To In At By With From Under Against Over Into New Updated Draft Proposed Revised "
-    "Amended Final Amending Implementing EU EU’s EU's US U.S. UK EEA European German Germany’s Germany's French "
-    "Irish Italian Dutch Spanish British American Chinese China’s China's PRC Fines Fined Enacts Enacted Adopts "
-    "Adopted Approves Approved Passes Passed Proposes Publishes Published Releases Released Issues Issued Opens "
-    "Advances Updates Urges Amends Signs Clarifies Launches Introduces Navigating Expand Expands Decide Decides "
-    "Under Following Per Regarding Re About Enters Entered Applies Delays Delayed Meanwhile Therefore However Also "
-    "Fate Amendments Amendment Part Article Articles Art. Section Sec. Chapter Annex Recital Paragraph".split())
-#: Headline words cut off the front of a generic name ("European Commission Fines Apple and Meta Under …").
-_CUT = _HARMLESS - {"EU", "US", "U.S.", "UK", "EEA", "European", "German", "French", "Irish", "Italian", "Dutch",
-                    "Spanish", "British", "American", "Chinese", "PRC", "New", "Implementing"}
-#: Generic names that are only a kind of instrument, not one ("Delegated Regulation", "the Act").
-_VAGUE_FIRST = frozenset("Delegated Implementing Management Privacy Key Data This That Such Each Any Other Its "
-                         "Their Proposed Draft New Senate House Assembly".split())
-#: Words that make a capitalised name an organisation, not an instrument ("… Administration for Market Regulation").
-_BODY_WORDS = frozenset("Office Administration Commission Authority Ministry Committee Agency Council Court Board "
-                        "Department Bureau Institute Parliament Congress".split())
+#: A displayed name's bracketed tail, which is no part of the name as bulletins write it: "(GDPR)", "(EU)".
+_SHOWN_TAIL = re.compile(r"\s*\([^()]*\)$")
+#: Jurisdiction words a name may start with that do not change which instrument it is ("EU General Data
+#: Protection Regulation" is the GDPR), and the year an Act's name may carry ("Online Safety Act 2023").
+_PREFIX = re.compile(r"^(?:the\s+)?(?:EU|EU’s|EU's|European|UK|UK’s|UK's|US|U\.S\.|[A-Z][a-z]+[’']s)\s+")
+_YEAR_TAIL = re.compile(r"\s+(?:of\s+)?(?:19|20)\d{2}$")
 
 
 @dataclass(frozen=True)
 class Instrument:
     """One instrument: a stable ``key`` (slug), the ``name`` shown, the ``aliases`` bulletins use,
-    official ``numbers``, the ``jurisdiction`` and issuing ``regulator`` where known (else None)."""
+    official ``numbers``, the ``jurisdiction`` and issuing ``regulator`` where known (else None), and
+    ``context``: words (a country, a regulator) that pick it when another entry shares one of its forms."""
 
     key: str
     name: str
@@ -80,11 +61,17 @@ class Instrument:
     numbers: tuple[str, ...] = ()
     jurisdiction: str | None = None
     regulator: str | None = None
+    context: tuple[str, ...] = ()
 
     @property
     def forms(self) -> tuple[str, ...]:
         """Every way bulletins write it: name, aliases, official numbers."""
         return (self.name, *self.aliases, *self.numbers)
+
+    @property
+    def written_forms(self) -> tuple[str, ...]:
+        """The forms matched in text: the name without its shown tail ("(GDPR)", "(EU)"), aliases, numbers."""
+        return tuple(dict.fromkeys((_SHOWN_TAIL.sub("", self.name) or self.name, *self.aliases, *self.numbers)))
 
     def to_dict(self) -> dict:
         """JSON-ready dict (keys as the attributes)."""
@@ -93,19 +80,23 @@ class Instrument:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Instrument":
-        """The inverse of :meth:`to_dict`."""
+        """The inverse of :meth:`to_dict` (``context`` is the table's: saved instruments are found by pattern)."""
         return cls(d["key"], d["name"], tuple(d.get("aliases") or ()), tuple(d.get("numbers") or ()),
                    d.get("jurisdiction"), d.get("regulator"))
 
 
 @dataclass(frozen=True)
 class Mention:
-    """A span ``[start, end)`` of a text (characters) naming instrument ``key``, as written (``surface``)."""
+    """A span ``[start, end)`` of a text (characters) naming instrument ``key``, as written (``surface``);
+    ``method`` is how it was found: ``table``, ``number``, ``bill``, ``definition`` or ``generic``;
+    ``name`` the name to know it by when the surface lacks part of it (a bill's jurisdiction), else None."""
 
     key: str
     start: int
     end: int
     surface: str
+    method: str = "table"
+    name: str | None = None
 
 
 def slug(name: str) -> str:
@@ -144,12 +135,12 @@ class InstrumentTable:
             if not isinstance(d, dict) or not isinstance(d.get("name"), str):
                 raise ValueError(f"{path}: [{key}] needs a name")
             out[key] = Instrument(key, d["name"], tuple(d.get("aliases", ())), tuple(d.get("numbers", ())),
-                                  d.get("jurisdiction"), d.get("regulator"))
+                                  d.get("jurisdiction"), d.get("regulator"), tuple(d.get("context", ())))
         return cls(out)
 
     def __post_init__(self) -> None:
         self._compiled: re.Pattern | None = None
-        self._by_form: dict[str, str] = {}
+        self._by_form: dict[str, list[str]] = {}
         self._by_normal: dict[str, str] | None = None
 
     def add(self, instrument: Instrument) -> None:
@@ -160,7 +151,7 @@ class InstrumentTable:
         if self._by_normal is not None and replaced is not None and not set(replaced.forms) <= set(instrument.forms):
             self._by_normal = None  # a form was dropped: rebuild
         elif self._by_normal is not None:  # forms only added: extend the look-up in place
-            for f in (instrument.key, *instrument.forms):
+            for f in (instrument.key, *instrument.forms, *instrument.written_forms):
                 self._by_normal.setdefault(_normal(f), instrument.key)
 
     def add_alias(self, key: str, alias: str) -> None:
@@ -168,14 +159,16 @@ class InstrumentTable:
         inst = self.instruments[key]
         if alias not in inst.aliases and alias != inst.name:
             self.add(Instrument(inst.key, inst.name, (*inst.aliases, alias), inst.numbers, inst.jurisdiction,
-                                inst.regulator))
+                                inst.regulator, inst.context))
 
     def _matcher(self) -> re.Pattern:
         if self._compiled is None:
             self._by_form = {}
             for inst in self.instruments.values():
-                for form in inst.forms:
-                    self._by_form.setdefault(form, inst.key)
+                for form in inst.written_forms:
+                    self._by_form.setdefault(form, [])
+                    if inst.key not in self._by_form[form]:
+                        self._by_form[form].append(inst.key)
             forms = sorted(self._by_form, key=len, reverse=True)
             body = "|".join(re.escape(f) for f in forms) or r"(?!x)x"
             self._compiled = re.compile(rf"(?<![\w\-])(?:{body})(?![\w\-]|’s?\w)")
@@ -189,7 +182,7 @@ class InstrumentTable:
         if self._by_normal is None:  # built once per change of the table: resolving stays O(1)
             self._by_normal = {}
             for inst in self.instruments.values():
-                for f in (inst.key, *inst.forms):
+                for f in (inst.key, *inst.forms, *inst.written_forms):
                     self._by_normal.setdefault(_normal(f), inst.key)
         return self._by_normal.get(want)
 
@@ -210,55 +203,90 @@ class InstrumentTable:
     def learn_definitions(self, text: str) -> None:
         """Add the instruments and acronyms a text defines: ``Name Act (NA)`` / ``Name Act (the “NA”)``.
 
-        A name the table resolves gets the acronym as an alias; an unknown name becomes an
-        instrument of its own (key :func:`slug`). Acronyms already taken by another instrument are
-        left alone.
+        A name the table resolves — as written, without its year ("Online Safety Act 2023"), or
+        without a jurisdiction word in front ("EU General Data Protection Regulation") — gets the
+        acronym as an alias; so does a name whose acronym the table already gives to an instrument
+        of that same name without the jurisdiction word. An unknown name becomes an instrument of
+        its own (key :func:`slug`). A quoted definition (``(the “BSI-Act”)``) needs no initials;
+        acronyms already taken by another instrument are left alone.
         """
-        for m in _DEFINITION_RE.finditer(text):
+        for m in patterns.DEFINITION_RE.finditer(text):
             head = text[max(0, m.start() - 160):m.start()].rstrip()
-            head = re.sub(r"\s+(?:of\s+)?(?:19|20)\d{2}$", "", head)  # "Online Safety Act 2023 (OSA)"
-            names = list(_GENERIC_RE.finditer(head))
-            if not names or names[-1].end() != len(head):
+            bare_head = _YEAR_TAIL.sub("", head)
+            names = list(patterns.GENERIC_RE.finditer(bare_head))
+            if not names or names[-1].end() != len(bare_head):
                 continue
-            name = _trim(names[-1].group(0))
+            name = patterns.trim(names[-1].group(0))
             acronym = m.group(1)
-            if name is None or not _looks_like_acronym(acronym, name):
+            quoted = bool(re.search(r"[“\"]", m.group(0)))
+            if quoted and re.fullmatch(r"[A-Z][a-z]+", acronym):
+                continue  # (the “Codes”), (the “Guidelines”): a word the document uses for it, not a name
+            if name is None or not (quoted or patterns.looks_like_acronym(acronym, name)):
                 continue
-            key = self.resolve(name) or slug(name)
+            with_year = name + head[len(bare_head):]
+            key = self.resolve(with_year) or self.resolve(name) or self.resolve(_PREFIX.sub("", name))
+            if key is None:
+                taken = self.resolve(acronym)
+                if taken is not None and slug(_PREFIX.sub("", name)) in {slug(_PREFIX.sub("", f))
+                                                                        for f in self.instruments[taken].written_forms}:
+                    key = taken
+            key = key or slug(name)
             if key not in self.instruments:
                 self.add(Instrument(key, name))
-            taken = self.resolve(acronym)
-            if taken is None:
+            if name != self.instruments[key].name and self.resolve(name) is None:
+                self.add_alias(key, name)  # "EU General Data Protection Regulation" is the GDPR
+            if self.resolve(acronym) is None:
                 self.add_alias(key, acronym)
 
-    def find_mentions(self, text: str) -> list[Mention]:
+    def find_mentions(self, text: str, context: str | None = None) -> list[Mention]:
         """Every span of ``text`` that names an instrument, in text order, non-overlapping.
 
-        Table forms win over generic names at the same place; a table form preceded by a
-        capitalised word outside :data:`_HARMLESS` is part of a longer, other name and is skipped.
+        Table forms win over numbers, bills and generic names at the same place; a table form
+        preceded by a capitalised word outside :data:`~retrieval.instruments.patterns.HARMLESS` is
+        part of a longer, other name and is skipped, and a table form continued into a longer name
+        ("PDPL Implementing Regulations") is that longer name. A form two entries share goes to the
+        one whose ``context`` words ``context`` (default ``text``) names, else to the first entry.
         """
         spans: list[Mention] = []
         for m in self._matcher().finditer(text):
+            if spans and m.start() < spans[-1].end:
+                continue  # inside a longer name found just before ("… (PDPL) Implementing Regulations")
             before = re.search(r"([\w’'\.\-]+)\s+$", text[max(0, m.start() - 40):m.start()])
             word = before.group(1) if before else ""
-            if word[:1].isupper() and word not in _HARMLESS and not re.search(r"[’']s$", word):
+            if word[:1].isupper() and word not in patterns.HARMLESS and not re.search(r"[’']s$", word):
                 continue
-            spans.append(Mention(self._by_form[m.group(0)], m.start(), m.end(), m.group(0)))
-        for m in _NUMBER_RE.finditer(text):
-            if not _overlaps(spans, m.start(), m.end()):
-                number = " ".join(m.group(0).split())
-                sp = _NIST_SP_RE.match(number)
-                number = f"NIST SP {sp.group(1)}" if sp else number
-                spans.append(Mention(self.resolve(number) or slug(number), m.start(), m.end(), m.group(0)))
-        for m in _GENERIC_RE.finditer(text):
-            name = _trim(m.group(0))
-            if name is None:
+            ext = patterns.EXTENSION_RE.match(text, m.end())
+            if ext:  # "Personal Data Protection Law (PDPL) Implementing Regulations": another instrument
+                name = " ".join(text[m.start():ext.end()].split())
+                spans.append(Mention(self.resolve(name) or slug(name), m.start(), ext.end(), name, "generic"))
                 continue
-            start = m.end() - len(name)
-            if _overlaps(spans, start, m.end()):
-                continue
-            spans.append(Mention(self.resolve(name) or slug(name), start, m.end(), name))
+            key = self._pick(m.group(0), context or text)
+            if key is None:  # a name several countries' laws share, with no country named: a name of its own
+                spans.append(Mention(slug(m.group(0)), m.start(), m.end(), m.group(0), "generic"))
+            else:
+                spans.append(Mention(key, m.start(), m.end(), m.group(0)))
+        found = [(s, e, n, "number") for s, e, n in patterns.official_numbers(text)]
+        found += [(s, e, n, "bill") for s, e, n in patterns.bill_numbers(text)]
+        found += [(s, e, n, "generic") for s, e, n in patterns.generic_names(text)]
+        for start, end, name, method in found:
+            if not _overlaps(spans, start, end):
+                keyed = f"{name} of Practice" if name.endswith(" Codes") else name  # "… Codes" are codes of practice
+                spans.append(Mention(self.resolve(name) or self.resolve(keyed) or slug(keyed), start, end,
+                                     text[start:end], method, name if method == "bill" else None))
         return sorted(spans, key=lambda s: s.start)
+
+    def _pick(self, form: str, context: str) -> str | None:
+        """The key of a table form. An entry with ``context`` words (a form common to several
+        countries' laws) is picked only when ``context`` names one of them; of the others, the first.
+        None when no entry fits: the form is then read as a name the table does not know."""
+        fits = []
+        for k in self._by_form[form]:
+            words = self.instruments[k].context
+            if not words:
+                fits.append((1, k))
+            elif any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", context) for w in words):
+                fits.append((0, k))
+        return min(fits)[1] if fits else None
 
     def name_of(self, key: str) -> str:
         """The name shown for ``key`` (the key itself when unknown)."""
@@ -268,28 +296,3 @@ class InstrumentTable:
 
 def _overlaps(spans: list[Mention], start: int, end: int) -> bool:
     return any(s.start < end and start < s.end for s in spans)
-
-
-def _trim(name: str) -> str | None:
-    """A generic name without headline words in front, or None when what is left is not a name."""
-    words = name.replace(",", " ").split()
-    cut = max((i + 1 for i, w in enumerate(words[:-1])
-               if w in _CUT or w.endswith((":", ".")) or w[:1].isdigit()), default=0)
-    words = words[cut:]
-    while words and (words[0][:1].islower() or words[0][:1].isdigit()):
-        words = words[1:]
-    bare = [re.sub(r"[’']s$", "", w) for w in words]
-    possessive_vague = len(bare) > 1 and bare[1] in _VAGUE_FIRST and bare[0] != words[0] and len(words) < 4
-    if len(words) < 3 or bare[0] in _VAGUE_FIRST or possessive_vague or _BODY_WORDS & set(bare):
-        return None
-    return " ".join(words)
-
-
-def _looks_like_acronym(acronym: str, name: str) -> bool:
-    """True when acronym's capitals are initials of name's words, in order (OCPA ← Oregon Consumer Privacy Act)."""
-    letters = [c for c in acronym if c.isupper()]
-    if len(letters) < 2:
-        return False
-    initials = "".join(w[0] for w in re.findall(r"[A-Za-z][\w’'\-]*", name) if w[0].isupper())
-    it = iter(initials)
-    return all(c in it for c in letters)

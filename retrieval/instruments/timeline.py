@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable
 
-from retrieval.chunking import Citation, Passage, sentence_spans
+from retrieval.chunking import Citation, Passage
 from retrieval.text import compare_dates
 
-from .events import STAGE, actor, sentence_events
-from .names import TABLE_FILE, Instrument, InstrumentTable
+from .attribution import read_item
+from .events import STAGE, actor
+from .names import TABLE_FILE, Instrument, InstrumentTable, slug
 
 #: Format of instruments.json; a file of another version is rebuilt from the catalog.
-FILE_VERSION = 1
+FILE_VERSION = 2  # 2: issue 23's reading (events by item structure, Date: fields, later developments by event date)
 FILE_NAME = "instruments.json"
 #: The event kinds a later item must report to mark an earlier quote "later developments" (by stage).
 SUPERSEDING = frozenset(STAGE) | {"deadline"}
@@ -138,25 +138,31 @@ class InstrumentIndex:
         return self.about.get(item_key(citation), ())
 
     def later_developments(self, citation: Citation) -> list[InstrumentEvent]:
-        """Events reported by bulletins dated after the cited one, for the instruments its item is about,
-        that take the instrument past every stage the item itself reports (adopted after a draft, in
-        force, amended, repealed; or a deadline later than the item's): newest first. An item that
-        reports no stage of the instrument (a fine under a law in force, guidance on it, a mention) is
-        never marked: a later draft amendment does not make a fine's report out of date."""
-        if not citation.date:
-            return []
+        """Events that took an instrument the cited item is about past what the item reports: newest first.
+
+        For each such instrument, the item's own stages (draft < resolution < adopted < in force <
+        amended < repealed) and deadlines place it at the latest of their dates (the event's stated
+        date, else its bulletin's). A later development is an event of the *same* instrument, in
+        another item, placed after that date (at the precision both dates have), that is a higher
+        stage, or a deadline later than the item's own deadline. An item that reports no stage or
+        deadline of the instrument (a fine under a law in force, guidance on it, a mention) is never
+        marked, and neither is an item or event whose date is unknown: a wrong "superseded" is worse
+        than none. A regulator's code under an Act is an instrument of its own, so its draft is no
+        stage of the Act.
+        """
         item = item_key(citation)
         out: list[InstrumentEvent] = []
         for key in self.instruments_of(citation):
-            own = [e for e in self._by_key.get(key, []) if item_key(e.citation) == item]
+            own = [e for e in self._by_key.get(key, []) if item_key(e.citation) == item and e.kind in SUPERSEDING]
+            own_when = max((e.when for e in own), default="")
+            if not own_when:
+                continue  # no stage or deadline of the law here (a fine under it, guidance): nothing to supersede
             stage = max((STAGE.get(e.kind, -1) for e in own), default=-1)
             own_deadline = max((e.when for e in own if e.kind == "deadline"), default="")
-            if stage < 0 and not own_deadline:
-                continue  # the item reports no stage of the law (a fine under it, guidance): nothing to supersede
             for e in self._by_key.get(key, []):
-                if e.kind not in SUPERSEDING or not _later(e.citation.date, citation.date):
+                if e.kind not in SUPERSEDING or item_key(e.citation) == item or not _later(e.when, own_when):
                     continue
-                if (e.kind == "deadline" and e.when > own_deadline) or STAGE.get(e.kind, -1) > stage:
+                if STAGE.get(e.kind, -1) > stage or (e.kind == "deadline" and _later(e.when, own_deadline)):
                     out.append(e)
         return sorted(out, key=_order, reverse=True)
 
@@ -211,9 +217,10 @@ def _later(a: str | None, b: str | None) -> bool:
 def build_instruments(passages: Iterable[Passage], table: InstrumentTable | None = None) -> InstrumentIndex:
     """Find, for each item, the instruments it is about and the events its sentences state.
 
-    An item is *about* an instrument its title or first sentence names, or that it names twice or
-    more. Events come from sentences that name the instrument, and from the item's first sentence
-    (its headline) when the item is about that instrument alone.
+    The rules (aboutness, which instrument an event belongs to, its date) are those of
+    :func:`retrieval.instruments.attribution.read_item`. An instrument the table does not know
+    (found by pattern, in the text or only in an item's title) is added to the table under the way
+    the bulletins write it, so ``timeline`` finds it by that name.
 
     Args:
         passages: every passage of the generation (any order).
@@ -232,65 +239,28 @@ def build_instruments(passages: Iterable[Passage], table: InstrumentTable | None
     events: list[InstrumentEvent] = []
     unnamed: dict[str, list[str]] = {}
     for key, ps in items.items():
-        sentences = [(p, *_trimmed(p.text, s, e)) for p in ps for s, e in sentence_spans(p.text)]
-        if not sentences:
+        reading = read_item(ps, table)
+        for k, surfaces in reading.names.items():
+            unnamed.setdefault(k, [])
+            unnamed[k] += [n for n in surfaces if n not in unnamed[k]]
+        if not reading.about:
             continue
-        found_here = [table.find_mentions(p.text[s:e]) for p, s, e in sentences]
-        for ms in found_here:
-            for m in ms:
-                if m.key not in table.instruments:
-                    unnamed.setdefault(m.key, []).append(m.surface)
-        named = [[m.key for m in ms] for ms in found_here]
-        title = ps[0].citation.item_title or ""
-        in_title = [m.key for m in table.find_mentions(title)]
-        counts: dict[str, int] = {}
-        for keys in named:
-            for k in keys:
-                counts[k] = counts.get(k, 0) + 1
-        chosen = tuple(dict.fromkeys([*in_title, *named[0], *(k for k, n in counts.items() if n >= 2)]))
-        if not chosen:
-            continue
-        about[key] = chosen
-        with_events: set[str] = set()
-        for i, ((p, s, e), keys) in enumerate(zip(sentences, named)):
-            targets = [k for k in chosen if k in keys] or (list(chosen) if i == 0 and len(chosen) == 1 else [])
-            found = sentence_events(p.text[s:e], p.citation.date) if targets else []
-            if i == 0 and found:
-                s, e = _headline(p.text, s, e, found, p.citation.date)
-            text = p.text[s:e]
-            cite = _narrow(p.citation, s, e)
-            for k in targets:
-                for kind, when in found:
-                    events.append(InstrumentEvent(k, kind, when, text, cite, actor(text)))
-                    with_events.add(k)
-        for k in chosen:  # an item about k that states no event about it is still on k's timeline
+        about[key] = reading.about
+        for ev in reading.events:
+            text = ev.passage.text[ev.start:ev.end]
+            events.append(InstrumentEvent(ev.key, ev.kind, ev.date, text,
+                                          _narrow(ev.passage.citation, ev.start, ev.end), actor(text)))
+        with_events = {ev.key for ev in reading.events}
+        for k in reading.about:  # an item about k that states no event about it is still on k's timeline
             if k not in with_events:
-                p, s, e = next(((p, s, e) for (p, s, e), keys in zip(sentences, named) if k in keys), sentences[0])
+                p, s, e = reading.first_named.get(k) or (ps[0], 0, len(ps[0].text))
                 events.append(InstrumentEvent(k, "mentioned", None, p.text[s:e], _narrow(p.citation, s, e),
                                               actor(p.text[s:e])))
     for new_key, surfaces in unnamed.items():  # a name or number found only by pattern: known by what it was written as
-        forms = list(dict.fromkeys(surfaces))
-        table.add(Instrument(new_key, forms[0], tuple(forms[1:])))
+        if new_key not in table.instruments:  # shown by the name its key comes from ("… Online Design Code Act")
+            forms = sorted(surfaces, key=lambda n: slug(n) != new_key and slug(f"{n} of Practice") != new_key)
+            table.add(Instrument(new_key, forms[0], tuple(forms[1:])))
     return InstrumentIndex(table, about, events)
-
-
-_BOLD_HEADLINE = re.compile(r"\W{0,12}?\*\*(.+?)\*\*")
-
-
-def _headline(text: str, start: int, end: int, found: list, date: str | None) -> tuple[int, int]:
-    """The bold headline of an item's first sentence ("**EU AI Act enters into force** (https://…): …")
-    when it states the same events by itself — a shorter verbatim quote; else the whole sentence."""
-    m = _BOLD_HEADLINE.match(text, start, end)
-    if m and sentence_events(m.group(1), date) == found:
-        return m.start(1), m.end(1)
-    return start, end
-
-
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    """A sentence span without a leading list marker or bold marks ("- **", "* ", "• ")."""
-    while start < end and text[start] in "-•–·#> \t":
-        start += 1
-    return start, end
 
 
 def _narrow(c: Citation, start: int, end: int) -> Citation:

@@ -113,15 +113,16 @@ def find(index, name: str) -> str | None:
 def not_found(index, name: str, limit: int = MAX_LISTED_NAMES) -> str:
     """``No instrument called “X” in the bulletins. Nearest: A, B, C`` — or ``… Known instruments: …``
     (at most ``limit`` names, then "and N more") when no name is near, or ``No instrument is named
-    in the bulletins.`` when none is known. Plain text: the caller escapes it for Slack."""
+    in the bulletins.`` when none is known; for a law the table knows but no bulletin reports on,
+    ``No bulletin reports on X yet.`` alone (another law's name is no "nearest" to it, PIPA to PIPL).
+    Plain text: the caller escapes it for Slack."""
     shown = " ".join(name.split())
     shown = shown if len(shown) <= 100 else shown[:99] + "…"
     head = f"No instrument called “{shown}” in the bulletins."
     for candidate in _candidates(name):
         key = index.resolve(candidate)
-        if key is not None:  # a law the alias table knows, that no bulletin reports on (yet)
-            head = f"No bulletin reports on {index.table.name_of(key)} yet."
-            break
+        if key is not None:  # a law the alias table knows, that no bulletin reports on (yet): other laws
+            return f"No bulletin reports on {index.table.name_of(key)} yet."  # are no "nearest" to it
     nearest: list[str] = []
     for candidate in _candidates(name):
         nearest += [n for n in index.suggest(candidate) if n not in nearest]

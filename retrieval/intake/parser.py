@@ -25,7 +25,8 @@ are classified (each rule was written against a real bulletin shape, see ``docs/
   (at any depth) is a paragraph of its own, so ¶N points at the bullet that says it. The same holds
   for list entries inside any paragraph (``Issues:`` then ``  - …`` lines).
 - A short line with no closing punctuation (a *heading-like* line) → a section heading when it is
-  followed by an item or stands outside an item; a sub-heading inside an item. Two or more
+  followed by an item, stands outside an item or starts with words in capitals ("WHAT'S NEXT: …");
+  a sub-heading inside an item. Two or more
   heading-like lines in a row are a list, i.e. paragraphs (e.g. a checklist of short steps).
 - ``Label: value`` short lines inside an item (``Date: April 24, 2025``) → item fields (context).
 - ``By Name`` after the title → the byline; ``Back to Top`` navigation lines → skipped.
@@ -52,6 +53,9 @@ from .posts import drop_previews, group_itemless_post, post_metadata, split_list
 from .structure import Bulletin, Item, Paragraph, Section
 
 _LEADING_NUMBER = re.compile(r"^(\d{1,3})\s*[.)]\s+(\S.*)$")
+#: A heading in capitals ("WHAT'S NEXT: Key Privacy Developments to Watch For") is the bulletin's own
+#: section, never a sub-heading of the item above it.
+_SHOUTED = re.compile(r"^[A-Z][A-Z’'&\-]*(?:\s+[A-Z][A-Z’'&\-]*)+(?::|$)")
 
 
 def parse_bulletin(text: str, source_file: str, metadata: dict | None = None, *, markdown: bool = False,
@@ -163,7 +167,7 @@ def parse_bulletin(text: str, source_file: str, metadata: dict | None = None, *,
                 sections.append(section)
             elif is_list_entry(prev) or is_list_entry(nxt):
                 add_paragraph(b)  # one entry of a list of short lines, not a heading
-            elif item is not None and nxt is not None and nxt.kind != "md_heading":
+            elif item is not None and nxt is not None and nxt.kind != "md_heading" and not _SHOUTED.match(b.text):
                 subheading = b.text
             else:
                 section, item, subheading, section_level = Section(title=b.text, line=b.line), None, None, None

@@ -4,7 +4,7 @@ Small frozen-ish dataclasses, as printed by ``ask --json`` (:meth:`Answer.to_dic
 
 The one wording of a reply lives here, for every surface (the CLI, Slack's blocks and their fallback
 text): :meth:`Answer.headline` says the tier in one sentence, :func:`missing_phrase` what no passage
-states, :meth:`Answer.hit_tier` how each quote stands. A surface only chooses its markup — how the
+states, :meth:`Answer.label` how each quote stands. A surface only chooses its markup — how the
 emphasised words are marked (``strong``) and how the user's own words are shown (``show``: escaped and
 shortened for Slack) — never the words.
 """
@@ -12,7 +12,7 @@ shortened for Slack) — never the words.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from retrieval.chunking import Citation, Passage
 
@@ -112,6 +112,8 @@ class Answer:
         filters: the filters in force (keys of FILTER_KEYS), to be shown back with the answer.
         confidence: the calibrated confidence value the decision was taken on (see Calibration).
         signals: (margin, coverage) of the first item, the inputs of that decision.
+        features: the fitted verdict's inputs for the first items of the ranking
+            (:class:`retrieval.search.features.ItemFeatures`, ranking order), for ``eval --calibrate``.
         tier: one of TIERS — "answers" (the first quote states what was asked), "related" (on the
             topic, but no passage states the asked thing: ``missing`` says what) or "nothing"
             (off-topic: nothing in the bulletins is near). Derived from ``answered`` and the hits
@@ -119,6 +121,8 @@ class Answer:
         missing: in the "related" tier, the asked thing no passage states ("the amount asked"), or None.
         none_dated: True when no indexed bulletin is dated up to the ``as_of`` filter, so nothing
             could be searched (the hits are then empty): :meth:`headline` says so.
+        analysis: what the question was read to ask (:class:`retrieval.answerability.Question`), or
+            None; kept for :func:`retrieval.search.tier.violations`, not printed.
 
     The ``as_of`` filter (``filters["as_of"]``, an ISO date) is the cut-off the answer is given
     at: :attr:`as_of`, :meth:`cutoff_line` and :meth:`to_dict` show it.
@@ -133,6 +137,8 @@ class Answer:
     tier: str = ""
     missing: str | None = None
     none_dated: bool = False
+    analysis: Any = field(default=None, repr=False, compare=False)
+    features: tuple = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.tier:
@@ -149,6 +155,16 @@ class Answer:
     def cutoff_line(self) -> str | None:
         """"Answering from bulletins dated up to June 2024" when an ``as_of`` cut-off is in force, else None."""
         return f"Answering from bulletins dated up to {readable_date(self.as_of)}" if self.as_of else None
+
+    def label(self, hit: Hit) -> str | None:
+        """The hit's label, the same in every rendering (terminal, ``--json``, Slack blocks, fallback text):
+        "answers", "related", "far" (the "nothing" tier), or None when the hit was not judged.
+        Labels follow the tier (:func:`retrieval.search.tier.settle`): only the "answers" tier has answering hits."""
+        if hit.answers is None:
+            return None
+        if self.tier == "nothing":
+            return "far"
+        return "answers" if hit.answers and self.tier == "answers" else "related"
 
     def headline(self, *, quotes: bool = True, more: bool = False, strong: Callable[[str], str] = _same,
                  show: Callable[[str], str] = _same) -> str:
@@ -182,21 +198,17 @@ class Answer:
             return f"{strong(missing_phrase(self.missing, show))}{nearest} {q}"
         return f"{strong('No confident answer')} to {q}{nearest} it"
 
-    def hit_tier(self, hit: Hit) -> str | None:
-        """How one of the answer's quotes stands: "answers" (it states what was asked), "related" (on the
-        topic, not answering) or "nothing" (far: the answer is in the "nothing" tier); None when the
-        hit was not judged (:attr:`Hit.answers` is None)."""
-        if hit.answers is None:
-            return None
-        if self.tier == "nothing":
-            return "nothing"
-        return "answers" if hit.answers and self.answered else "related"
-
     def to_dict(self) -> dict:
-        """``{"query", "answered", "tier", "hits": [...]}`` as printed by ``ask --json``, plus ``missing``,
+        """``{"query", "answered", "tier", "hits": [...]}`` as printed by ``ask --json`` (each hit with its
+        ``answers`` flag and ``label`` as :meth:`label` gives them), plus ``missing``,
         ``filters``, ``as_of`` (the cut-off, ISO: ``"2024-06"``) and ``none_dated: true`` when they apply."""
-        out = {"query": self.query, "answered": self.answered, "tier": self.tier,
-               "hits": [h.to_dict() for h in self.hits]}
+        hits = []
+        for h in self.hits:
+            d = h.to_dict()
+            if (label := self.label(h)) is not None:
+                d["answers"], d["label"] = label == "answers", label
+            hits.append(d)
+        out = {"query": self.query, "answered": self.answered, "tier": self.tier, "hits": hits}
         if self.missing:
             out["missing"] = self.missing
         if self.filters:

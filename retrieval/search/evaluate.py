@@ -15,11 +15,13 @@ Metrics (answerable questions only, unless stated):
     abstain_answerable    share of answerable questions that wrongly lost the "answers" tier
     quoted_chars          mean characters quoted per hit, over every hit of every question (a longer
                           quote must never pass for a better one)
+    invariant_violations  questions whose answer breaks a reply invariant (retrieval.search.tier), when checked
     tiers                 how many questions got each tier (answers, related, nothing)
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +60,15 @@ class QuestionResult:
     top_score: float | None
     tier: str = ""
     quoted_chars: tuple[int, ...] = ()
+    missing: str | None = None
+    top_citation: str | None = None
+    violations: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """One question's line of ``eval --json``: id, kind, tier, missing, the gold's rank, the top citation."""
+        return {"id": self.question.id, "kind": self.question.kind, "answerable": self.question.answerable,
+                "tier": self.tier, "missing": self.missing, "gold_rank": self.rank, "top_citation": self.top_citation,
+                "violations": list(self.violations)}
 
 
 def load_questions(path: str | Path) -> list[Question]:
@@ -90,6 +101,34 @@ def load_questions(path: str | Path) -> list[Question]:
     return out
 
 
+#: The parts :func:`split_part` puts a question in: a tuning two-thirds and a check third.
+PARTS = ("tune", "check")
+
+
+def split_part(question_id: str) -> str:
+    """"check" for about a third of the question ids, "tune" for the rest: deterministic, from the id alone.
+
+    ``sha256(id) mod 3 == 0`` is the check third. Rules and thresholds are shaped on the tuning part
+    (and on other sets); the check part is only ever measured as a whole, once at the start and once
+    at the end, never read question by question (``eval --part check`` prints no per-question lines).
+    """
+    digest = hashlib.sha256(question_id.encode("utf-8")).digest()
+    return "check" if int.from_bytes(digest, "big") % 3 == 0 else "tune"
+
+
+def select_part(questions: list[Question], part: str | None) -> list[Question]:
+    """The questions of one part ("tune" or "check"); all of them when part is None or "all".
+
+    Raises:
+        ConfigurationError: an unknown part.
+    """
+    if part in (None, "all"):
+        return list(questions)
+    if part not in PARTS:
+        raise ConfigurationError(f"part must be one of {', '.join(('all',) + PARTS)}, got {part!r}")
+    return [q for q in questions if split_part(q.id) == part]
+
+
 def answer_rank(gold: str, answer: Answer) -> int | None:
     """1-based rank of the first hit containing gold (whitespace-normalised), or None."""
     target = normalise_space(gold)
@@ -99,8 +138,10 @@ def answer_rank(gold: str, answer: Answer) -> int | None:
     return None
 
 
-def evaluate(questions: list[Question], search: Callable[[str], Answer]) -> list[QuestionResult]:
-    """Run every question through ``search`` (query -> Answer) and record rank and abstention."""
+def evaluate(questions: list[Question], search: Callable[[str], Answer],
+             check: Callable[[Answer], list[str]] | None = None) -> list[QuestionResult]:
+    """Run every question through ``search`` (query -> Answer) and record rank and abstention, and
+    the reply invariants each answer breaks when ``check`` (answer -> sentences) is given."""
     results = []
     for q in questions:
         try:
@@ -110,8 +151,16 @@ def evaluate(questions: list[Question], search: Callable[[str], Answer]) -> list
         rank = answer_rank(q.gold, answer) if q.answerable else None
         top = answer.hits[0].score if answer.hits else None
         results.append(QuestionResult(q, rank, not answer.answered, top, answer.tier,
-                                      tuple(len(h.text) for h in answer.hits)))
+                                      tuple(len(h.text) for h in answer.hits), answer.missing,
+                                      _cite(answer.hits[0].citation) if answer.hits else None,
+                                      tuple(check(answer)) if check else ()))
     return results
+
+
+def _cite(c) -> str:
+    """A citation in one line: file, item number and paragraph ("china-….txt item 3 ¶2")."""
+    item = f" item {c.item_number}" if c.item_number is not None else ""
+    return f"{c.source_file}{item} ¶{c.paragraph}"
 
 
 def summarise(results: list[QuestionResult]) -> dict:
@@ -141,6 +190,7 @@ def summarise(results: list[QuestionResult]) -> dict:
             "abstain_answerable": share(answerable),
             "quoted_chars": round(sum(chars) / len(chars), 1) if chars else None,
             "tiers": {t: sum(1 for r in rs if r.tier == t) for t in ("answers", "related", "nothing")},
+            "invariant_violations": sum(1 for r in rs if r.violations),
         }
 
     out = block(results)

@@ -12,10 +12,12 @@ import threading
 import numpy as np
 
 from retrieval.answerability.casing import CaseProfile
+from retrieval.answerability.names import Lexicon, instrument_table_forms
 from retrieval.errors import IndexNotFoundError
 from retrieval.index.generations import CASING_FILE, LEXICAL_DIR
 from retrieval.index.lexical import LexicalIndex
 from retrieval.index.passages import PassageIndex
+from retrieval.instruments.names import InstrumentTable
 from retrieval.instruments.timeline import FILE_NAME as INSTRUMENTS_FILE
 from retrieval.instruments.timeline import InstrumentIndex, build_instruments, item_key_of
 from retrieval.text import compare_dates
@@ -55,6 +57,22 @@ class LoadedGeneration:
         self._texts: dict[str, str] = {}
         self._instruments: InstrumentIndex | None = None
         self._instruments_lock = threading.Lock()
+        self._lexicon: Lexicon | None = None
+        self._lexicon_lock = threading.Lock()
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The generation's corpus statistics for names (:class:`retrieval.answerability.names.Lexicon`), built on first
+        use from the catalog: every bulletin's headings, passages, publisher and links."""
+        with self._lexicon_lock:
+            if self._lexicon is None:
+                by_file: dict[str, list[str]] = {}
+                for r in self.rows:
+                    parts = by_file.setdefault(r.source_file, [r.title or "", r.publisher or "", r.url or ""])
+                    parts += [r.context, r.text]
+                table = instrument_table_forms(InstrumentTable.load().instruments.values())
+                self._lexicon = Lexicon.build(((f, "\n".join(p)) for f, p in by_file.items()), table)
+            return self._lexicon
 
     @property
     def instruments(self) -> InstrumentIndex:

@@ -46,8 +46,10 @@ def judge_item(loaded: LoadedGeneration, question: Question, it: "RankedItem") -
         return max(best.char_end, loaded.rows[r].char_end) - min(best.char_start, loaded.rows[r].char_start) <= SPAN_MAX_CHARS
 
     order = sorted(range(len(rows)), key=lambda j: (not fits(rows[j]), -score_of.get(rows[j], -math.inf)))
-    verdict = judge(question, [loaded.rows[r].text for r in rows], loaded.rows[rows[0]].context, loaded.lexical.tokens,
-                    scope, order)
+    head = loaded.rows[rows[0]]
+    context = "\n".join(p for p in (head.context, head.publisher, head.url) if p)
+    verdict = judge(question, [loaded.rows[r].text for r in rows], context, loaded.lexical.tokens,
+                    scope, order, loaded.lexicon, head.source_file)
     if verdict.filler is not None:
         it.filler_row = rows[verdict.filler[0]]
         it.filler_span = verdict.filler[1:]
@@ -178,16 +180,22 @@ def signals(items: list["RankedItem"], query: str, loaded: LoadedGeneration) -> 
     """(margin, coverage) for the first item; see the module doc."""
     first = items[0]
     margin = first.score - items[1].score if len(items) > 1 else first.score
+    return margin, item_coverage(first, query, loaded)
+
+
+def item_coverage(item: "RankedItem", query: str, loaded: LoadedGeneration) -> float:
+    """The IDF-weighted share in [0, 1] of the query's (stemmed BM25) terms that the item's headings and
+    passages contain; 0.0 for a query with no term."""
     terms = set(loaded.lexical.tokens(query))
     if not terms:
-        return margin, 0.0
+        return 0.0
     item_terms: set[str] = set()
-    for row in loaded.members[first.key]:
+    for row in loaded.members[item.key]:
         r = loaded.rows[row]
         item_terms.update(loaded.lexical.tokens(f"{r.context}\n{r.text}"))
     total = sum(loaded.lexical.idf(t) for t in terms)
     covered = sum(loaded.lexical.idf(t) for t in terms if t in item_terms)
-    return margin, covered / total if total > 0 else 0.0
+    return covered / total if total > 0 else 0.0
 
 
 @dataclass

@@ -19,10 +19,13 @@ The pipeline (figures measured with ``bulletin-bot eval``; method and numbers in
 7. **Answerability**: each shown item is judged on whether it states what the question asks
    (:mod:`retrieval.answerability.verdicts`: the asked slot filled, the question's named things present);
    the quote is widened to the passage that states it and that sentence is highlighted.
-8. **Tier**: "answers" when the first item's verdict passes and :class:`Calibration` (per model:
-   fused-score margin between the first two items and the share of the query's terms the first
-   item contains) is confident; "nothing" below the calibration's off-topic cosine floor;
-   "related" otherwise.
+8. **Tier** (:func:`retrieval.search.tier.settle`, the one place that sets it and the per-hit labels): an
+   answering lower item leads; "answers" when the (new) first item's verdict passes and
+   :class:`Calibration` (per model: fused-score margin between the first two items and the share of
+   the query's terms the first item contains) is confident — or, when a fitted verdict is kept for the model
+   (:mod:`retrieval.search.verdict_model`; none is shipped: it did not beat these rules), when it says the
+   item answers; "nothing" below the calibration's
+   off-topic cosine floor; "related" otherwise, no hit then labelled as answering.
 
 Scores on hits are the fused scores above (cosine similarity plus the lexical part); ``Hit.cosine``
 is the plain cosine similarity in [-1, 1].
@@ -39,10 +42,11 @@ import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from retrieval.answerability.verdicts import LINKS_ONLY, Verdict, analyse, links_only
+from retrieval.answerability.verdicts import LINKS_ONLY, _vocabulary, analyse, links_only, mentions
 from retrieval.encoders.factory import Encoder
 from retrieval.errors import ConfigurationError, IndexMismatchError, IndexNotFoundError
 from retrieval.index.generations import current_generation
@@ -52,9 +56,12 @@ from retrieval.text import compare_dates, normalise_space
 
 from .answer import Answer, Hit
 from .calibration import Calibration, calibration_for
+from .features import judged_features
 from .filters import parse_filters, validate_filters
 from .loaded import LoadedGeneration
 from .ranking import judge_item, make_hits, rank_items, signals
+from .tier import PROMOTE_GAP, settle, violations
+from .verdict_model import MODEL_DEPTH, VerdictModel, model_for
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +109,10 @@ class Searcher:
             (:func:`retrieval.search.calibration.calibration_for`).
         cache_size: identical queries whose vectors are kept (encoding costs ~10 ms; search far less).
         lexical_weight: weight of BM25 in the fused score; 0 gives dense-only search (no BM25 built).
+        verdict_model: the fitted verdict (:mod:`retrieval.search.verdict_model`); True (default): the one kept
+            for the encoder's model, when there is one; None or False: the rule verdict and the calibration.
+        collect_features: compute the fitted verdict's features (:attr:`Answer.features`) even with no model
+            (for ``eval --calibrate``; one encoder call per search on the first quotes' sentences).
         faiss_threads: faiss' OpenMP threads (process-wide, set here: :func:`~retrieval.index.passages.set_search_threads`);
             1 serves one query at a time fastest on small machines.
 
@@ -113,7 +124,8 @@ class Searcher:
 
     def __init__(self, data_dir: str | Path, encoder: Encoder, calibration: Calibration | None = None,
                  cache_size: int = 256, lexical_weight: float = LEXICAL_WEIGHT,
-                 faiss_threads: int = DEFAULT_SEARCH_THREADS):
+                 faiss_threads: int = DEFAULT_SEARCH_THREADS, verdict_model: VerdictModel | None | bool = True,
+                 collect_features: bool = False):
         if lexical_weight < 0:
             raise ConfigurationError(f"lexical_weight must be >= 0, got {lexical_weight}")
         set_search_threads(faiss_threads)
@@ -121,6 +133,8 @@ class Searcher:
         self.data_dir = Path(data_dir)
         self.encoder = encoder
         self.calibration = calibration or calibration_for(encoder.name)
+        self.verdict_model = model_for(encoder.name) if verdict_model is True else (verdict_model or None)
+        self.collect_features = collect_features
         self._loaded: LoadedGeneration | None = None
         self._failures: dict[str, str] = {}  # generation name (or CURRENT) -> why it failed to load: not retried
         self._lock = threading.Lock()  # guards the query-vector cache
@@ -274,26 +288,69 @@ class Searcher:
             return Answer(text, [], answered=False, filters=merged, tier="nothing")
         sig = signals(items, text, loaded)
         confidence = self.calibration.confidence(*sig)
-        question = analyse(text, loaded.lexical.tokens, loaded.casing)
+        question = analyse(text, loaded.lexical.tokens, loaded.casing, loaded.lexicon)
         shown = items[offset:offset + top_k]
         verdicts = [judge_item(loaded, question, it) for it in shown]
-        first = verdicts[0] if offset == 0 and verdicts else judge_item(loaded, question, items[0])
         hits = make_hits(loaded, text, shown, verdicts, offset)
         hits = [dataclasses.replace(h, answers=False, missing=LINKS_ONLY) if links_only(h.text) else h for h in hits]
-        if offset == 0 and hits and hits[0].missing == LINKS_ONLY:  # the first quote decides the tier
-            first = Verdict(False, LINKS_ONLY)
         best_cosine = items[0].best_cosine
-        if best_cosine < self.calibration.min_cosine:
-            tier = "nothing"
-        elif first.answers and self.calibration.answered(confidence, best_cosine):
-            tier = "answers"
-        else:
-            tier = "related"
-        missing = first.missing if tier == "related" else None
-        if tier == "nothing":  # off-topic: no hit answers, whatever its own verdict
-            hits = [dataclasses.replace(h, answers=False, missing=None) for h in hits]
-        elif not question.specific:  # nothing particular asked: a hit answers only as the reply does
-            hits = [dataclasses.replace(h, answers=tier == "answers") for h in hits]
+        mentioned = _item_mentions(loaded, question)
+        model = self.verdict_model
+        feats = []
+        if model is not None or self.collect_features:
+            top = hits[:MODEL_DEPTH] if offset == 0 else _first_hits(loaded, question, text, items[:MODEL_DEPTH])
+            feats = judged_features(loaded, question, text, qvec, items, top, self.encoder, mentioned)
+        if model is None:
+            first = None if offset == 0 else bool(_first_hits(loaded, question, text, items[:1])[0].answers)
+            confident = self.calibration.answered(confidence, best_cosine)
+        else:  # the fitted verdict decides the first items; the calibration's off-topic floor stays
+            said = [f.names_all and model.answers(f.vector) for f in feats]
+            lead = next((i for i, ok in enumerate(said) if ok), None)
+            first = None if offset == 0 else lead is not None and (lead == 0 or feats[lead].vector[-1] <= PROMOTE_GAP)
+            if offset == 0:
+                hits = [dataclasses.replace(h, answers=i < len(said) and said[i],
+                                            missing=None if i < len(said) and said[i] else h.missing)
+                        for i, h in enumerate(hits)]  # below the judged items, no hit leads
+            confident = True
+        tier, missing, hits = settle(hits, question, off_topic=best_cosine < self.calibration.min_cosine,
+                                     confident=confident, offset=offset, first_answers=first,
+                                     lexicon=loaded.lexicon, item_mentions=mentioned)
         hits = mark_later(loaded, hits, merged.get("as_of"))
         return Answer(text, hits, answered=tier == "answers", filters=merged, confidence=confidence, signals=sig,
-                      tier=tier, missing=missing)
+                      tier=tier, missing=missing, analysis=question, features=tuple(feats))
+
+    def violations(self, answer: Answer) -> list[str]:
+        """The reply invariants (:mod:`retrieval.search.tier`) the answer breaks, one sentence each; [] when none
+        or when the answer carries no analysis (an empty question, no hits)."""
+        if answer.analysis is None:
+            return []
+        loaded = self._current()
+        return violations(answer.tier, answer.missing, answer.hits, answer.analysis, loaded.lexicon,
+                          _item_mentions(loaded, answer.analysis))
+
+
+def _first_hits(loaded: LoadedGeneration, question, text: str, items: list) -> list[Hit]:
+    """The hits of the first items of the ranking, judged by the rule verdict (for a "more results" page)."""
+    hits = make_hits(loaded, text, items, [judge_item(loaded, question, it) for it in items], 0)
+    return [dataclasses.replace(h, answers=False, missing=LINKS_ONLY) if links_only(h.text) else h for h in hits]
+
+
+def _item_mentions(loaded: LoadedGeneration, question) -> Callable[[Hit, str], bool]:
+    """(hit, named thing) -> whether the hit's whole item (headings, link, every passage; a paragraph
+    outside items with its section) names it, as the verdict reads it."""
+
+    def item_mentions(hit: Hit, word: str) -> bool:
+        rows = {m for pid in hit.passage_ids or (hit.passage.id,) if int(pid) in loaded.row_of
+                for m in loaded.members[loaded.item_of[loaded.row_of[int(pid)]]]}
+        if not rows:
+            return False
+        head = loaded.rows[min(rows)]
+        key = loaded.item_of[min(rows)]
+        scope = [loaded.rows[r].text for r in loaded.sections.get(key[:2], [])] if key[2] is None else []
+        text = "\n".join([head.context, head.publisher or "", head.url or "", *(loaded.rows[r].text for r in sorted(rows)),
+                          *scope])
+        folded, words = _vocabulary(text)
+        entity = next(e for e in question.entities if e.word == word)
+        return mentions(entity, folded, words, text, tuple(loaded.lexicon.defined_forms(word, head.source_file)))
+
+    return item_mentions

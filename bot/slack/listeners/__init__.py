@@ -4,7 +4,8 @@
 - :mod:`.messages`: DMs, channel messages mentioning the bot, threads the bot answered in;
 - :mod:`.uploads`: files shared with the bot in a DM or a mention, added as bulletins;
 - :mod:`.commands`: ``/bulletin`` (and :mod:`.subscribe`: ``/bulletin subscribe|unsubscribe|subscriptions``);
-- :mod:`.actions`: the buttons (👍 / 👎, "More results", "Share in channel");
+- :mod:`.actions`: the "More results" and "Share in channel" buttons;
+- :mod:`.feedback`: 👍 / 👎, and on a 👎 "which passage answered it?";
 - :mod:`.reply`: the reply logic they share (search → store → render, posting, telling errors);
 - :mod:`.pool`: the answer workers (a bounded queue; past it the asker hears :data:`BUSY`);
 - :mod:`.responder`: :class:`Responder`, the ``deps`` every surface gets;

@@ -1,4 +1,4 @@
-"""Buttons: 👍 / 👎 feedback, "More results" and "Share in channel" (all acknowledged at once)."""
+"""Buttons: "More results" and "Share in channel" (all acknowledged at once; 👍 / 👎 are :mod:`.feedback`)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,7 @@ log = logging.getLogger("bot.slack.listeners")
 
 
 def register(app, deps) -> None:
-    """Listen to the answer buttons; ``deps`` is the app's :class:`~bot.slack.listeners.responder.Responder`."""
-
-    def feedback_callback(ack, body, action, respond, client):
-        on_feedback(deps, ack, body, action, respond, client)
+    """Listen to "More results" and "Share in channel"; ``deps`` is the app's :class:`~bot.slack.listeners.responder.Responder`."""
 
     def more_results_callback(ack, body, action, respond, client):
         on_more(deps, ack, body, action, respond, client)
@@ -26,30 +23,8 @@ def register(app, deps) -> None:
     def share_callback(ack, body, action, respond, client):
         on_share(deps, ack, body, action, respond, client)
 
-    app.action(blocks.ACTION_UP)(feedback_callback)
-    app.action(blocks.ACTION_DOWN)(feedback_callback)
     app.action(blocks.ACTION_MORE)(more_results_callback)
     app.action(blocks.ACTION_SHARE)(share_callback)
-
-
-def on_feedback(deps, ack, body: dict, action: dict, respond, client) -> None:
-    """👍 / 👎: record the vote (query, passage ids, user, time) and thank the user privately."""
-    ack()
-    vote = 1 if action.get("action_id") == blocks.ACTION_UP else -1
-    deps.submit(record_feedback, body, client, respond, deps, respond, action.get("value"),
-                (body.get("user") or {}).get("id"), vote)
-
-
-def record_feedback(deps, respond, value: str | None, user: str | None, vote: int) -> None:
-    """Store the vote on the answer ``value`` and thank the voter privately (or say it is too old)."""
-    recorded = deps.store.record_feedback(int(value or 0), user, vote)
-    if not recorded:
-        text = "That answer is too old to rate, sorry."
-    elif getattr(deps.store, "available", True):
-        text = "Thanks, your feedback is recorded."
-    else:  # kept in memory by the ResilientStore until the database is back
-        text = "Thanks, your feedback is recorded; it is saved once the bot's database is back."
-    respond(response_type="ephemeral", replace_original=False, **blocks.render_notice(text).kwargs())
 
 
 def on_more(deps, ack, body: dict, action: dict, respond, client) -> None:
@@ -60,11 +35,11 @@ def on_more(deps, ack, body: dict, action: dict, respond, client) -> None:
 
 def more(deps, body: dict, value: str, client, respond) -> None:
     """Search again and post the page at the offset in ``value`` (``"<answer_id>:<offset>"``)."""
-    answer_id, _, offset_s = value.partition(":")
-    record = deps.store.answer(int(answer_id))
+    answer_id, offset, carried = blocks.parse_button_value(value)
+    record = deps.store.answer(answer_id)
     user = (body.get("user") or {}).get("id")
-    offset = int(offset_s or 0)
-    if record is None or offset >= MAX_TOP_K:
+    query = record.query or carried if record is not None else None
+    if record is None or not query or offset >= MAX_TOP_K:
         respond(response_type="ephemeral", replace_original=False,
                 **blocks.render_notice("No more results for that question.").kwargs())
         return
@@ -77,7 +52,7 @@ def more(deps, body: dict, value: str, client, respond) -> None:
         thread_ts = source.get("thread_ts")
     else:
         thread_ts = source.get("thread_ts") or source.get("ts")
-    message = search_message(deps, record.query, user, channel, thread_ts, offset=offset)
+    message = search_message(deps, query, user, channel, thread_ts, offset=offset, surface="more")
     if message is None:
         respond(response_type="ephemeral", replace_original=False,
                 **blocks.render_notice("No more results for that question.").kwargs())
@@ -95,14 +70,16 @@ def on_share(deps, ack, body: dict, action: dict, respond, client) -> None:
 
 def share(deps, body: dict, value: str, client, respond) -> None:
     """Post the answer ``value`` in the channel (through the response URL when the bot cannot), drop the private one."""
-    record = deps.store.answer(int(value or 0))
+    answer_id, _, carried = blocks.parse_button_value(value or "0")
+    record = deps.store.answer(answer_id)
     user = (body.get("user") or {}).get("id")
-    if record is None:
+    query = record.query or carried if record is not None else None
+    if record is None or not query:
         respond(response_type="ephemeral", replace_original=False,
                 **blocks.render_notice("That answer is too old to share, sorry.").kwargs())
         return
     channel = (body.get("channel") or {}).get("id") or record.channel
-    message = search_message(deps, record.query, user, channel, None, shared_by=user)
+    message = search_message(deps, query, user, channel, None, shared_by=user, surface="share")
     try:
         client.chat_postMessage(channel=channel, unfurl_links=False, unfurl_media=False, **message.kwargs())
     except SlackApiError as exc:

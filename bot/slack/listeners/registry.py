@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import actions, commands, mentions, messages
+from . import actions, commands, feedback, mentions, messages
 from .responder import Responder
 
 
@@ -12,6 +12,7 @@ def register(app, deps: Responder) -> None:
     messages.register(app, deps)
     commands.register(app, deps)
     actions.register(app, deps)
+    feedback.register(app, deps)
 
     def error_callback(error, body, client, respond=None):
         deps.on_error(error, body, client, respond)

@@ -13,6 +13,7 @@ store, settings and the answer pool).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import time
@@ -21,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack import blocks, mrkdwn
 from bot.state.protocol import StoreUnavailable, event_keys
+from bot.state.records import AnswerDetails, searched_generation
 from retrieval.errors import FilterError, IndexMismatchError, IndexNotFoundError
 from retrieval.search.searcher import MAX_TOP_K
 
@@ -114,9 +116,10 @@ def answer_event(deps, client, channel: str, ts: str, thread_ts: str | None, use
 
 def search_message(deps, query: str, user: str | None, channel: str | None, thread_ts: str | None, *,
                    offset: int = 0, share: bool = False, shared_by: str | None = None,
-                   trace: AnswerLog | None = None):
-    """Search, store the answer, render it; None when a "More results" page is empty.
-    ``trace`` (when given) gets the hits shown and whether the answer is confident."""
+                   trace: AnswerLog | None = None, surface: str | None = None):
+    """Search, record the answer (the audit record: :func:`record_shown`), render it; None when a "More
+    results" page is empty. ``trace`` (when given) gets the hits shown and whether the answer is confident;
+    ``surface`` (default: the trace's, else "mention") is where the answer is given."""
     want = min(MAX_TOP_K, offset + deps.top_k + 1)
     answer = deps.searcher.search(query, top_k=want)
     page = answer.hits[offset: offset + deps.top_k]
@@ -125,11 +128,31 @@ def search_message(deps, query: str, user: str | None, channel: str | None, thre
     if offset and not page:
         return None
     more = len(answer.hits) > offset + deps.top_k and offset + deps.top_k < MAX_TOP_K
-    answer_id = deps.store.record_answer(query, [i for h in page for i in blocks.passage_ids(h)], user, channel,
-                                         thread_ts)
     shown = dataclasses.replace(answer, hits=page)
-    return blocks.render_answer(shown, answer_id=answer_id, offset=offset, more=more and bool(page),
-                                share=share, shared_by=shared_by)
+    render = functools.partial(blocks.render_answer, shown, offset=offset, more=more and bool(page), share=share,
+                               shared_by=shared_by, query=None if deps.log_questions else query)
+    fitted = render(answer_id=0).passage_ids  # the hits that fit in one message are the hits shown
+    count, ids = 0, 0
+    for hit in page:
+        ids += len(blocks.passage_ids(hit))
+        if ids > len(fitted):
+            break
+        count += 1
+    answer_id = record_shown(deps, query, answer, page[:count], user, channel, thread_ts,
+                             surface=surface or (trace.surface if trace is not None else "mention"), offset=offset)
+    return render(answer_id=answer_id)
+
+
+def record_shown(deps, query: str, answer, hits: list, user: str | None, channel: str | None,
+                 thread_ts: str | None, *, surface: str, offset: int = 0) -> int:
+    """Record an answer given with ``hits`` shown: its audit details (:class:`~bot.state.records.AnswerDetails`:
+    the generation searched, tier, filters, citations and quotes); the question text and the asker only
+    when ``deps.log_questions`` (``LOG_QUESTIONS``). Returns the answer's id."""
+    kept = bool(deps.log_questions)
+    details = AnswerDetails.of(answer, hits, surface=surface, generation=searched_generation(deps.searcher),
+                               offset=offset, question_kept=kept)
+    return deps.store.record_answer(query if kept else "", [i for h in hits for i in blocks.passage_ids(h)],
+                                    user if kept else None, channel, thread_ts, details=details)
 
 
 def post(client, channel: str, thread_ts: str | None, user: str | None, message, respond=None) -> None:

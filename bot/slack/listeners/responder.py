@@ -25,7 +25,8 @@ class Responder:
             :data:`~bot.slack.listeners.pool.BUSY`.
         follow_threads: also answer un-mentioned messages in threads the bot answered in
             (needs the message.channels / message.groups events in the manifest).
-        log_questions: put the question text in the per-answer log line (:class:`~bot.slack.listeners.reply.AnswerLog`).
+        log_questions: put the question text in the per-answer log line (:class:`~bot.slack.listeners.reply.AnswerLog`),
+            and keep it and the asker in the answer record (else the record keeps all but those two).
         uploads: who may add bulletins by uploading a file, the limits and the ingest call
             (:class:`~bot.slack.listeners.uploads.Uploads`); None: nobody may.
         digest_channels: the channels the daily digest is posted to (``DIGEST_CHANNELS``): a
