@@ -4,11 +4,12 @@
 blocks (paragraphs, ``## headings``, ``- bullets``, one block per footnote):
 
 1. **bounds first** (:mod:`retrieval.intake.limits`): PDFium counts the pages and the characters of
-   each page without building anything per character; a file over ``BULLETIN_BOT_MAX_PAGES`` or
-   ``BULLETIN_BOT_MAX_CHARS`` is refused before it is parsed;
-2. **each page** is read with pdfplumber (pdfminer.six) — or, for a page of more than
-   :data:`MAX_LAYOUT_CHARS` characters (one endless line), as plain text by PDFium — and closed
-   at once, so memory does not grow with the pages; a page whose text is glyph codes
+   each page without building anything per character; a file over ``BULLETIN_BOT_MAX_PAGES_PER_FILE``
+   or ``BULLETIN_BOT_MAX_CHARS_PER_FILE`` (the caller's :class:`~retrieval.intake.limits.FileBounds`)
+   is refused before it is parsed;
+2. **each page** is read by pdfminer.six as pdfplumber places it (opened through pdfplumber) — or,
+   for a page of more than :data:`MAX_LAYOUT_CHARS` characters (one endless line), as plain text —
+   and closed at once, so memory does not grow with the pages; a page whose text is glyph codes
    (``(cid:54)``, unmapped private-use characters) is read again with PDFium and the reading with
    fewer glyph codes is kept (:mod:`retrieval.intake.pdf_engines`); glyph codes no engine maps are left
    out and reported per page;
