@@ -60,7 +60,8 @@ def make_one_line(path: Path, target_bytes: int = 127_000) -> Path:
 
 
 def make_pages(path: Path, pages: int) -> Path:
-    """``pages`` A4 pages of 48 lines of running text each, a heading every tenth page."""
+    """``pages`` A4 pages of about 50 lines of running text each (about 3,500 characters; paragraphs of about twelve lines), a
+    running header, a page number, and a heading every tenth page."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
@@ -76,11 +77,12 @@ def make_pages(path: Path, pages: int) -> Path:
             c.drawString(72, y, f"Chapter {n // 10 + 1}")
             y -= 28
         c.setFont("Helvetica", 10)
-        while y > 60:
-            words = [rng.choice(WORDS) for _ in range(rng.randint(11, 14))]
+        while y > 60:  # sentences of about three lines, paragraphs of about twelve
+            words = [rng.choice(WORDS) for _ in range(rng.randint(7, 10))]
             end = "." if rng.random() < 0.3 else ""
+            last = bool(end) and rng.random() < 0.25
             c.drawString(72, y, " ".join(words) + end)
-            y -= 14 if end == "" else 24
+            y -= 24 if last else 14
         c.showPage()
     c.save()
     return path

@@ -177,3 +177,15 @@ def test_an_onnx_backend_needs_a_local_model_with_a_tokenizer(tmp_path: Path, mo
             make_encoder(None, export_dir=tmp_path / "onnx")
     monkeypatch.setenv("BULLETIN_BOT_ONNX_THREADS", "2")
     assert make_encoder(None, export_dir=tmp_path / "onnx").threads_for(1) == 2
+
+
+def test_long_passages_go_fewer_to_a_forward_pass_so_memory_stays_bounded():
+    """Attention memory grows with texts × tokens²: 32 texts of 256 tokens took about 1 GB, so long texts are
+    batched fewer at a time (the vectors do not change: each text is encoded on its own row)."""
+    from retrieval.encoders.onnx import MAX_ATTENTION_CELLS, _batches
+
+    lengths = [256] * 20 + [20] * 40 + [128] * 3
+    batches = _batches(lengths, 32)
+    assert sorted(r for b in batches for r in b) == list(range(len(lengths)))
+    assert all(len(b) <= 32 and len(b) * max(lengths[r] for r in b) ** 2 <= MAX_ATTENTION_CELLS for b in batches)
+    assert max(len(b) for b in batches if lengths[b[0]] == 256) == 8 and max(len(b) for b in batches) == 32

@@ -169,19 +169,20 @@ def test_the_reading_with_fewer_glyph_codes_wins():
     assert best_reading([bullets, reading(["•", " ", "T", "e", "x", "t"], "pypdfium2")]).engine == "pdfplumber"
 
 
-def test_pdfium_reads_the_same_blocks_and_rules_as_pdfplumber(tmp_path: Path):
-    """The fallback engine feeds the same layout: a table between rules reads alike through both."""
+def test_pdfium_and_pdfminer_read_the_same_blocks_and_rules_and_pdfminer_reads_pdfplumbers_characters(tmp_path: Path):
+    """The fallback engine feeds the same layout (a table between rules reads alike through both), and the
+    direct pdfminer reading gives exactly pdfplumber's characters."""
     import pdfplumber
     import pypdfium2
 
     from retrieval.intake.pdf_document import page_lines
-    from retrieval.intake.pdf_engines import pdfium_page, plumber_page
+    from retrieval.intake.pdf_engines import miner_page, pdfium_page
     from retrieval.intake.pdf_layout import page_blocks
 
     pdf = make_layout_pdf(tmp_path / "both.pdf", [[
         ("rule", 50, 545, 90), ("text", 52, 110, "2.3.", 10, False),
         ("para", 80, 110, 222, LEFT, 10, False), ("para", 318, 110, 222, RIGHT, 10, False),
-        ("rule", 50, 545, 170), ("para", 80, 190, 450, "A wide- ranging note under the rule.", 10, False)]])
+        ("rule", 50, 545, 170), ("para", 80, 190, 450, "A wide- ranging note^{3} under the rule.", 10, False)]])
 
     def blocks(content) -> list[str]:
         laid = page_blocks(content.chars, content.rules, content.vrules, 1, content.height)
@@ -189,25 +190,14 @@ def test_pdfium_reads_the_same_blocks_and_rules_as_pdfplumber(tmp_path: Path):
 
     with pdfplumber.open(pdf) as doc:
         page = doc.pages[0]
-        by_plumber = plumber_page(page)
+        by_miner = miner_page(page)
+        assert [(c.text, round(c.x0, 3), round(c.top, 3), round(c.bottom, 3), round(c.size, 3), c.font) for c in by_miner.chars] \
+            == [(c["text"], round(c["x0"], 3), round(c["top"], 3), round(c["bottom"], 3), round(c["size"], 3), c["fontname"])
+                for c in page.chars]
         page.close()
     document = pypdfium2.PdfDocument(str(pdf))
     by_pdfium = pdfium_page(document[0])
     document.close()
-    assert len(by_pdfium.rules) == len(by_plumber.rules) == 2
-    assert blocks(by_pdfium) == blocks(by_plumber)
-    assert blocks(by_plumber)[:3] == [LEFT, RIGHT, "A wide- ranging note under the rule."]
-
-
-def test_paragraphs_numbered_within_a_chapter_are_items_of_their_own(tmp_path: Path):
-    """"4.1." and "4.10." are two items (1 and 10) of chapter 4, so an answer can show both (hits are one per item)."""
-    pdf = make_layout_pdf(tmp_path / "numbered.pdf", [[
-        ("text", 72, 80, "4. Information security management", 14, True),
-        ("text", 45, 110, "4.1.", 10, False), ("para", 80, 110, 440, "Information security management makes provisions "
-                                                  "for information security.", 10, False),
-        ("text", 45, 140, "4.10.", 10, False), ("para", 80, 140, 440, "The information security officer shall report "
-                                                   "to the management board at least once a quarter.", 10, False),
-    ]])
-    b = read_bulletin(pdf)
-    section = next(s for s in b.sections if s.title == "4. Information security management")
-    assert [(i.number, i.paragraphs[0].text[:9]) for i in section.items] == [(1, "4.1. Info"), (10, "4.10. The")]
+    assert len(by_pdfium.rules) == len(by_miner.rules) == 2
+    assert blocks(by_pdfium) == blocks(by_miner)
+    assert blocks(by_miner)[:3] == [LEFT, RIGHT, "A wide- ranging note under the rule."]

@@ -40,7 +40,7 @@ def test_a_pdf_over_the_page_limit_is_refused_naming_the_setting(tmp_path: Path)
 
 def test_characters_are_counted_before_a_pdf_is_parsed_and_bound_text_files_too(tmp_path: Path, monkeypatch):
     calls: list[int] = []
-    monkeypatch.setattr(pdf_module, "plumber_page", lambda page: calls.append(1))  # must never be reached
+    monkeypatch.setattr(pdf_module, "miner_page", lambda page: calls.append(1))  # must never be reached
     with pytest.raises(FileLimitError, match=r"more than 60 characters, the limit per bulletin file \(set "
                                              r"BULLETIN_BOT_MAX_CHARS_PER_FILE"):
         read_bulletin(make_pdf(tmp_path / "chars.pdf", [PAGE, PAGE]), FileBounds.of(max_chars=60))
@@ -79,8 +79,8 @@ def test_every_pdfplumber_page_is_closed_once_read(tmp_path: Path, monkeypatch):
 def test_a_page_of_one_endless_line_is_read_as_plain_text_not_laid_out(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(pdf_module, "MAX_LAYOUT_CHARS", 200)
     laid_out: list[int] = []
-    original = pdf_module.plumber_page
-    monkeypatch.setattr(pdf_module, "plumber_page", lambda page: laid_out.append(page.page_number) or original(page))
+    original = pdf_module.miner_page
+    monkeypatch.setattr(pdf_module, "miner_page", lambda page: laid_out.append(page.page_number) or original(page))
     line = "word " * 120
     pdf = make_layout_pdf(tmp_path / "line.pdf", [[("text", 10, 100, line, 4, False)],
                                                   [("para", 72, 100, 450, "A normal second page.", 10, False)]])

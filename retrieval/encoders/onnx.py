@@ -146,10 +146,8 @@ class OnnxEncoder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         session = self._load(self.threads_for(len(texts)))
         encodings = self._tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))  # a batch pads to its own longest
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start:start + self.batch_size]
+        for rows in _batches([len(e.ids) for e in encodings], self.batch_size):  # similar lengths, bounded memory
             ids, mask = batch_arrays([encodings[i] for i in rows])
             hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
                                         "token_type_ids": np.zeros_like(ids)})[0]
@@ -160,3 +158,20 @@ class OnnxEncoder:
         """Word pieces of text under the model's tokenizer (special tokens excluded)."""
         return len(self._count.encode(text, add_special_tokens=False).ids)
 
+
+#: The most attention cells (texts × tokens²) one forward pass may hold: 32 texts of 128 tokens. The
+#: attention scores grow with the square of the longest text of a batch, so 32 texts of 256 tokens
+#: took about 1 GB; long texts go fewer at a time (8 of 256), with the same vectors.
+MAX_ATTENTION_CELLS = 32 * 128 * 128
+
+
+def _batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Row indexes grouped into forward passes: similar lengths together (shortest first), at most
+    ``batch_size`` texts and :data:`MAX_ATTENTION_CELLS` cells (texts × longest²) a pass."""
+    out: list[list[int]] = []
+    for r in sorted(range(len(lengths)), key=lambda r: lengths[r]):
+        if out and len(out[-1]) < batch_size and (len(out[-1]) + 1) * lengths[r] ** 2 <= MAX_ATTENTION_CELLS:
+            out[-1].append(r)
+        else:
+            out.append([r])
+    return out

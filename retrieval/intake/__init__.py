@@ -8,11 +8,14 @@ The modules, one job each:
 
 - :mod:`.sources` — which files are bulletins (:data:`~retrieval.intake.sources.EXTRACTORS`, a table
   from file ending to extractor), :func:`read_bulletin` and :func:`find_bulletin_files`;
-- :mod:`.html`, :mod:`.pdf`, :mod:`.email` — the extractors: a file's text and the metadata it carries;
+- :mod:`.html`, :mod:`.pdf`, :mod:`.email` — the extractors: a file's text and the metadata it carries
+  (a PDF's reading order: :mod:`.pdf_layout` one page's geometry, :mod:`.pdf_document` the whole
+  document, :mod:`.pdf_engines` the text engines);
 - :mod:`.parser` — :func:`parse_bulletin` (how blocks are classified is documented there), with
   :mod:`.posts` for blog posts (items per sub-heading, sub-bullets, truncated previews);
 - :mod:`.metadata` — the ``.meta.toml`` sidecar and front matter;
-- :mod:`.limits` — bounded work per file (:class:`~retrieval.intake.limits.Limit`: passages per file, and the setting that raises each);
+- :mod:`.limits` — bounded work per file (:class:`~retrieval.intake.limits.Limit`: passages, pages and characters
+  per file, and the setting that raises each);
 - :mod:`.structure` — the model: :class:`Bulletin`, :class:`Section`, :class:`Item`, :class:`Paragraph`.
 """
 

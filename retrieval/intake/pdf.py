@@ -4,11 +4,12 @@
 blocks (paragraphs, ``## headings``, ``- bullets``, one block per footnote):
 
 1. **bounds first** (:mod:`retrieval.intake.limits`): PDFium counts the pages and the characters of
-   each page without building anything per character; a file over ``BULLETIN_BOT_MAX_PAGES`` or
-   ``BULLETIN_BOT_MAX_CHARS`` is refused before it is parsed;
-2. **each page** is read with pdfplumber (pdfminer.six) — or, for a page of more than
-   :data:`MAX_LAYOUT_CHARS` characters (one endless line), as plain text by PDFium — and closed
-   at once, so memory does not grow with the pages; a page whose text is glyph codes
+   each page without building anything per character; a file over ``BULLETIN_BOT_MAX_PAGES_PER_FILE``
+   or ``BULLETIN_BOT_MAX_CHARS_PER_FILE`` (the caller's :class:`~retrieval.intake.limits.FileBounds`)
+   is refused before it is parsed;
+2. **each page** is read by pdfminer.six as pdfplumber places it (opened through pdfplumber) — or,
+   for a page of more than :data:`MAX_LAYOUT_CHARS` characters (one endless line), as plain text —
+   and closed at once, so memory does not grow with the pages; a page whose text is glyph codes
    (``(cid:54)``, unmapped private-use characters) is read again with PDFium and the reading with
    fewer glyph codes is kept (:mod:`retrieval.intake.pdf_engines`); glyph codes no engine maps are left
    out and reported per page;
@@ -47,10 +48,10 @@ from .pdf_engines import (
     best_reading,
     glyph_codes,
     is_glyph_code,
+    miner_page,
     page_char_count,
     pdfium_page,
     plain_text,
-    plumber_page,
 )
 from .pdf_layout import Char, page_blocks
 
@@ -160,11 +161,12 @@ def _read_pages(data: bytes, file: str, doc, counts: list[int]) -> tuple[list[Pa
 
 
 def _page_content(page, doc, index: int, count: int) -> PageContent:
-    """One page read by pdfplumber, by PDFium when pdfplumber gives glyph codes PDFium does not, or as
-    plain PDFium text for a page of more than :data:`MAX_LAYOUT_CHARS` characters."""
+    """One page read by pdfminer.six (:func:`~retrieval.intake.pdf_engines.miner_page`: pdfplumber's
+    characters without its dictionaries), by PDFium when that gives glyph codes PDFium does not, or as
+    plain text for a page of more than :data:`MAX_LAYOUT_CHARS` characters."""
     if count > MAX_LAYOUT_CHARS:
         return _plain_page(page)
-    content = plumber_page(page)
+    content = miner_page(page)
     if glyph_codes(content.chars):
         other = doc[index]
         try:

@@ -2,10 +2,11 @@
 
 Each engine turns one page into a :class:`PageContent`: its characters (:class:`~retrieval.intake.pdf_layout.Char`,
 in content-stream order, y from the top of the page), its horizontal rules and box edges, and its
-vertical rules. :mod:`retrieval.intake.pdf` reads every page with **pdfplumber** (pdfminer.six) and, when a
-page's text is glyph codes, reads that page again with **pypdfium2** (PDFium, Chrome's PDF
-library), keeping whichever has fewer glyph codes; the comparison that led there (poppler's
-``pdftotext`` included) is in ``docs/intake.md``.
+vertical rules. :mod:`retrieval.intake.pdf` reads every page with **pdfminer.six** as pdfplumber
+places it (:func:`miner_page`: the same characters as ``pdfplumber.Page.chars``, without building a
+dictionary per character) and, when a page's text is glyph codes, reads that page again with
+**pypdfium2** (PDFium, Chrome's PDF library), keeping whichever has fewer glyph codes; the
+comparison that led there (poppler's ``pdftotext`` included) is in ``docs/intake.md``.
 
 *Glyph codes* are characters a text engine could not map to Unicode: pdfminer writes them
 ``(cid:54)``; PDFium flags them (``FPDFText_HasUnicodeMapError``) and returns the raw code, often
@@ -89,20 +90,6 @@ def _add_box(content: PageContent, x0: float, x1: float, top: float, bottom: flo
         content.vrules.append(((x0 + x1) / 2, top, bottom))
     elif w >= 30 and h >= 6:
         content.rules += [Rule(x0, x1, top), Rule(x0, x1, bottom)]
-
-
-# -- pdfplumber (pdfminer.six) ------------------------------------------------------------------------
-def plumber_page(page) -> PageContent:
-    """A pdfplumber page as :class:`PageContent` (upright characters only; rotated margin text is left out)."""
-    content = PageContent(width=float(page.width), height=float(page.height))
-    content.chars = [Char(c["text"], float(c["x0"]), float(c["x1"]), float(c["top"]), float(c["bottom"]),
-                          float(c.get("size") or 0.0), str(c.get("fontname") or ""))
-                     for c in page.chars if c.get("upright", True)]
-    for obj in list(page.lines) + list(page.rects):
-        visible = ((obj.get("stroke") and not is_white(obj.get("stroking_color")))
-                   or (obj.get("fill") and not is_white(obj.get("non_stroking_color"))))
-        _add_box(content, float(obj["x0"]), float(obj["x1"]), float(obj["top"]), float(obj["bottom"]), bool(visible))
-    return content
 
 
 # -- pypdfium2 (PDFium) ------------------------------------------------------------------------------------
@@ -206,3 +193,48 @@ def plain_text(page) -> str:
     rsrcmgr = PDFResourceManager()
     PDFPageInterpreter(rsrcmgr, _Text(rsrcmgr)).process_page(page.page_obj)
     return "".join(parts)
+
+
+# -- pdfminer.six straight to characters (what pdfplumber reads, without its per-character dicts) ------------
+def miner_page(page) -> PageContent:
+    """A pdfplumber page read by pdfminer.six into :class:`PageContent` directly: every character's box as
+    pdfminer's ``LTChar`` computes it (so exactly what :func:`plumber_page` gives), but no layout tree of
+    characters and no attribute dictionaries — about half the time and a fraction of the memory."""
+    from pdfminer.converter import PDFLayoutAnalyzer
+    from pdfminer.layout import LTChar, LTFigure, LTLine, LTRect
+    from pdfminer.pdffont import PDFUnicodeNotDefined
+    from pdfminer.pdfinterp import PDFPageInterpreter
+
+    content = PageContent(width=float(page.width), height=float(page.height), engine="pdfminer")
+    chars = content.chars
+
+    class _Collector(PDFLayoutAnalyzer):
+        def render_char(self, matrix, font, fontsize, scaling, rise, cid, ncs, graphicstate):
+            try:
+                text = font.to_unichr(cid)
+            except PDFUnicodeNotDefined:
+                text = f"(cid:{cid})"
+            item = LTChar(matrix, font, fontsize, scaling, rise, text, font.char_width(cid), font.char_disp(cid), ncs,
+                          graphicstate)
+            if item.upright:
+                chars.append(Char(text, item.x0 + mb_x0, item.x1 + mb_x0, height - item.y1 + mb_top,
+                                  height - item.y0 + mb_top, item.size, item.fontname))
+            return item.adv
+
+    # as pdfplumber places pdfminer's objects (relative to the MediaBox, y from the top)
+    height, mb_x0, mb_top = float(page.height), float(page.mediabox[0]), float(page.mediabox[1])
+    rsrcmgr = page.pdf.rsrcmgr
+    device = _Collector(rsrcmgr, pageno=page.page_number)
+    PDFPageInterpreter(rsrcmgr, device).process_page(page.page_obj)
+    stack = [device.cur_item]
+    while stack:
+        item = stack.pop()
+        for obj in item:
+            if isinstance(obj, LTFigure):
+                stack.append(obj)
+            elif isinstance(obj, (LTRect, LTLine)):
+                visible = ((obj.stroke and not is_white(obj.stroking_color))
+                           or (obj.fill and not is_white(obj.non_stroking_color)))
+                _add_box(content, obj.x0 + mb_x0, obj.x1 + mb_x0, height - obj.y1 + mb_top, height - obj.y0 + mb_top,
+                         bool(visible))
+    return content
