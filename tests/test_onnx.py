@@ -119,13 +119,16 @@ def test_another_model_gets_another_export_and_the_checksum_is_remembered(tmp_pa
 
 
 @pytest.mark.model
-def test_ask_timeline_and_stats_on_the_default_backend_never_import_torch(export_root: Path, tmp_path: Path):
+def test_ask_timeline_stats_digest_and_serve_on_the_default_backend_never_import_torch(export_root: Path, tmp_path: Path):
     data = tmp_path / "data"
     ingest([ONE_BULLETIN], data, make_encoder(None, export_dir=export_root))
     code = ("import sys\nfrom bot.cli import main\n"
-            "for args in (['ask', 'what fine did the school in Nantong get'], ['timeline', '--list'], ['stats']):\n"
+            "for args in (['ask', 'what fine did the school in Nantong get'], ['timeline', '--list'], ['stats'],\n"
+            "             ['digest', '--channel', 'C0123', '--dry-run']):\n"
             f"    sys.argv = ['bulletin-bot', *args, '--data-dir', {str(data)!r}]\n"
             "    try:\n        main()\n    except SystemExit as exc:\n        assert not exc.code, (args, exc.code)\n"
+            "from bot.cli.options import make_encoder\nfrom bot.server.serve import load_searcher\n"
+            f"load_searcher({str(data)!r}, make_encoder(None)).search('fines')  # what serve loads before answering\n"
             "assert 'onnxruntime' in sys.modules\n"
             "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules, 'torch imported'\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BULLETIN_BOT_")}
